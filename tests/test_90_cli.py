@@ -13,7 +13,7 @@ def test_90_cli(monkeypatch):
     if nbs.is_dir(): monkeypatch.chdir(nbs)
     monkeypatch.setenv('IN_TEST', '1')
     # --- cell 3 ---
-    import os, io, contextlib, tempfile
+    import os, io, contextlib, tempfile, shutil
     from fastcore.test import test_eq, test_fail
     # --- cell 7 ---
     _parser().print_help()
@@ -36,7 +36,58 @@ def test_90_cli(monkeypatch):
     test_eq(code, 2); assert 'needs a download' in err, err
     test_eq(run('finetune', '--epochs', '0')[0], 2)
     # --- cell 9 ---
-    res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
+    from PIL import Image
+    from tunelab.data import animal_silhouettes
+    from tunelab.recipes import Stage
+    tmp = Path(tempfile.mkdtemp())
+    good = animal_silhouettes(10, dest=tmp)
+    out = tmp/'out'; out.mkdir(); (out/'results.sqlite').write_bytes(b'')          # an existing store must stay as it is
+    def compare(*argv): return run('compare', '--out', str(out), *argv)
+    bad = {}
+    bad['not a folder'] = compare('--data', str(tmp/'missing'))
+    (tmp/'one'/'cat').mkdir(parents=True); Image.new('RGB', (8, 8)).save(tmp/'one'/'cat'/'a.png')
+    bad['one class'] = compare('--data', str(tmp/'one'))
+    shutil.copytree(good, tmp/'empty'); (tmp/'empty'/'unicorn').mkdir()
+    bad['empty class'] = compare('--data', str(tmp/'empty'))
+    shutil.copytree(good, tmp/'corrupt'); (tmp/'corrupt'/'cat'/'broken.png').write_bytes(b'not a png')
+    bad['unreadable image'] = compare('--data', str(tmp/'corrupt'))
+    bad['unknown architecture'] = compare('--data', str(good), '--arch', 'efficientnet_lite9')
+    os.environ['TUNELAB_OFFLINE'] = '1'
+    bad['full size offline'] = compare('--size', 'full')
+    del os.environ['TUNELAB_OFFLINE']
+    (tmp/'deep.json').write_text(json.dumps({'name': 'deep', 'stages': [{'epochs': 1, 'train': 20}]}))
+    bad['impossible freeze index'] = compare('--data', str(good), '--recipe', str(tmp/'deep.json'))
+    (tmp/'typo.json').write_text('{"name": "x", "stages": [{"epochs": 1}], "lr": 0.1}')
+    bad['unknown recipe field'] = compare('--data', str(good), '--recipe', str(tmp/'typo.json'))
+    bad['bad seeds'] = compare('--seeds', 'two')
+    pd.DataFrame([(k, code, err.strip()) for k, (code, err) in bad.items()], columns=['input', 'exit code', 'message'])
     # --- cell 10 ---
+    for k, (code, err) in bad.items(): test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
+    assert 'is not a folder' in bad['not a folder'][1]
+    assert 'a classifier needs at least 2' in bad['one class'][1]
+    assert 'unicorn' in bad['empty class'][1]
+    assert 'broken.png' in bad['unreadable image'][1]
+    assert "unknown architecture 'efficientnet_lite9'" in bad['unknown architecture'][1]
+    assert 'needs a download' in bad['full size offline'][1]
+    assert 'freeze index out of range' in bad['impossible freeze index'][1]
+    assert "unknown recipe field(s) ['lr']" in bad['unknown recipe field'][1]
+    test_eq(sorted(o.name for o in out.iterdir()), ['results.sqlite']); test_eq((out/'results.sqlite').read_bytes(), b'')
+    # --- cell 11 ---
+    (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'stages': [
+        {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
+    args = ['compare', '--data', str(good), '--epochs', '2', '--img-size', '32', '--recipe', str(tmp/'mine.json'), '--out', str(tmp/'cmp')]
+    df = compare_command(_parser().parse_args(args))
+    # --- cell 12 ---
+    test_eq(sorted(df.recipe.unique()), ['fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'head_then_flat_cos', 'linear_probe'])
+    test_eq(len(df), 5 * 2)
+    assert (tmp/'cmp'/'results.csv').exists() and (tmp/'cmp'/'comparison.png').exists()
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()): again = compare_command(_parser().parse_args(args))
+    test_eq(again.seconds.tolist(), df.seconds.tolist())                       # same rows: nothing retrained
+    assert time.perf_counter() - t < 60
+    shutil.rmtree(tmp)
+    # --- cell 13 ---
+    res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
+    # --- cell 14 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res
