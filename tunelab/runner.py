@@ -85,15 +85,19 @@ def _set_rng_state(learn, s:dict):
     learn.dls.train.rng.setstate((3, tuple(s['dl'].tolist()), None))
 
 def _plain(x):
-    "fastcore `L`s and tuples inside an optimizer state as plain lists and dicts, so `weights_only=True` loads them."
+    "An optimizer state with fastcore `L`s, tuples and numpy values turned into lists, numbers and tensors, so `weights_only=True` loads it."
     if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple, L)): return [_plain(o) for o in x]
+    if isinstance(x, np.generic): return x.item()                       # numpy scalars (fastai's schedules set numpy rates)
+    if isinstance(x, np.ndarray): return torch.from_numpy(x)
     return x
 
 def save_checkpoint(learn, path:Path, epoch:int, row:dict):
     "Write model, optimizer, RNG states and the epoch's row to `path` atomically (temporary file, then rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()), rng=_rng_state(learn), epoch=epoch, row=row)
+    sl = learn.recorder.smooth_loss                                     # fastai's train_loss is smoothed across a fit's epochs
+    state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()), rng=_rng_state(learn), epoch=epoch, row=row,
+                 smooth=dict(count=int(sl.count), val=float(sl.val)))
     tmp = path.with_name(path.name + '.tmp')
     torch.save(state, tmp)
     os.replace(tmp, path)
@@ -106,8 +110,11 @@ def load_checkpoint(path:Path) -> dict:
 class Checkpointer(Callback):
     "After every trained epoch: write the epoch's row to the store and a checkpoint to `path`."
     order = 61
-    def __init__(self, store:ResultStore, path:Path, base_row:dict, epoch_offset:int, stage:int):
+    def __init__(self, store:ResultStore, path:Path, base_row:dict, epoch_offset:int, stage:int, smooth:dict|None=None):
         store_attr()
+    def before_fit(self):
+        "On resume, carry on fastai's smoothed training loss from where the checkpoint left it (Recorder resets it here)."
+        if self.smooth: self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth['count'], torch.tensor(self.smooth['val'])
     def before_epoch(self): self._trained, self._start = False, time.perf_counter()
     def after_train(self): self._trained = True
     def after_epoch(self):
@@ -167,7 +174,7 @@ def run_recipe(recipe:Recipe,            # the strategy
         if offset + stage.epochs <= done: offset += stage.epochs; continue
         skip = max(0, done - offset)
         if skip == 0: apply_stage(learn, stage)          # a resumed stage was set up (and its optimizer restored) above
-        cb = Checkpointer(store, ckpt, base, offset, i)
+        cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
         ctx = [learn.no_bar(), learn.no_logging()] if quiet else []
         for c in ctx: c.__enter__()
         try: fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
