@@ -28,6 +28,8 @@ def test_03_recipes():
     test_fail(lambda: Stage(1, train=0), contains="train=0")
     test_fail(lambda: Stage(1, spread='geometric'), contains="needs 0 < lr_min <= lr")
     test_fail(lambda: Stage(1, schedule='cosine'), contains="unknown schedule 'cosine'")
+    test_fail(lambda: Stage(4, train=1, unfreeze=(1, 12)).n_trainable(9), contains='freeze index out of range')
+    test_fail(lambda: Stage(4, train=1, unfreeze=(1, 0)), contains='unfreeze=(1, 0)')
     # --- cell 12 ---
     for r in standard_recipes(): print(r, end='\n\n')
     # --- cell 13 ---
