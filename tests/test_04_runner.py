@@ -87,8 +87,8 @@ def test_04_runner():
     # --- cell 19 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
-    if SIZE == 'full': df = run_experiments(standard_recipes(4), {'imagenette': full_dataset('imagenette')}, seeds=[0, 1], out=exp_out, img_size=160)
-    else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out)
+    if SIZE == 'full': df = run_experiments(standard_recipes(4), {'imagenette': full_dataset('imagenette')}, seeds=[0, 1], out=exp_out, img_size=160, quiet=True)
+    else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
     # --- cell 20 ---
     import matplotlib.pyplot as plt

@@ -77,8 +77,8 @@ def test_05_gradual_unfreezing():
     from tunelab.runner import run_experiments, summarise, plot_results, plot_curves
     out = Path(tempfile.mkdtemp())
     recipes = [ulmfit(4), fastai_fine_tune(4), full_fine_tune(4)]
-    if SIZE == 'full': df = run_experiments(recipes, {'imagenette': full_dataset('imagenette')}, seeds=[0, 1], out=out, img_size=160)
-    else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out)
+    if SIZE == 'full': df = run_experiments(recipes, {'imagenette': full_dataset('imagenette')}, seeds=[0, 1], out=out, img_size=160, quiet=True)
+    else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     summarise(df)
     # --- cell 13 ---
     import matplotlib.pyplot as plt

@@ -145,7 +145,7 @@ def run_recipe(recipe:Recipe,            # the strategy
                bs:int|None=None,         # batch size
                split_seed:int=42,        # the validation split, the same for every run
                cbs=None,                 # extra callbacks for every fit
-               quiet:bool=True,          # hide fastai's per-epoch table and bars
+               quiet:bool=False,         # hide fastai's per-fit progress bars and tables
                on_bad:str='skip'         # unreadable images: 'skip' or 'raise'
               ) -> str:
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
@@ -205,7 +205,7 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     datasets:dict,         # name -> image folder
                     seeds=(0,),            # one run per seed
                     out:Path='tunelab_out',# output folder: results.sqlite, results.csv, checkpoints/
-                    img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=True, on_bad:str='skip'
+                    img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip'
                    ) -> pd.DataFrame:
     "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch."
     out = Path(out)
