@@ -5,6 +5,7 @@
 # %% ../nbs/04_runner.ipynb #62b09eae
 from __future__ import annotations
 import os, time, json, random, sqlite3, hashlib
+from contextlib import ExitStack
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.basics import store_attr
@@ -175,11 +176,9 @@ def run_recipe(recipe:Recipe,            # the strategy
         skip = max(0, done - offset)
         if skip == 0: apply_stage(learn, stage)          # a resumed stage was set up (and its optimizer restored) above
         cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
-        ctx = [learn.no_bar(), learn.no_logging()] if quiet else []
-        for c in ctx: c.__enter__()
-        try: fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
-        finally:
-            for c in reversed(ctx): c.__exit__(None, None, None)
+        with ExitStack() as quiet_ctx:
+            if quiet: quiet_ctx.enter_context(learn.no_bar()); quiet_ctx.enter_context(learn.no_logging())
+            fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
         offset += stage.epochs
     store.finish(rid)
     if ckpt.exists(): ckpt.unlink()
