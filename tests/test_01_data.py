@@ -111,6 +111,10 @@ def test_01_data():
     test_eq(dls.vocab, SILHOUETTE_CLASSES)
     test_eq(len(dls.train_ds) + len(dls.valid_ds), 200)
     test_eq(len(dls.valid_ds), 40)
+    # batches come at the training size, with or without augmentation (and validation too)
+    for aug in (True, False):
+        adls = image_dls(path, size=48, bs=16, aug=aug)
+        test_eq(adls.train.one_batch()[0].shape[-2:], (48, 48)); test_eq(adls.valid.one_batch()[0].shape[-2:], (48, 48))
     # the split is seeded: same seed, same validation files; another seed, another split
     test_eq(image_dls(path, size=48, bs=16).valid_ds.items, dls.valid_ds.items)
     test_ne(image_dls(path, size=48, bs=16, seed=1).valid_ds.items, dls.valid_ds.items)

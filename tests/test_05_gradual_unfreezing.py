@@ -72,12 +72,12 @@ def test_05_gradual_unfreezing():
     test_eq(ulmfit(4).epochs, 4)
     # --- cell 12 ---
     import tempfile, shutil
-    from tunelab.data import animal_silhouettes, full_dataset
+    from tunelab.data import animal_silhouettes, pets_folder
     from tunelab.recipes import fastai_fine_tune, full_fine_tune
     from tunelab.runner import run_experiments, summarise, plot_results, plot_curves
     out = Path(tempfile.mkdtemp())
     recipes = [ulmfit(4), fastai_fine_tune(4), full_fine_tune(4)]
-    if SIZE == 'full': df = run_experiments(recipes, {'imagenette': full_dataset('imagenette')}, seeds=[0, 1], out=out, img_size=160, quiet=True)
+    if SIZE == 'full': df = run_experiments(recipes, {'pets': pets_folder()}, seeds=[0, 1], out=out, img_size=224, quiet=True)
     else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     summarise(df)
     # --- cell 13 ---

@@ -16,10 +16,10 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplit
 from .core import *
 
 # %% auto #0
-__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'NumpyOnlyUnpickler',
+__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'PETS_LABEL', 'NumpyOnlyUnpickler',
            'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain', 'render_shape', 'make_shapes',
            'shapes_dataset', 'full_dataset', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers',
-           'image_dls', 'pets_dls', 'imagenette_dls', 'smoke_dls']
+           'image_dls', 'pets_dls', 'imagenette_dls', 'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -292,10 +292,11 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
     "Checked, presized fastai `DataLoaders` for an image folder, with a seeded split and batch augmentation."
     report = check_image_folder(path, on_bad=on_bad, get_y=get_y)
     presize = presize or int(round(size*1.5))
-    batch_tfms = aug_transforms(size=size, min_scale=0.75, **aug_kwargs) if aug else [Resize(size)]
+    # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
+    item_tfms, batch_tfms = (Resize(presize), aug_transforms(size=size, min_scale=0.75, **aug_kwargs)) if aug else (Resize(size), None)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=_Files(report.good), get_y=get_y,
                        splitter=splitter or RandomSplitter(valid_pct, seed=seed),
-                       item_tfms=Resize(presize), batch_tfms=batch_tfms)
+                       item_tfms=item_tfms, batch_tfms=batch_tfms)
     dls = dblock.dataloaders(path, bs=bs or default_bs(size), num_workers=default_workers() if num_workers is None else num_workers,
                              device=device)
     dls.report = report
@@ -304,11 +305,28 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
 # %% ../nbs/01_data.ipynb #da54e184
 def pets_dls(size:int=224, presize:int=460, **kwargs):
     "Oxford-IIIT Pets (37 breeds, label from the file name) at `size`, presized from `presize` (a download the first time)."
-    return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=RegexLabeller(r'^(.*)_\d+\.jpg$'), **kwargs)
+    return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=RegexLabeller(PETS_LABEL), **kwargs)
 
 def imagenette_dls(size:int=160, presize:int=240, **kwargs):
     "Imagenette (10 ImageNet classes) with its own train/val split, at `size` (a download the first time)."
     return image_dls(full_dataset('imagenette'), size=size, presize=presize, splitter=GrandparentSplitter(valid_name='val'), **kwargs)
+
+PETS_LABEL = r'^(.*)_\d+\.jpg$'
+
+def pets_folder(dest:Path|None=None) -> Path:
+    "Oxford-IIIT Pets as an image folder (one sub-folder per breed, linking the downloaded files), for the runner and `tunelab compare`."
+    import shutil
+    dest = Path(dest or tunelab_home()/'pets_by_breed')
+    if (dest/'.complete').exists(): return dest
+    files, lab = get_image_files(full_dataset('pets')/'images'), RegexLabeller(PETS_LABEL)
+    for f in progress_bar(files, leave=False):
+        t = dest/lab(f)/f.name
+        t.parent.mkdir(parents=True, exist_ok=True)
+        if t.exists() or t.is_symlink(): continue
+        try: t.symlink_to(Path(f).resolve())
+        except OSError: shutil.copy2(f, t)        # no symlinks (Windows without developer mode): copy
+    (dest/'.complete').write_text(f"{len(files)} images\n")
+    return dest
 
 # %% ../nbs/01_data.ipynb #aeb27d5a
 def smoke_dls(n_per_class:int=100, size:int=64, seed:int=42, **kwargs):
