@@ -60,6 +60,18 @@ def test_09_cleaning():
     (imb/'fish').mkdir()
     test_fail(lambda: class_balance(imb), contains='fish')                            # an empty class is an error, named
     # --- cell 13 ---
+    (imb/'fish').rmdir()
+    (imb/'cat'/'truncated.png').write_bytes((sil/'cat'/src[0].name).read_bytes()[:100])
+    (imb/'dog'/'notes.jpg').write_text('not an image')
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        rep = check_image_folder(imb)
+    print(rep); print(w[0].message)
+    test_eq(sorted(f.name for f in rep.bad), ['notes.jpg', 'truncated.png'])
+    test_eq(class_balance(imb).images.sum(), 78)                                     # the two bad files are not counted
+    test_fail(lambda: check_image_folder(imb, on_bad='raise'), contains='truncated.png')
+    # --- cell 14 ---
     from tunelab.data import image_dls
     mixed = tmp/'mixed'
     for c in ('cat', 'dog'):
@@ -70,10 +82,10 @@ def test_09_cleaning():
             im.save(mixed/c/f"{i}.{'jpg' if im.mode == 'CMYK' else 'png'}")
     xb, yb = image_dls(mixed, size=32, bs=4, valid_pct=0.25).one_batch()
     test_eq(xb.shape[1], 3)
-    # --- cell 16 ---
+    # --- cell 17 ---
     rw = ReviewWidget(dups, d)
     rw
-    # --- cell 17 ---
+    # --- cell 18 ---
     rw.choices[d/'cat'/'copy.png'].value = 'delete'                       # drop the exact copy
     rw.choices[d/'dog'/'resaved.jpg'].value = 'cat'                         # the re-saved cat filed under dog: relabel
     rw.button.click()
@@ -83,7 +95,7 @@ def test_09_cleaning():
     test_eq(rw.button.disabled, True)
     test_fail(lambda: apply_review({d/'cat'/'resaved.jpg': 'unicorn'}, d), contains="unknown decision 'unicorn'")
     test_fail(lambda: apply_review({sil/'cat'/src[0].name: 'delete'}, d), contains='is not inside')
-    # --- cell 19 ---
+    # --- cell 20 ---
     from tunelab.data import SILHOUETTE_CLASSES
     from tunelab.models import tune_learner
     import time
@@ -114,7 +126,7 @@ def test_09_cleaning():
     learn_cleaned, r_cleaned = run(cleaned, 'cleaned (top-loss review)')
     results = pd.DataFrame([r_clean, r_noisy, r_cleaned]).set_index('run')
     results
-    # --- cell 20 ---
+    # --- cell 21 ---
     import matplotlib.pyplot as plt, seaborn as sns
     fig, axs = plt.subplots(1, 2, figsize=(12, 3.3))
     sns.barplot(results.reset_index(), x='accuracy', y='run', ax=axs[0], color='tab:blue')
@@ -123,7 +135,7 @@ def test_09_cleaning():
     sns.histplot(all_losses, x='loss', hue='mislabelled', bins=40, multiple='stack', ax=axs[1])
     axs[1].axvline(cands.loss.min(), color='k', ls='--', lw=1); axs[1].set_title('Training-image loss after the noisy run (dashed: review cut-off)')
     plt.tight_layout()
-    # --- cell 21 ---
+    # --- cell 22 ---
     lost = r_clean['accuracy'] - r_noisy['accuracy']
     back = r_cleaned['accuracy'] - r_noisy['accuracy']
     print(f"noise cost {lost*100:.1f} points; review recovered {back*100:.1f} of them ({back / lost:.0%})" if lost > 0 else

@@ -70,7 +70,7 @@ def test_10_augmentation():
     tests |= {s: shapes_dataset(s, n_per_class=40, size=64, seed=1) for s in ('colour', 'background', 'noise', 'blur')}
     abl = aug_ablation(train, tests, seeds=(0, 1, 2), epochs=8, lr=5e-3)
     table = abl.pivot_table(index='variant', columns='test', values='accuracy', aggfunc='mean')[list(tests)]
-    table['shifted (mean)'] = table[[t for t in tests if t != 'same domain']].mean(1)
+    table['shifted (mean)'] = table[[t for t in tests if t != 'same domain']].mean(axis=1)
     table.loc[['none', 'default', 'default+mixup', 'default+tta']].style.format('{:.1%}')
     # --- cell 16 ---
     import seaborn as sns
