@@ -76,7 +76,6 @@ class AugExplorer:
     def new_draw(self): self.seed += 1; self.redraw()
     def redraw(self):
         import matplotlib.pyplot as plt
-        from IPython.display import display
         b = self.batch()
         self.code.value = "<code>aug_transforms(" + ', '.join(f"{k}={v:g}" if not isinstance(v, bool) else f"{k}={v}" for k, v in self.settings.items()) + ")</code>"
         self.out.clear_output(wait=True)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cleaning.ipynb #62529688
 from __future__ import annotations
-import hashlib, shutil
+import hashlib, shutil, io
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
@@ -109,7 +109,7 @@ class ReviewWidget:
         self.choices, cells = {}, []
         for i, f in enumerate(self.files):
             im = Image.open(f); im.thumbnail((size, size))
-            import io; buf = io.BytesIO(); im.convert('RGB').save(buf, 'png')
+            buf = io.BytesIO(); im.convert('RGB').save(buf, 'png')
             caption = f.parent.name + (f" → {labels[f]}?" if f in labels else '')
             dd = W.Dropdown(options=['keep', 'delete'] + self.classes, value='keep', layout=W.Layout(width=f'{size + 20}px'))
             self.choices[f] = dd
