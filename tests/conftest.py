@@ -2,6 +2,24 @@
 import os, pytest
 from pathlib import Path
 os.environ.setdefault('MPLBACKEND', 'Agg')   # plots in notebook cells draw off-screen under pytest
+# Tests run the smoke size wherever they run (a GPU box with the network would otherwise pick full);
+# TUNELAB_TEST_SIZE=full runs the full-size path on purpose.
+os.environ['TUNELAB_SIZE'] = os.environ.get('TUNELAB_TEST_SIZE', 'smoke')
+MARKS = ['experiment']   # cell flags that become pytest markers: `pytest -m "not experiment"` is the fast lane
+
+def pytest_configure(config):
+    for m in MARKS: config.addinivalue_line('markers', f"{m}: cells flagged `#| {m}` in the notebooks")
+
+_failed = {}
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    rep = (yield).get_result()
+    if rep.failed: _failed.setdefault(item.module.__name__, item.name)
+
+def pytest_runtest_setup(item):
+    "A notebook's sections share its namespace: after one fails, the later ones of that notebook are skipped."
+    if item.module.__name__ in _failed: pytest.skip(f"an earlier section of this notebook failed: {_failed[item.module.__name__]}")
 
 @pytest.fixture(autouse=True)
 def _like_nbdev_test(monkeypatch):
@@ -10,9 +28,9 @@ def _like_nbdev_test(monkeypatch):
     if nbs.is_dir(): monkeypatch.chdir(nbs)
     monkeypatch.setenv('IN_TEST', '1')
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope='module')
 def _restore_environ():
-    "Notebook cells set variables such as TUNELAB_OFFLINE; a failing test must not leave them set for the next."
+    "Notebook cells set variables such as TUNELAB_OFFLINE; they last for the notebook, never into the next one."
     saved = dict(os.environ)
     yield
     os.environ.clear(); os.environ.update(saved)

@@ -1,8 +1,11 @@
 #!/usr/bin/env python
 """Generate `tests/test_<notebook>.py` from the code cells of the notebooks in `nbs/`.
 
-Each notebook becomes one pytest test that runs its cells in order, as `nbdev_test` would, but against the
-*installed* package: exported cells (`#| export`, `#| exporti`, `#| exports`) are replaced by importing the module
+Each notebook becomes one pytest module that runs its cells in order, as `nbdev_test` would, but against the
+*installed* package, with one test function per `## ` section (they share the module's namespace, as cells share a
+notebook's). Cells flagged with a name in `tst_marks` (settings.ini: `experiment`) are kept, in functions of their
+own that carry that pytest marker, so `pytest -m "not experiment"` runs the tools' tests without the lessons'
+experiments. Otherwise: exported cells (`#| export`, `#| exporti`, `#| exports`) are replaced by importing the module
 the notebook exports (all of its names, private ones included). Cells are left out when they carry a flag listed
 in `tst_flags` (settings.ini), `#| eval: false`, call `nbdev_export`, or only call `show_doc`. IPython lines
 (`!cmd`, `%magic`) are dropped. The result needs neither Jupyter nor nbdev.
@@ -10,7 +13,7 @@ in `tst_flags` (settings.ini), `#| eval: false`, call `nbdev_export`, or only ca
     python tools/make_tests.py           # write tests/
     python tools/make_tests.py --check   # exit 1 if tests/ is not what the notebooks generate
 """
-import argparse, configparser, json, re, sys
+import argparse, ast, configparser, json, re, sys, textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +42,55 @@ def _only_docs(lines) -> bool:
 
 def _ident(s:str) -> str: return re.sub(r'\W', '_', s)
 
-def notebook_test(nb_path:Path, flags:set, lib_name:str) -> str|None:
-    "Source of the pytest module for one notebook, or None if it has no cell to test."
+def _top_level_names(src:str) -> set:
+    "Names a cell binds at its top level (what a notebook keeps between cells)."
+    try: tree = ast.parse(src)
+    except SyntaxError: return set()
+    res = set()
+    def targets(t):
+        if isinstance(t, ast.Name): res.add(t.id)
+        elif isinstance(t, (ast.Tuple, ast.List)): [targets(e) for e in t.elts]
+        elif isinstance(t, ast.Starred): targets(t.value)
+    def visit(stmts):
+        for n in stmts:
+            if isinstance(n, (ast.Assign,)): [targets(t) for t in n.targets]
+            elif isinstance(n, (ast.AugAssign, ast.AnnAssign)): targets(n.target)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): res.add(n.name)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                for a in n.names: res.add((a.asname or a.name).split('.')[0])
+            elif isinstance(n, (ast.For, ast.AsyncFor)): targets(n.target); visit(n.body); visit(n.orelse)
+            elif isinstance(n, (ast.With, ast.AsyncWith)):
+                for it in n.items:
+                    if it.optional_vars is not None: targets(it.optional_vars)
+                visit(n.body)
+            elif isinstance(n, (ast.If, ast.While)): visit(n.body); visit(n.orelse)
+            elif isinstance(n, ast.Try):
+                visit(n.body); visit(n.orelse); visit(n.finalbody)
+                for h in n.handlers:
+                    if h.name: res.add(h.name)
+                    visit(h.body)
+        for n in ast.walk(ast.Module(body=list(stmts), type_ignores=[])):
+            if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name): res.add(n.target.id)
+    visit(tree.body)
+    return res
+
+def _slug(s:str) -> str: return re.sub(r'_+', '_', re.sub(r'\W', '_', s.lower())).strip('_')[:40] or 'section'
+
+def notebook_test(nb_path:Path, flags:set, marks:set, lib_name:str) -> str|None:
+    """Source of the pytest module for one notebook, or None if it has no cell to test.
+    One test function per `## ` section of the notebook (and per run of cells carrying a flag in `marks`, which
+    becomes a pytest marker). Functions share the module's globals, as a notebook's cells share its namespace."""
     nb = json.loads(nb_path.read_text(encoding='utf-8'))
-    cells = [c for c in nb['cells'] if c['cell_type'] == 'code']
-    srcs = [''.join(c['source']) for c in cells]
-    mod = next((d['default_exp'] for d, _ in map(directives, srcs) if 'default_exp' in d), None)
-    body, imported = [], []
-    for i, src in enumerate(srcs):
+    srcs = [(c['cell_type'], ''.join(c['source'])) for c in nb['cells']]
+    mod = next((d['default_exp'] for t, s in srcs if t == 'code' for d in [directives(s)[0]] if 'default_exp' in d), None)
+    name = _ident(nb_path.stem)
+    groups, imported, section, i_code = [], [], 'setup', -1
+    for kind, src in srcs:
+        if kind == 'markdown':
+            h = next((l[3:] for l in src.splitlines() if l.startswith('## ')), None)
+            if h: section = _slug(h.replace('`', ''))
+            continue
+        i_code += 1
         d, lines = directives(src)
         if flags & set(d) or d.get('eval:', '').lower() == 'false' or 'nbdev_export(' in src or _only_docs(lines): continue
         if {'export', 'exporti', 'exports'} & set(d):
@@ -54,26 +98,37 @@ def notebook_test(nb_path:Path, flags:set, lib_name:str) -> str|None:
             continue
         lines = [l for l in lines if not re.match(r'\s*[!%]', l)]
         if not any(l.strip() and not l.strip().startswith('#') for l in lines): continue
-        body.append(f"    # --- cell {i} ---")
-        body += [('    ' + l) if l.strip() else '' for l in lines]
-    if not body: return None
-    name = _ident(nb_path.stem)
+        mark = tuple(sorted(marks & set(d)))
+        if not groups or groups[-1]['section'] != section or groups[-1]['mark'] != mark:
+            groups.append(dict(section=section, mark=mark, cells=[]))
+        groups[-1]['cells'].append((i_code, lines))
+    if not groups: return None
     rel = nb_path.relative_to(ROOT).as_posix()
-    out = [HEADER.format(nb=rel), "import importlib", ""]
+    out = [HEADER.format(nb=rel), "import importlib", "import pytest", ""]
     for m in imported:
         out += [f"_m = importlib.import_module('{lib_name}.{m}')",
                 "globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})"]
-    out += ["", "", f"def test_{name}():", f'    "Runs the testable cells of {rel} in order."'] + body
+    seen = {}
+    for k, g in enumerate(groups):
+        fname = f"test_{name}_{k:02d}_{g['section']}" + ''.join(f"_{m}" for m in g['mark'])
+        names = sorted(set().union(*(_top_level_names('\n'.join(ls)) for _, ls in g['cells'])))
+        out += ["", ""] + [f"@pytest.mark.{m}" for m in g['mark']]
+        out += [f"def {fname}():", f'    "{rel}, section {g["section"]!r}: its testable cells, in order."']
+        out += ['    global ' + l.rstrip(',') for l in textwrap.wrap(', '.join(names), 108)]
+        for i, lines in g['cells']:
+            out.append(f"    # --- cell {i} ---")
+            out += [('    ' + l) if l.strip() else '' for l in lines]
     return '\n'.join(out).rstrip() + '\n'
 
 def generate() -> dict:
     "Map of test file path to its source, for every notebook under nbs_path."
     cfg = settings()
-    flags, nbs, lib = set(cfg.get('tst_flags', '').split()), ROOT/cfg.get('nbs_path', 'nbs'), cfg['lib_name']
-    res = {ROOT/'tests'/'conftest.py': CONFTEST}
+    marks = set(cfg.get('tst_marks', '').split())
+    flags, nbs, lib = set(cfg.get('tst_flags', '').split()) - marks, ROOT/cfg.get('nbs_path', 'nbs'), cfg['lib_name']
+    res = {ROOT/'tests'/'conftest.py': CONFTEST.replace('MARKS_VALUE', repr(sorted(marks)))}
     for nb in sorted(nbs.rglob('*.ipynb')):
         if any(p.startswith(('.', '_')) for p in nb.relative_to(nbs).parts): continue
-        src = notebook_test(nb, flags, lib)
+        src = notebook_test(nb, flags, marks, lib)
         if src: res[ROOT/'tests'/f"test_{_ident(nb.stem)}.py"] = src
     return res
 
@@ -81,6 +136,24 @@ CONFTEST = '''# AUTOGENERATED by tools/make_tests.py: DO NOT EDIT.
 import os, pytest
 from pathlib import Path
 os.environ.setdefault('MPLBACKEND', 'Agg')   # plots in notebook cells draw off-screen under pytest
+# Tests run the smoke size wherever they run (a GPU box with the network would otherwise pick full);
+# TUNELAB_TEST_SIZE=full runs the full-size path on purpose.
+os.environ['TUNELAB_SIZE'] = os.environ.get('TUNELAB_TEST_SIZE', 'smoke')
+MARKS = MARKS_VALUE   # cell flags that become pytest markers: `pytest -m "not experiment"` is the fast lane
+
+def pytest_configure(config):
+    for m in MARKS: config.addinivalue_line('markers', f"{m}: cells flagged `#| {m}` in the notebooks")
+
+_failed = {}
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    rep = (yield).get_result()
+    if rep.failed: _failed.setdefault(item.module.__name__, item.name)
+
+def pytest_runtest_setup(item):
+    "A notebook's sections share its namespace: after one fails, the later ones of that notebook are skipped."
+    if item.module.__name__ in _failed: pytest.skip(f"an earlier section of this notebook failed: {_failed[item.module.__name__]}")
 
 @pytest.fixture(autouse=True)
 def _like_nbdev_test(monkeypatch):
@@ -89,9 +162,9 @@ def _like_nbdev_test(monkeypatch):
     if nbs.is_dir(): monkeypatch.chdir(nbs)
     monkeypatch.setenv('IN_TEST', '1')
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope='module')
 def _restore_environ():
-    "Notebook cells set variables such as TUNELAB_OFFLINE; a failing test must not leave them set for the next."
+    "Notebook cells set variables such as TUNELAB_OFFLINE; they last for the notebook, never into the next one."
     saved = dict(os.environ)
     yield
     os.environ.clear(); os.environ.update(saved)

@@ -4,7 +4,11 @@
 
 # %% ../nbs/00_core.ipynb #d287c67b
 from __future__ import annotations
-import os, sys, random, socket, platform, time
+import os, sys, random, socket, platform, time, warnings
+# Noise a learner should not see at import, filtered by its exact message (every other warning still shows):
+# fastai's layers call `torch.jit.script`, which torch >= 2.10 deprecates; fastai sets a pandas option pandas 3 deprecates.
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+warnings.filterwarnings('ignore', message=r"The 'mode\.chained_assignment' option is deprecated")
 from pathlib import Path
 import numpy as np, torch
 from fastai.torch_core import set_seed

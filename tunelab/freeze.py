@@ -10,23 +10,13 @@ from fastcore.basics import patch
 from fastai.vision.all import Learner, Callback, CancelFitException, BnFreeze, L
 from fastai.callback.training import bn_types
 from .core import *
-from .recipes import Recipe, Stage, apply_stage, recipe_cbs
-import tunelab.models            # Learner.param_groups_table
+from .models import tune_learner, param_groups_table     # Learner.param_groups_table, used by group_summary
+from .recipes import Recipe, Stage, apply_stage, recipe_cbs, group_lrs
 
 # %% auto #0
-__all__ = ['group_lrs', 'freeze_policies', 'recipe_learner', 'changed_table']
+__all__ = ['freeze_policies', 'recipe_learner', 'changed_table']
 
 # %% ../nbs/06_freezing.ipynb #55af0897
-def group_lrs(lr, n_groups:int) -> list:
-    "One learning rate per parameter group from `lr` (a number, a list, or a `slice`), exactly as fastai's `Optimizer.set_hyper` does."
-    from fastai.vision.all import even_mults
-    if isinstance(lr, slice):
-        lr = even_mults(lr.start, lr.stop, n_groups) if lr.start else [lr.stop / 10] * (n_groups - 1) + [lr.stop]
-    lr = [float(o) for o in np.atleast_1d(np.asarray(lr, dtype=float))]
-    if len(lr) == 1: lr = lr * n_groups
-    if len(lr) != n_groups: raise ValueError(f"{len(lr)} learning rates for {n_groups} parameter groups")
-    return lr
-
 def _bn_behaviour(learn:Learner, bns:list) -> str:
     "What the BatchNorm layers `bns` do in a training step of `learn`."
     if not bns: return '-'
@@ -89,7 +79,6 @@ def freeze_policies(epochs:int=3,                  # epochs (one one-cycle stage
 
 def recipe_learner(dls, recipe:Recipe, **kwargs) -> Learner:
     "A `tune_learner` set up as `recipe`'s first stage: its backbone, splitter, BatchNorm policy and frozen groups."
-    from tunelab.models import tune_learner
     learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn, **kwargs)
     recipe.validate(len(learn.splitter(learn.model)))
     learn.add_cbs(recipe_cbs(recipe))

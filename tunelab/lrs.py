@@ -9,18 +9,12 @@ import numpy as np, pandas as pd
 from fastcore.basics import patch
 from fastai.vision.all import Learner, Callback, ParamScheduler, SchedLin, combine_scheds, even_mults, L
 from .core import *
-from .freeze import group_lrs
+from .recipes import Recipe, Stage, group_lrs, ulmfit_lrs
 
 # %% auto #0
-__all__ = ['ulmfit_lrs', 'layer_decay_lrs', 'lr_rules', 'sched_stlr', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find',
-           'rate_recipes']
+__all__ = ['layer_decay_lrs', 'lr_rules', 'sched_stlr', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find', 'rate_recipes']
 
 # %% ../nbs/07_discriminative_lrs.ipynb #2b46fe26
-def ulmfit_lrs(lr:float, n_groups:int, factor:float=2.6) -> list:
-    "ULMFiT's discriminative rates, stem first: each group's rate is the one above ÷ `factor`; the head gets `lr`."
-    if n_groups < 1 or not lr > 0 or not factor >= 1: raise ValueError(f"need n_groups >= 1, lr > 0, factor >= 1 (got {n_groups}, {lr}, {factor})")
-    return [lr / factor ** (n_groups - 1 - i) for i in range(n_groups)]
-
 def layer_decay_lrs(lr:float, n_groups:int, decay:float=0.75, min_scale:float=0.) -> list:
     "timm's layer-wise decay, stem first: group `i` gets `lr * max(min_scale, decay**(n_groups-1-i))`."
     if not 0 < decay <= 1: raise ValueError(f"decay={decay} must be in (0, 1]")
@@ -103,7 +97,6 @@ def plot_lr_find(found:dict, ax=None):
 # %% ../nbs/07_discriminative_lrs.ipynb #1ac3bd3c
 def rate_recipes(head_lr:float, lr:float, epochs:int=3, arch:str='efficientnet_lite0') -> list:
     "One head epoch at `head_lr`, then `epochs`-1 epochs of every group with head rate `lr`: one rate, slice over blocks / 2 groups, ULMFiT ÷2.6."
-    from tunelab.recipes import Recipe, Stage
     head = Stage(1, train=1, lr=head_lr)
     rest = lambda **kw: (head, Stage(epochs - 1, 'all', lr=lr, **kw))
     return [Recipe('one_rate', rest(), arch=arch, description='every group at the same rate'),

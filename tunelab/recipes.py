@@ -4,15 +4,35 @@
 
 # %% ../nbs/03_recipes.ipynb #690b517f
 from __future__ import annotations
-import json
+import json, inspect
 from dataclasses import dataclass, field, asdict, fields
 import numpy as np, pandas as pd
-from fastai.vision.all import Learner, BnFreeze, even_mults, L
+from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_transforms, even_mults, L
 from fastai.learner import SkipToEpoch
+from .core import *
+from .unfreeze import GradualUnfreeze
 
 # %% auto #0
-__all__ = ['SPREADS', 'SCHEDULES', 'AUGS', 'Stage', 'apply_stage', 'fit_stage', 'Recipe', 'compare_recipes', 'linear_probe',
-           'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'standard_recipes', 'recipe_cbs', 'apply_recipe']
+__all__ = ['SPREADS', 'SCHEDULES', 'CALLBACKS', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'fit_stage',
+           'register_callback', 'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes',
+           'linear_probe', 'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes',
+           'recipe_cbs', 'apply_recipe']
+
+# %% ../nbs/03_recipes.ipynb #30b82dcf
+def group_lrs(lr, n_groups:int) -> list:
+    "One rate per parameter group from `lr` (a number, a list, or a `slice`), exactly as fastai's `Optimizer.set_hyper` does."
+    if isinstance(lr, slice):
+        lr = even_mults(lr.start, lr.stop, n_groups) if lr.start else [lr.stop / 10] * (n_groups - 1) + [lr.stop]
+    lr = [float(o) for o in np.atleast_1d(np.asarray(lr, dtype=float))]
+    if len(lr) == 1: lr = lr * n_groups
+    if len(lr) != n_groups: raise ValueError(f"{len(lr)} learning rates for {n_groups} parameter groups")
+    return lr
+
+def ulmfit_lrs(lr:float, n_groups:int, factor:float=2.6) -> list:
+    "ULMFiT's discriminative rates, stem first: each group's rate is the one above ÷ `factor`; the head gets `lr`."
+    if n_groups < 1 or not lr > 0 or not factor >= 1:
+        raise ValueError(f"need n_groups >= 1, lr > 0, factor >= 1 (got {n_groups}, {lr}, {factor})")
+    return group_lrs(slice(lr / factor ** (n_groups - 1), lr), n_groups)
 
 # %% ../nbs/03_recipes.ipynb #af10b09d
 SPREADS = ('same', 'fastai', 'geometric', 'ulmfit')
@@ -55,12 +75,16 @@ class Stage:
                 raise ValueError(f"train={t} top groups, but the model has only {n_groups} parameter groups (freeze index out of range)")
         return n_groups if self.train == 'all' else self.train
 
+    def lr_spec(self, n_groups:int):
+        "The rate as fastai takes it: a number, or a `slice` that `Optimizer.set_hyper` spreads over the groups."
+        if self.spread == 'same': return self.lr
+        if self.spread == 'fastai': return slice(self.lr)
+        if self.spread == 'geometric': return slice(self.lr_min, self.lr)
+        return slice(self.lr / self.lr_factor ** (n_groups - 1), self.lr)      # ULMFiT: a geometric series, ratio lr_factor
+
     def lrs(self, n_groups:int) -> list:
-        "The peak learning rate of every group, first (stem) to last (head)."
-        if self.spread == 'same': return [self.lr] * n_groups
-        if self.spread == 'fastai': return [self.lr / 10] * (n_groups - 1) + [self.lr]
-        if self.spread == 'geometric': return [float(o) for o in even_mults(self.lr_min, self.lr, n_groups)]
-        return [self.lr / self.lr_factor ** (n_groups - 1 - i) for i in range(n_groups)]
+        "The peak learning rate of every group, first (stem) to last (head): `group_lrs` of `lr_spec`."
+        return group_lrs(self.lr_spec(n_groups), n_groups)
 
     def __str__(self):
         train = 'all groups' if self.train == 'all' else 'the head' if self.train == 1 else f"the top {self.train} groups"
@@ -79,19 +103,57 @@ def apply_stage(learn:Learner, stage:Stage) -> list:
 
 def fit_stage(learn:Learner, stage:Stage, start_epoch:int=0, cbs=None):
     "Run `stage` on `learn` (already set up by `apply_stage`), skipping its first `start_epoch` epochs."
-    lrs = stage.lrs(len(learn.opt.param_lists))
+    lrs = stage.lr_spec(len(learn.opt.param_lists))
     cbs = L(cbs) + (SkipToEpoch(start_epoch) if start_epoch else L())
-    if stage.unfreeze:
-        from tunelab.unfreeze import GradualUnfreeze      # lesson 05's callback
-        cbs += GradualUnfreeze(schedule=stage.unfreeze)
+    if stage.unfreeze: cbs += GradualUnfreeze(schedule=stage.unfreeze)     # lesson 05's callback
     if stage.schedule == 'one_cycle':
         learn.fit_one_cycle(stage.epochs, lrs, div=stage.div, pct_start=0.25 if stage.pct_start is None else stage.pct_start, cbs=cbs)
     elif stage.schedule == 'flat_cos':
         learn.fit_flat_cos(stage.epochs, lrs, pct_start=0.75 if stage.pct_start is None else stage.pct_start, cbs=cbs)
     else: learn.fit(stage.epochs, lrs, cbs=cbs)
 
+# %% ../nbs/03_recipes.ipynb #3cfc62bf
+CALLBACKS = {}
+
+def register_callback(cls, name:str|None=None):
+    "Let recipes ask for callback class `cls` by `name` (default: its class name); returns `cls`, so it works as a decorator."
+    CALLBACKS[name or cls.__name__] = cls
+    return cls
+
+register_callback(MixUp); register_callback(CutMix)
+
+# %% ../nbs/03_recipes.ipynb #34776edb
+def callback_spec(c, recipe:str='recipe') -> dict:
+    "`c` ('MixUp' or {'name': 'MixUp', **kwargs}) checked against the registry and the class's signature, as a dict."
+    d = {'name': c} if isinstance(c, str) else dict(c) if isinstance(c, dict) else None
+    if d is None or not isinstance(d.get('name'), str):
+        raise ValueError(f"recipe {recipe!r}: a callback is a registered name or {{'name': ..., **arguments}}, not {c!r}")
+    if d['name'] not in CALLBACKS:
+        raise ValueError(f"recipe {recipe!r}: unknown callback {d['name']!r}; registered: {sorted(CALLBACKS)}")
+    kw = {k: v for k, v in d.items() if k != 'name'}
+    try: json.dumps(kw)
+    except TypeError: raise ValueError(f"recipe {recipe!r}: {d['name']} arguments must be JSON values, got {kw!r}") from None
+    try: inspect.signature(CALLBACKS[d['name']]).bind(**kw)
+    except TypeError as e: raise ValueError(f"recipe {recipe!r}: {d['name']}: {e}") from None
+    return d
+
+def make_callback(spec:dict) -> Callback:
+    "A fresh callback from a checked spec."
+    return CALLBACKS[spec['name']](**{k: v for k, v in spec.items() if k != 'name'})
+
+_AUG_KEYS = set(inspect.signature(aug_transforms).parameters) - {'size', 'min_scale'}   # image_dls sets those two
+
+def check_aug(aug, recipe:str='recipe'):
+    "`aug` if it is 'none', 'default' or a dict of `aug_transforms` keywords; else a clear error."
+    if isinstance(aug, dict):
+        bad = sorted(set(aug) - _AUG_KEYS)
+        if bad: raise ValueError(f"recipe {recipe!r}: unknown aug_transforms keyword(s) {bad}; use some of {sorted(_AUG_KEYS)}")
+        return dict(aug)
+    if aug not in AUGS: raise ValueError(f"recipe {recipe!r}: unknown aug {aug!r}, use one of {AUGS} or a dict of aug_transforms keywords")
+    return aug
+
 # %% ../nbs/03_recipes.ipynb #36208513
-AUGS = ('none', 'default')
+AUGS = ('none', 'default')   # or a dict of `aug_transforms` keywords
 
 @dataclass(frozen=True)
 class Recipe:
@@ -100,11 +162,12 @@ class Recipe:
     stages:tuple                         # the `Stage`s, run in order
     arch:str = 'efficientnet_lite0'      # backbone (see `create_backbone`)
     pretrained:bool = True               # ImageNet weights, or random initialisation
-    aug:str = 'default'                  # 'default' (fastai's aug_transforms) or 'none'
+    aug:str|dict = 'default'             # 'default' (fastai's aug_transforms), 'none', or aug_transforms keywords
     train_bn:bool = True                 # BatchNorm weights train in frozen groups (fastai's default)
     bn_eval:bool = False                 # BatchNorm statistics frozen in frozen groups (Keras-style)
     splitter:str = 'blocks'              # parameter groups: 'blocks' or 'fastai'
     description:str = ''                 # one line for people
+    cbs:tuple = ()                       # callbacks by registered name: 'MixUp' or {'name': 'MixUp', 'alpha': 0.4}
 
     def __post_init__(self):
         if not self.name or not str(self.name).replace('_', '').replace('-', '').isalnum():
@@ -112,11 +175,17 @@ class Recipe:
         stages = tuple(Stage(**s) if isinstance(s, dict) else s for s in self.stages)
         if not stages or not all(isinstance(s, Stage) for s in stages): raise ValueError(f"recipe {self.name!r} needs at least one Stage")
         object.__setattr__(self, 'stages', stages)
-        if self.aug not in AUGS: raise ValueError(f"recipe {self.name!r}: unknown aug {self.aug!r}, use one of {AUGS}")
+        object.__setattr__(self, 'aug', check_aug(self.aug, self.name))
+        object.__setattr__(self, 'cbs', tuple(callback_spec(c, self.name) for c in self.cbs))
         if self.splitter not in ('blocks', 'fastai'): raise ValueError(f"recipe {self.name!r}: splitter must be 'blocks' or 'fastai'")
 
     @property
     def epochs(self) -> int: return sum(s.epochs for s in self.stages)
+
+    @property
+    def aug_kwargs(self) -> dict:
+        "What `image_dls` takes for this recipe's augmentation: `aug` on or off, and any `aug_transforms` keywords."
+        return dict(aug=self.aug != 'none', **(self.aug if isinstance(self.aug, dict) else {}))
 
     def validate(self, n_groups:int):
         "Check every stage against a model with `n_groups` parameter groups."
@@ -143,7 +212,10 @@ class Recipe:
 
     def __str__(self):
         bn = 'BatchNorm frozen (eval)' if self.bn_eval else 'BatchNorm trainable' if self.train_bn else 'BatchNorm weights frozen'
-        head = f"{self.name}: {self.arch} ({'ImageNet' if self.pretrained else 'random'} weights), aug {self.aug}, {bn}, {self.epochs} epochs"
+        aug = ', '.join(f"{k}={v}" for k, v in self.aug.items()) if isinstance(self.aug, dict) else self.aug
+        cbs = ''.join(f", {c['name']}({', '.join(f'{k}={v}' for k, v in c.items() if k != 'name')})" for c in self.cbs)
+        head = (f"{self.name}: {self.arch} ({'ImageNet' if self.pretrained else 'random'} weights), aug {aug}{cbs}, {bn}, "
+                f"{self.epochs} epochs")
         return '\n'.join([head] + [f"  {i+1}. {s}" for i, s in enumerate(self.stages)])
 
 # %% ../nbs/03_recipes.ipynb #3be5c2b1
@@ -158,9 +230,9 @@ def compare_recipes(*recipes) -> pd.DataFrame:
 
 # %% ../nbs/03_recipes.ipynb #69213564
 def linear_probe(epochs:int=4, lr:float=2e-3, arch:str='efficientnet_lite0') -> Recipe:
-    "Feature extraction: only the head trains; the body, BatchNorm included, stays exactly as pretrained."
-    return Recipe('linear_probe', (Stage(epochs, train=1, lr=lr),), arch=arch, train_bn=False, bn_eval=True,
-                  description='feature extraction: a new head on frozen pretrained features (Keras-style BatchNorm)')
+    "Feature extraction: only the head trains on the unaugmented images; the body, BatchNorm included, stays as pretrained."
+    return Recipe('linear_probe', (Stage(epochs, train=1, lr=lr),), arch=arch, aug='none', train_bn=False, bn_eval=True,
+                  description='a new head on fixed pretrained features (Keras-style BatchNorm, no augmentation: cacheable)')
 
 def fastai_fine_tune(epochs:int=4, base_lr:float=2e-3, freeze_epochs:int=1, lr_mult:float=100, arch:str='efficientnet_lite0') -> Recipe:
     "fastai's `Learner.fine_tune`, stage for stage: head for `freeze_epochs`, then all groups at slice(base_lr/2/lr_mult, base_lr/2)."
@@ -180,6 +252,13 @@ def gradual_unfreezing(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, arch:st
     return Recipe('gradual_unfreezing', tuple(stages + [Stage(1, 'all', lr=lr/2, spread='ulmfit', lr_factor=lr_factor)]), arch=arch,
                   description='ULMFiT: unfreeze one more group per epoch, discriminative rates ÷2.6')
 
+def ulmfit(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, schedule:tuple|None=None, arch:str='efficientnet_lite0'):
+    "ULMFiT inside one one-cycle fit (lesson 05's `GradualUnfreeze`): head first, groups join from the top, rates ÷`lr_factor`."
+    if epochs < 2: raise ValueError(f"ulmfit needs at least 2 epochs, got {epochs}")
+    schedule = schedule or tuple([1] + [round(1 + 8 * (i / (epochs - 1))) for i in range(1, epochs - 1)] + ['all'])
+    return Recipe('ulmfit', (Stage(epochs, train=1, lr=lr, spread='ulmfit', lr_factor=lr_factor, unfreeze=schedule),), arch=arch,
+                  description=f"ULMFiT: one one-cycle fit, groups unfrozen per epoch {schedule}, rates ÷{lr_factor:g} per group")
+
 def standard_recipes(epochs:int=4, arch:str='efficientnet_lite0') -> list:
     "The four recipes that ship, at `epochs` epochs each."
     return [linear_probe(epochs, arch=arch), fastai_fine_tune(epochs, arch=arch), full_fine_tune(epochs, arch=arch),
@@ -187,8 +266,8 @@ def standard_recipes(epochs:int=4, arch:str='efficientnet_lite0') -> list:
 
 # %% ../nbs/03_recipes.ipynb #7baaa68c
 def recipe_cbs(recipe:Recipe) -> list:
-    "Callbacks a recipe needs on every fit (fastai's `BnFreeze` for `bn_eval`)."
-    return [BnFreeze()] if recipe.bn_eval else []
+    "Fresh callbacks a recipe needs on every fit: fastai's `BnFreeze` for `bn_eval`, then those it names."
+    return ([BnFreeze()] if recipe.bn_eval else []) + [make_callback(c) for c in recipe.cbs]
 
 def apply_recipe(learn:Learner, recipe:Recipe, cbs=None):
     "Train `learn` with every stage of `recipe` in order."

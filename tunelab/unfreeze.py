@@ -8,7 +8,7 @@ from fastai.vision.all import Callback, Learner, L
 from .core import *
 
 # %% auto #0
-__all__ = ['GradualUnfreeze', 'ulmfit']
+__all__ = ['GradualUnfreeze']
 
 # %% ../nbs/05_gradual_unfreezing.ipynb #d9f2f860
 class GradualUnfreeze(Callback):
@@ -47,12 +47,3 @@ class GradualUnfreeze(Callback):
             else: self.opt.freeze_to(self.n_groups - k)
             self._current = k
         self.history.append(dict(epoch=self.epoch, trainable_groups=k))
-
-# %% ../nbs/05_gradual_unfreezing.ipynb #180e7a06
-def ulmfit(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, schedule:tuple|None=None, arch:str='efficientnet_lite0'):
-    "ULMFiT-style gradual unfreezing inside one one-cycle fit: head first, groups join from the top, rates ÷`lr_factor` per group."
-    from tunelab.recipes import Recipe, Stage
-    if epochs < 2: raise ValueError(f"ulmfit needs at least 2 epochs, got {epochs}")
-    schedule = schedule or tuple([1] + [round(1 + 8 * (i / (epochs - 1))) for i in range(1, epochs - 1)] + ['all'])
-    return Recipe('ulmfit', (Stage(epochs, train=1, lr=lr, spread='ulmfit', lr_factor=lr_factor, unfreeze=schedule),), arch=arch,
-                  description=f"ULMFiT: one one-cycle fit, groups unfrozen per epoch {schedule}, rates ÷{lr_factor:g} per group")
