@@ -82,8 +82,19 @@ def test_07_discriminative_lrs_02_schedules_recorded_per_group():
 
 def test_07_discriminative_lrs_03_lr_find_before_and_after_unfreezing():
     "nbs/07_discriminative_lrs.ipynb, section 'lr_find_before_and_after_unfreezing': its testable cells, in order."
-    global animal_silhouettes, ax, data, found, image_dls, img_size, nullcontext, pets_folder
+    global small
     # --- cell 13 ---
+    seed_everything(0)
+    small = find_lrs(tune_learner(smoke_dls(20, size=32, bs=16)), num_it=12)      # the tool on tiny data (the lesson's run is below)
+    test_eq(set(small['curves'].stage.str.split(' ').str[0]), {'frozen', 'unfrozen'})
+    assert 1e-7 <= small['frozen'] <= 10 and 1e-7 <= small['unfrozen'] <= 10, small
+
+
+@pytest.mark.experiment
+def test_07_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment():
+    "nbs/07_discriminative_lrs.ipynb, section 'lr_find_before_and_after_unfreezing': its testable cells, in order."
+    global animal_silhouettes, ax, data, found, image_dls, img_size, nullcontext, pets_folder
+    # --- cell 14 ---
     from contextlib import nullcontext
     from tunelab.data import animal_silhouettes, pets_folder, image_dls
     seed_everything(0)
@@ -92,18 +103,18 @@ def test_07_discriminative_lrs_03_lr_find_before_and_after_unfreezing():
     found = find_lrs(tune_learner(image_dls(data, size=img_size)))
     print(f"valley frozen: {found['frozen']:.1e}; after unfreezing: {found['unfrozen']:.1e} ({found['frozen'] / found['unfrozen']:.1f}x lower)")
     ax = plot_lr_find(found)
-    # --- cell 14 ---
+    # --- cell 15 ---
     test_eq(set(found['curves'].stage.str.split(' ').str[0]), {'frozen', 'unfrozen'})
     assert 1e-6 < found['unfrozen'] < 1 and 1e-6 < found['frozen'] < 1, found
     assert np.isfinite(found['curves'].loss).all()
 
 
 @pytest.mark.experiment
-def test_07_discriminative_lrs_04_experiment_one_rate_against_discriminati_experiment():
+def test_07_discriminative_lrs_05_experiment_one_rate_against_discriminati_experiment():
     "nbs/07_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
     global a, axs, b, df, fig, gap, head_lr, lr, out, plot_curves, plot_results, r, recipes, run_experiments, s
     global shutil, spread, summarise, tempfile
-    # --- cell 16 ---
+    # --- cell 17 ---
     import tempfile, shutil
     from tunelab.runner import run_experiments, summarise, plot_results, plot_curves
     head_lr, lr = float(f"{found['frozen']:.0e}"), float(f"{found['unfrozen']:.0e}")   # lr_find's suggestions, to one significant figure
@@ -112,10 +123,10 @@ def test_07_discriminative_lrs_04_experiment_one_rate_against_discriminati_exper
     out = Path(tempfile.mkdtemp())
     df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=[0, 1], out=out, img_size=img_size, quiet=True)
     summarise(df)[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds']]
-    # --- cell 17 ---
+    # --- cell 18 ---
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.5))
     plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); plt.tight_layout()
-    # --- cell 18 ---
+    # --- cell 19 ---
     s = summarise(df).reset_index().set_index('recipe')
     spread = (s.acc_max - s.acc_min).max()
     for r in s.itertuples():

@@ -9,13 +9,17 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_90_cli_00_setup():
     "nbs/90_cli.ipynb, section 'setup': its testable cells, in order."
-    global Image, Stage, again, animal_silhouettes, args, bad, code, compare, contextlib, d, db, df, err, good, io, k
-    global os, out, res, rj, run, shutil, sqlite3, t, tempfile, test_eq, test_fail, tmp
+    global contextlib, io, os, shutil, tempfile, test_eq, test_fail
     # --- cell 3 ---
     import os, io, contextlib, tempfile, shutil
     from fastcore.test import test_eq, test_fail
     # --- cell 7 ---
     _parser().print_help()
+
+
+def test_90_cli_01_bad_input():
+    "nbs/90_cli.ipynb, section 'bad_input': its testable cells, in order."
+    global Image, Stage, animal_silhouettes, bad, code, compare, d, err, good, k, out, run, tmp
     # --- cell 8 ---
     def run(*argv):
         err = io.StringIO()
@@ -71,6 +75,11 @@ def test_90_cli_00_setup():
     assert 'freeze index out of range' in bad['impossible freeze index'][1]
     assert "unknown recipe field(s) ['lr']" in bad['unknown recipe field'][1]
     test_eq(sorted(o.name for o in out.iterdir()), ['results.sqlite']); test_eq((out/'results.sqlite').read_bytes(), b'')
+
+
+def test_90_cli_02_a_comparison_with_a_recipe_of_your_own():
+    "nbs/90_cli.ipynb, section 'a_comparison_with_a_recipe_of_your_own': its testable cells, in order."
+    global again, args, db, df, rj, sqlite3, t
     # --- cell 11 ---
     (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'cbs': [{'name': 'MixUp', 'alpha': 0.4}], 'stages': [
         {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
@@ -88,6 +97,11 @@ def test_90_cli_00_setup():
     test_eq(again.seconds.tolist(), df.seconds.tolist())                       # same rows: nothing retrained
     assert time.perf_counter() - t < 60
     shutil.rmtree(tmp)
+
+
+def test_90_cli_03_the_main_job_and_tunelab_finetune():
+    "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
+    global res
     # --- cell 13 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
     # --- cell 14 ---

@@ -1,0 +1,25 @@
+#!/usr/bin/env python
+"""Execute lesson notebooks in place, as a learner would with "Run all", keeping their outputs (the committed record).
+
+Cells flagged `#| full` or `#| gpu` are guarded by `if SIZE == 'full'` in the lessons and run like every other cell;
+the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nbdev_export` cell is skipped.
+Afterwards run `nbdev_clean` (ids and metadata) before committing.
+
+    python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_gradual_unfreezing.ipynb
+"""
+import sys, time, os
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+
+def run(path:Path):
+    nb = read_nb(path)
+    t = time.perf_counter()
+    cwd = os.getcwd(); os.chdir(path.parent)
+    try: CaptureShell(path=path.parent).run_all(nb, exc_stop=True, preproc=lambda c: 'nbdev_export(' in c.source)
+    finally: os.chdir(cwd)
+    write_nb(nb, path)
+    print(f"{path}: ran in {time.perf_counter() - t:.0f} s", flush=True)
+
+if __name__ == '__main__':
+    for p in sys.argv[1:]: run(Path(p))
