@@ -10,7 +10,10 @@ import numpy as np, pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner
 from .core import *
+from .data import image_dls
+from .models import tune_learner
 from .recipes import Recipe, linear_probe, fastai_fine_tune
+from .runner import run_experiments, final_results, validate_experiments
 
 # %% auto #0
 __all__ = ['train_throughput', 'compare_backbones', 'pareto_front', 'plot_backbones']
@@ -62,9 +65,6 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
                       bs:int|None=None, quiet:bool=True, throughput_steps:int=5
                      ) -> pd.DataFrame:
     "One row per backbone: parameters, training images/s on this device, linear-probe and fine-tuned accuracy, and their times."
-    from tunelab.runner import run_experiments, final_results, validate_experiments
-    from tunelab.data import image_dls
-    from tunelab.models import tune_learner
     cands = [_candidate(c) for c in backbones]
     if not cands: raise ValueError("no backbones to compare")
     labels = [c[2] for c in cands]

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--n-per-class', type=int, default=200, help='silhouettes per class at smoke size (default %(default)s)')
     c.add_argument('--recipe', type=Path, action='append', default=[], help='a JSON file with a recipe (or a list of them) to add; repeatable')
     c.add_argument('--only-recipes', action='store_true', help='run only the --recipe files, not the standard recipes')
+    c.add_argument('--no-feature-cache', action='store_true', help='train linear probes on images, not on cached body features (slower, same result)')
+    c.add_argument('--no-channels-last', action='store_true', help="keep PyTorch's default memory order (slower on CPU)")
     c.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
     c.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
     sub.add_parser('info', help='show the device, the network, versions and the lesson size this machine gets')
@@ -109,7 +111,8 @@ def compare_command(args) -> pd.DataFrame:
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
     recipes = ([] if args.only_recipes else standard_recipes(args.epochs, arch=args.arch)) + extra
     print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {args.arch}; results in {args.out}/")
-    df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size, on_bad='skip' if args.skip_bad else 'raise')
+    df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size, on_bad='skip' if args.skip_bad else 'raise',
+                         feature_cache=not args.no_feature_cache, channels_last=False if args.no_channels_last else None)
     summary = summarise(df).reset_index()
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     import matplotlib; matplotlib.use('Agg')

@@ -4,21 +4,25 @@
 
 # %% ../nbs/04_runner.ipynb #62b09eae
 from __future__ import annotations
-import os, time, json, random, sqlite3, hashlib
-from contextlib import ExitStack
+import os, time, json, random, sqlite3, hashlib, pickle
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
-from fastai.vision.all import Callback, CancelFitException, L
+from torch import nn
+from fastai.vision.all import Callback, CancelFitException, L, Learner, DataLoader, DataLoaders, Normalize
 from .core import *
-from .data import image_dls, animal_silhouettes
-from .models import tune_learner
+from .data import image_dls, animal_silhouettes, check_image_folder
+from .models import (tune_learner, ChannelsLastInput, create_backbone, timm_model, torchvision_model, block_splitter,
+                            _fastai_split)
 from .recipes import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'ResultStore', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'run_id', 'run_recipe',
-           'validate_experiments', 'run_experiments', 'final_results', 'summarise', 'plot_results', 'plot_curves']
+__all__ = ['COLUMNS', 'ResultStore', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'feature_cache_blocker', 'split_fixed',
+           'preserved_rng', 'compute_features', 'features_fingerprint', 'FeatureCache', 'feature_learner', 'run_id',
+           'CachedStageCheckpointer', 'fit_cached_stage', 'run_recipe', 'validate_experiments', 'run_experiments',
+           'final_results', 'summarise', 'plot_results', 'plot_curves']
 
 # %% ../nbs/04_runner.ipynb #22e424a9
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
@@ -118,8 +122,8 @@ class Checkpointer(Callback):
         if self.smooth: self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth['count'], torch.tensor(self.smooth['val'])
     def before_epoch(self): self._trained, self._start = False, time.perf_counter()
     def after_train(self): self._trained = True
-    def after_epoch(self):
-        if not self._trained: return
+    def epoch_row(self) -> dict:
+        "This epoch's row for the store, from fastai's `Recorder`."
         names = list(self.recorder.metric_names[1:-1])                  # drop 'epoch' and 'time'
         vals = dict(zip(names, self.recorder.log[1:1 + len(names)]))
         row = {**self.base_row, 'epoch': self.epoch_offset + self.epoch, 'stage': self.stage,
@@ -127,14 +131,174 @@ class Checkpointer(Callback):
                'accuracy': float(vals.get('accuracy', np.nan)), 'seconds': round(time.perf_counter() - self._start, 2),
                'trainable_params': sum(p.numel() for p in self.model.parameters() if p.requires_grad),
                'lr_head': float(self.opt.hypers[-1]['lr'])}
-        save_checkpoint(self.learn, self.path, row['epoch'], row)
+        return row
+    def save(self, row:dict): save_checkpoint(self.learn, self.path, row['epoch'], row)
+    def after_epoch(self):
+        if not self._trained: return
+        row = self.epoch_row()
+        self.save(row)                                                  # checkpoint first: on resume it re-adds its row
         self.store.add_epoch(row)
+
+# %% ../nbs/04_runner.ipynb #8da378ae
+def _stochastic_layers(body:nn.Module) -> list:
+    "Names of the modules of `body` that are random in training mode: dropout with p > 0, drop-path with drop_prob > 0."
+    return [n for n, m in body.named_modules()
+            if (isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0) or (getattr(m, 'drop_prob', 0) or 0) > 0]
+
+def feature_cache_blocker(recipe:Recipe,  # the recipe
+                          stage:Stage,    # one of its stages
+                          model:nn.Module,# `nn.Sequential(body, head)`
+                          cbs=None        # extra callbacks for the fit
+                         ) -> str|None:
+    "Why `stage` cannot train on cached body features, or None when it can."
+    if stage.train != 1 or any(u != 1 for u in stage.unfreeze or ()): return "it trains more than the head"
+    if recipe.aug != 'none': return f"augmentation (aug={recipe.aug!r}) changes the images every epoch"
+    if recipe.train_bn or not recipe.bn_eval: return "BatchNorm trains in the frozen body (needs train_bn=False, bn_eval=True)"
+    rcbs = [c['name'] for c in recipe.cbs]
+    if rcbs: return f"the recipe's callbacks ({', '.join(rcbs)}) may act on the images"
+    if cbs: return "extra callbacks were given (they may act on the images)"
+    noisy = _stochastic_layers(model[0])
+    if noisy: return f"the body has active dropout or drop-path ({', '.join(noisy[:3])})"
+    return None
+
+# %% ../nbs/04_runner.ipynb #fccc2f5a
+def split_fixed(model:nn.Module) -> tuple:
+    "(`body` + the head's leading layers without parameters, buffers or dropout; the rest of the head), sharing modules."
+    layers = [m for h in model[1:] for m in (h.children() if isinstance(h, nn.Sequential) else [h])]
+    fixed = lambda m: not any(True for _ in m.parameters()) and not any(True for _ in m.buffers()) and not _stochastic_layers(m)
+    k = next((i for i, m in enumerate(layers) if not fixed(m)), len(layers))
+    return nn.Sequential(model[0], *layers[:k]), nn.Sequential(*layers[k:])
+
+@contextmanager
+def preserved_rng():
+    "Put Python's, NumPy's and torch's random states back on exit: what runs inside draws nothing from the run's streams."
+    py, npy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try: yield
+    finally:
+        random.setstate(py); np.random.set_state(npy); torch.set_rng_state(cpu)
+        if cuda is not None: torch.cuda.set_rng_state_all(cuda)
+
+def _plain_tensor(t): return t.as_subclass(torch.Tensor)         # no fastai subclass: `weights_only=True` loads it
+
+def compute_features(learn:Learner, fixed:nn.Module) -> dict:
+    "`fixed` applied to every training and validation item of `learn.dls` (dataset order, eval mode, no_grad)."
+    modes = {m: m.training for m in fixed.modules()}
+    cl = bool(learn.cbs.filter(lambda c: isinstance(c, ChannelsLastInput)))
+    amp = torch.autocast('cuda', dtype=torch.float16) if hasattr(learn, 'mixed_precision') else nullcontext()
+    res = {}
+    try:
+        fixed.eval()
+        with preserved_rng(), torch.no_grad(), amp:
+            for split, dl in (('train', learn.dls.train), ('valid', learn.dls.valid)):
+                xs, ys = [], []
+                for xb, yb in dl.new(shuffle=False, drop_last=False):
+                    if cl: xb = xb.contiguous(memory_format=torch.channels_last)
+                    xs.append(_plain_tensor(fixed(xb)).float().cpu()); ys.append(_plain_tensor(yb).cpu())
+                res[f'{split}_x'], res[f'{split}_y'] = torch.cat(xs), torch.cat(ys)
+    finally:
+        for m, t in modes.items(): m.train(t)
+    return res
+
+# %% ../nbs/04_runner.ipynb #7521497c
+def features_fingerprint(learn:Learner, fixed:nn.Module, img_size:int, split_seed:int) -> str:
+    "A hash of what the cached features depend on: files (size, mtime) in split order, weights, size, seed, normalisation."
+    h = hashlib.sha1()
+    for ds in (learn.dls.train_ds, learn.dls.valid_ds):
+        for f in ds.items: st = Path(f).stat(); h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(b'--split--')
+    for k, v in fixed.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    norm = [(t.mean.flatten().tolist(), t.std.flatten().tolist()) for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
+    h.update(json.dumps(dict(arch=getattr(learn, 'arch', None), pretrained=getattr(learn, 'pretrained', None), img_size=img_size,
+                             split_seed=split_seed, norm=norm, vocab=[str(o) for o in learn.dls.vocab],
+                             fp16=hasattr(learn, 'mixed_precision'), fixed=repr(fixed[1:]))).encode())
+    return h.hexdigest()[:16]
+
+class FeatureCache:
+    "Body features by fingerprint: in memory for one comparison, on disk under `path` (None: memory only)."
+    def __init__(self, path:Path|None=None): self.path, self.mem, self.sources, self._said = path and Path(path), {}, [], set()
+    def get(self, learn:Learner, fixed:nn.Module, img_size:int, split_seed:int) -> dict:
+        "The features for `learn`'s data through `fixed`: from memory, from disk, or computed (and then saved)."
+        fp = features_fingerprint(learn, fixed, img_size, split_seed)
+        src, fn = 'memory', self.path/f"{fp}.pth" if self.path else None
+        if fp not in self.mem:
+            feats = None
+            if fn is not None and fn.exists():
+                try: feats, src = torch.load(fn, map_location='cpu', weights_only=True), 'disk'
+                except (RuntimeError, EOFError, OSError, pickle.UnpicklingError): feats = None    # unreadable: compute again
+            if feats is None:
+                feats, src = compute_features(learn, fixed), 'computed'
+                if fn is not None:
+                    fn.parent.mkdir(parents=True, exist_ok=True)
+                    torch.save(feats, fn.with_name(fn.name + '.tmp')); os.replace(fn.with_name(fn.name + '.tmp'), fn)
+            self.mem[fp] = feats
+        self.sources.append(src)
+        return self.mem[fp]
+    def say(self, msg:str):
+        "Print `msg` the first time only."
+        if msg not in self._said: self._said.add(msg); print(msg)
+
+class _Features:
+    "Items (feature vector, label) by index."
+    def __init__(self, x, y): self.x, self.y = x, y
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return self.x[i], self.y[i]
+
+def _copy_rng(src:DataLoaders, dest:DataLoaders):
+    "Give `dest`'s train and valid loaders the random generator states of `src`'s (so they shuffle identically)."
+    for a, b in ((src.train, dest.train), (src.valid, dest.valid)): b.rng.setstate(a.rng.getstate())
+
+def feature_learner(learn:Learner, head:nn.Module, feats:dict) -> Learner:
+    "A fastai `Learner` training `head` on `feats` with `learn`'s loss, metrics, optimizer and batch order."
+    with preserved_rng():                                         # a new DataLoader draws a seed from Python's `random`
+        dl = lambda s, like: DataLoader(_Features(feats[f'{s}_x'], feats[f'{s}_y']), bs=like.bs, shuffle=like.shuffle,
+                                        drop_last=like.drop_last, device=learn.dls.device)
+        dls = DataLoaders(dl('train', learn.dls.train), dl('valid', learn.dls.valid), device=learn.dls.device)
+    _copy_rng(learn.dls, dls)
+    res = Learner(dls, head, loss_func=learn.loss_func, opt_func=learn.opt_func, metrics=learn.metrics, wd=learn.wd,
+                  wd_bn_bias=learn.wd_bn_bias, moms=learn.moms, path=learn.path, model_dir=learn.model_dir)
+    return res.to_fp16() if hasattr(learn, 'mixed_precision') else res
 
 # %% ../nbs/04_runner.ipynb #3331ec3d
 def run_id(recipe:Recipe, dataset:str, seed:int, img_size:int, bs:int|None) -> str:
     "A stable id for one run: the same recipe, dataset, seed and data settings give the same id."
     key = json.dumps(dict(recipe=recipe.to_dict(), dataset=dataset, seed=seed, img_size=img_size, bs=bs), sort_keys=True)
     return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+class CachedStageCheckpointer(Checkpointer):
+    "`Checkpointer` for a stage trained on cached features: a row every epoch, a checkpoint of the full learner at the end."
+    def __init__(self, full:Learner, feature_seconds:float, *args, **kwargs):
+        super().__init__(*args, **kwargs); self.full, self.feature_seconds = full, feature_seconds
+    def epoch_row(self) -> dict:
+        row = super().epoch_row()
+        if self.epoch == 0: row['seconds'] = round(row['seconds'] + self.feature_seconds, 2)   # the run paid for its features
+        return row
+    def save(self, row:dict):
+        if self.epoch < self.n_epoch - 1: return          # an interrupted cached stage re-runs from its start (seconds)
+        _copy_rng(self.dls, self.full.dls)
+        mine, full = self.recorder.smooth_loss, self.full.recorder.smooth_loss
+        full.count, full.val = mine.count, mine.val                    # what the checkpoint records of this fit
+        save_checkpoint(self.full, self.path, row['epoch'], row)
+
+def fit_cached_stage(learn:Learner, stage:Stage, cache:FeatureCache, img_size:int, split_seed:int, cbs, store:ResultStore,
+                     ckpt:Path, base_row:dict, epoch_offset:int, stage_idx:int, quiet:bool=False):
+    "Train `stage` (head only) on cached body features; `learn`'s head ends with the trained weights, its loaders' RNG in step."
+    fixed, head = split_fixed(learn.model)
+    start = time.perf_counter()
+    feats = cache.get(learn, fixed, img_size, split_seed)
+    hl = feature_learner(learn, head, feats)
+    apply_stage(hl, stage)
+    cb = CachedStageCheckpointer(learn, time.perf_counter() - start, store, ckpt, base_row, epoch_offset, stage_idx)
+    with hl.no_bar() if quiet else nullcontext(), hl.no_logging() if quiet else nullcontext():
+        fit_stage(hl, stage, cbs=L(cbs) + [cb])
+    _copy_rng(hl.dls, learn.dls)                          # later stages shuffle as if the images had been iterated
+
+def _cache_plan(recipe:Recipe, blockers:list) -> str:
+    "One line: which stages of `recipe` use cached features, and why the others do not."
+    why = {}
+    for i, b in enumerate(blockers): why.setdefault(b, []).append(str(i + 1))
+    parts = [f"stage{'s' if len(v) > 1 else ''} {', '.join(v)} " + ('cached' if b is None else f"uncached: {b}") for b, v in why.items()]
+    return f"feature cache, {recipe.name}: " + '; '.join(parts)
 
 def run_recipe(recipe:Recipe,            # the strategy
                data:Path,                # an image folder
@@ -147,7 +311,9 @@ def run_recipe(recipe:Recipe,            # the strategy
                split_seed:int=42,        # the validation split, the same for every run
                cbs=None,                 # extra callbacks for every fit
                quiet:bool=False,         # hide fastai's per-fit progress bars and tables
-               on_bad:str='skip'         # unreadable images: 'skip' or 'raise'
+               on_bad:str='skip',        # unreadable images: 'skip' or 'raise'
+               feature_cache=True,       # train head-only stages on cached body features where exact (True, False or a `FeatureCache`)
+               channels_last:bool|None=None # channels-last memory order (default: `tune_learner`'s)
               ) -> str:
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
     rid = run_id(recipe, dataset, seed, img_size, bs)
@@ -155,8 +321,10 @@ def run_recipe(recipe:Recipe,            # the strategy
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
     state = load_checkpoint(ckpt) if ckpt.exists() else None
     seed_everything(seed)
-    dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, aug=recipe.aug != 'none', on_bad=on_bad)
-    learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn)
+    aug = recipe.aug_kwargs
+    dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **aug)
+    learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn,
+                         channels_last=channels_last)
     recipe.validate(len(learn.splitter(learn.model)))
     done = 0
     if state is not None:
@@ -170,15 +338,22 @@ def run_recipe(recipe:Recipe,            # the strategy
         store.add_epoch(state['row'])
     else: store.start(rid, recipe, dataset, seed)
     base = dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed)
+    cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
+    blockers = [feature_cache_blocker(recipe, s, learn.model, cbs) for s in recipe.stages]
+    if cache: cache.say(_cache_plan(recipe, blockers))
     offset = 0
     for i, stage in enumerate(recipe.stages):
         if offset + stage.epochs <= done: offset += stage.epochs; continue
         skip = max(0, done - offset)
         if skip == 0: apply_stage(learn, stage)          # a resumed stage was set up (and its optimizer restored) above
-        cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
-        with ExitStack() as quiet_ctx:
-            if quiet: quiet_ctx.enter_context(learn.no_bar()); quiet_ctx.enter_context(learn.no_logging())
-            fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
+        elif cache and blockers[i] is None: cache.say(f"feature cache, {recipe.name}: stage {i+1} resumes mid-stage, uncached")
+        if cache and blockers[i] is None and skip == 0:
+            fit_cached_stage(learn, stage, cache, img_size, split_seed, recipe_cbs(recipe), store, ckpt, base, offset, i, quiet)
+        else:
+            cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
+            with ExitStack() as quiet_ctx:
+                if quiet: quiet_ctx.enter_context(learn.no_bar()); quiet_ctx.enter_context(learn.no_logging())
+                fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
         offset += stage.epochs
     store.finish(rid)
     if ckpt.exists(): ckpt.unlink()
@@ -187,8 +362,6 @@ def run_recipe(recipe:Recipe,            # the strategy
 # %% ../nbs/04_runner.ipynb #553f0fa3
 def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip'):
     "Fail fast, before any training: datasets readable, architectures known, recipes possible."
-    from tunelab.data import check_image_folder
-    from tunelab.models import create_backbone, timm_model, torchvision_model, block_splitter, _fastai_split
     if not recipes: raise ValueError("no recipes to run")
     names = [r.name for r in recipes]
     if len(set(names)) != len(names): raise ValueError(f"recipe names must be unique: {names}")
@@ -203,18 +376,22 @@ def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip'):
 def run_experiments(recipes:list,          # `Recipe`s to compare
                     datasets:dict,         # name -> image folder
                     seeds=(0,),            # one run per seed
-                    out:Path='tunelab_out',# output folder: results.sqlite, results.csv, checkpoints/
-                    img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip'
+                    out:Path='tunelab_out',# output folder: results.sqlite, results.csv, checkpoints/, features/
+                    img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip',
+                    feature_cache:bool=True,         # head-only stages on cached body features (features/ in `out`) where exact
+                    channels_last:bool|None=None     # channels-last memory order (default: `tune_learner`'s)
                    ) -> pd.DataFrame:
     "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch."
     out = Path(out)
     validate_experiments(recipes, datasets, on_bad)
     store = ResultStore(out/'results.sqlite')
     grid = [(r, name, path, s) for name, path in datasets.items() for r in recipes for s in seeds]
+    cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
     pb = progress_bar(grid)
     for r, name, path, s in pb:
         pb.comment = f"{r.name} on {name}, seed {s}"
-        run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad)
+        run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
+                   feature_cache=cache, channels_last=channels_last)
         store.results().to_csv(out/'results.csv', index=False)
     ids = {run_id(r, name, s, img_size, bs) for r, name, _, s in grid}
     res = store.results()

@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""tunelab's speed-ups against plain fastai, in one run, with accuracy next to every time.
+
+    python bench/bench.py            # about 10-20 minutes on 2 CPU cores
+
+1. one full training step (EfficientNet-Lite0, 48 px, batch 64): default memory order vs channels-last;
+2. the linear-probe recipe (4 epochs) through the runner: cached features vs uncached vs fastai's frozen fit_one_cycle;
+3. the default `tunelab compare` job (standard_recipes(4) on animal_silhouettes(200), 48 px, seed 0) before
+   (channels_last off, feature cache off) and after (tunelab's defaults), plus plain fastai's fine_tune for scale.
+Every pair is timed interleaved (A, B, A, B...) so a busy machine slows both alike.
+"""
+import os, sys, time, tempfile, platform, datetime
+from pathlib import Path
+import torch
+from tunelab.data import animal_silhouettes, image_dls
+from tunelab.models import tune_learner
+from tunelab.recipes import linear_probe, standard_recipes
+from tunelab.runner import run_recipe, run_experiments, final_results, ResultStore, FeatureCache
+from tunelab.speed import train_step_seconds, interleaved, fastai_learner
+
+SIZE, BS, N_PER_CLASS = 48, 64, 200
+TARGETS = dict(step=1.6, probe=8.0, compare=2.0)
+
+def step_times(data):
+    dls = image_dls(data, size=SIZE, bs=BS, aug=False)
+    xb, yb = dls.one_batch()
+    net = tune_learner(dls, channels_last=False).model
+    return interleaved({'default': lambda: train_step_seconds(net, xb, yb, steps=5, channels_last=False),
+                        'channels_last': lambda: train_step_seconds(net, xb, yb, steps=5, channels_last=True)}, rounds=3)
+
+def probe_runs(data, tmp):
+    def runner(name, **kw):
+        def f():
+            out = Path(tempfile.mkdtemp(dir=tmp)); st, start = ResultStore(out/'results.sqlite'), time.perf_counter()
+            run_recipe(linear_probe(4), data, 'silhouettes', 0, st, out/'ckpt', img_size=SIZE, bs=BS, quiet=True, **kw)
+            res[name].append(float(st.results().accuracy.iloc[-1]))
+            return time.perf_counter() - start
+        return f
+    def fastai_frozen():
+        learn, start = fastai_learner(image_dls(data, size=SIZE, bs=BS, aug=False)), time.perf_counter()
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(4, 2e-3)
+        secs = time.perf_counter() - start
+        res['fastai_frozen'].append(float(learn.validate()[1]))
+        return secs
+    res = {k: [] for k in ('cached', 'uncached', 'uncached_nchw', 'fastai_frozen')}
+    secs = interleaved({'cached': runner('cached', feature_cache=FeatureCache(None)),   # memory only: computed inside the timing
+                        'uncached': runner('uncached', feature_cache=False),
+                        'uncached_nchw': runner('uncached_nchw', feature_cache=False, channels_last=False),
+                        'fastai_frozen': fastai_frozen}, rounds=2)
+    return secs, {k: v[-1] for k, v in res.items()}
+
+def compare_runs(data, tmp):
+    "Each standard recipe before and after, in turn; totals over recipes (the same work as one run_experiments call)."
+    secs, acc = {'before': 0., 'after': 0.}, {'before': {}, 'after': {}}
+    outs = {k: Path(tempfile.mkdtemp(dir=tmp)) for k in secs}
+    kw = {'before': dict(feature_cache=False, channels_last=False), 'after': {}}
+    for r in standard_recipes(4):
+        for k in ('before', 'after'):
+            start = time.perf_counter()
+            df = run_experiments([r], {'silhouettes': data}, seeds=[0], out=outs[k], img_size=SIZE, quiet=True, **kw[k])
+            secs[k] += time.perf_counter() - start
+            acc[k][r.name] = float(final_results(df).accuracy.iloc[0])
+    dls = image_dls(data, size=SIZE, bs=BS)                      # plain fastai, default augmentation, as a user writes it
+    learn, start = fastai_learner(dls), time.perf_counter()
+    with learn.no_bar(), learn.no_logging(): learn.fine_tune(3, 2e-3)
+    secs['fastai_fine_tune'] = time.perf_counter() - start
+    acc['fastai_fine_tune'] = float(learn.validate()[1])
+    return secs, acc
+
+def main():
+    t0 = time.perf_counter()
+    data, tmp = animal_silhouettes(N_PER_CLASS), Path(tempfile.mkdtemp())
+    print(f"# tunelab speed benchmark, {datetime.date.today()}\n")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at start\n")
+    st = step_times(data)
+    r1 = st['default'] / st['channels_last']
+    print("## 1. Full training step (EfficientNet-Lite0, 48 px, batch 64, all parameters training)\n")
+    print(f"default (NCHW, plain fastai): {st['default']:.3f} s; channels-last: {st['channels_last']:.3f} s "
+          f"-> **{r1:.2f}x** (target >= {TARGETS['step']}x: {'met' if r1 >= TARGETS['step'] else 'NOT met'})\n", flush=True)
+    ps, pa = probe_runs(data, tmp)
+    r2, r2f = ps['uncached_nchw'] / ps['cached'], ps['fastai_frozen'] / ps['cached']
+    print("## 2. Linear probe, 4 epochs, 1,600 training images (runner; seconds include computing the features)\n")
+    print("| path | seconds | accuracy |\n|---|---|---|")
+    names = dict(cached='tunelab, cached features', uncached='tunelab, uncached (channels-last)',
+                 uncached_nchw='tunelab before (uncached, NCHW)', fastai_frozen="plain fastai, frozen fit_one_cycle (train_bn=True)")
+    for k, n in names.items(): print(f"| {n} | {ps[k]:.1f} | {pa[k]:.1%} |")
+    print(f"\ncached vs tunelab before: **{r2:.1f}x**; vs uncached channels-last: {ps['uncached'] / ps['cached']:.1f}x; "
+          f"vs plain fastai's frozen fit: **{r2f:.1f}x** (target >= {TARGETS['probe']}x: "
+          f"{'met' if min(r2, r2f) >= TARGETS['probe'] else 'NOT met'})\n", flush=True)
+    cs, ca = compare_runs(data, tmp)
+    r3 = cs['before'] / cs['after']
+    print("## 3. `tunelab compare` default job: standard_recipes(4), animal_silhouettes(200), 48 px, seed 0\n")
+    print("| recipe | accuracy before | accuracy after |\n|---|---|---|")
+    for k in ca['before']: print(f"| {k} | {ca['before'][k]:.1%} | {ca['after'][k]:.1%} |")
+    gap = max(abs(ca['before'][k] - ca['after'][k]) for k in ca['before'])
+    print(f"\nbefore (channels_last off, cache off): {cs['before']:.0f} s; after (defaults): {cs['after']:.0f} s -> **{r3:.2f}x** "
+          f"(target >= {TARGETS['compare']}x at equal accuracy ±1 point: "
+          f"{'met' if r3 >= TARGETS['compare'] and gap <= 0.01 else 'NOT met'}; largest accuracy change {gap*100:.1f} points)")
+    print(f"plain fastai fine_tune(3) (4 epochs, default augmentation): {cs['fastai_fine_tune']:.0f} s, "
+          f"accuracy {ca['fastai_fine_tune']:.1%}; tunelab's fine_tune recipe after: accuracy {ca['after']['fine_tune']:.1%}\n")
+    print(f"total benchmark time {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
+
+if __name__ == '__main__': main()
