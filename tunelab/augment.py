@@ -56,14 +56,13 @@ class AugExplorer:
     def __init__(self, xb:torch.Tensor, size:int|None=None, n_show:int=6):
         import ipywidgets as W
         self.xb, self.size, self.seed = xb[:n_show].cpu(), size or xb.shape[-1], 0
-        s = lambda v, lo, hi, step: W.FloatSlider(value=v, min=lo, max=hi, step=step, continuous_update=False, layout=W.Layout(width='320px'))
-        d = self.defaults
-        self.controls = dict(max_rotate=s(d['max_rotate'], 0, 90, 1), max_zoom=s(d['max_zoom'], 1, 3, 0.05), max_warp=s(d['max_warp'], 0, 0.8, 0.05),
-                             max_lighting=s(d['max_lighting'], 0, 0.9, 0.05), do_flip=W.Checkbox(value=d['do_flip'], description='do_flip'),
-                             p_affine=s(d['p_affine'], 0, 1, 0.05), p_lighting=s(d['p_lighting'], 0, 1, 0.05))
-        for k, c in self.controls.items():
-            if k != 'do_flip': c.description = k
-            c.observe(lambda _: self.redraw(), names='value')
+        d, style = self.defaults, dict(description_width='90px')            # wide enough for 'max_lighting' (ipywidgets 7 and 8)
+        s = lambda k, lo, hi, step: W.FloatSlider(value=d[k], min=lo, max=hi, step=step, description=k, continuous_update=False,
+                                                  style=style, layout=W.Layout(width='340px'))
+        self.controls = dict(max_rotate=s('max_rotate', 0, 90, 1), max_zoom=s('max_zoom', 1, 3, 0.05), max_warp=s('max_warp', 0, 0.8, 0.05),
+                             max_lighting=s('max_lighting', 0, 0.9, 0.05), do_flip=W.Checkbox(value=d['do_flip'], description='do_flip', style=style),
+                             p_affine=s('p_affine', 0, 1, 0.05), p_lighting=s('p_lighting', 0, 1, 0.05))
+        for c in self.controls.values(): c.observe(lambda _: self.redraw(), names='value')
         self.button, self.out, self.code = W.Button(description='New draw'), W.Output(), W.HTML()
         self.button.on_click(lambda _: self.new_draw())
         self.widget = W.VBox([W.HBox([W.VBox(list(self.controls.values())[:4]), W.VBox(list(self.controls.values())[4:] + [self.button])]),

@@ -14,8 +14,8 @@ from .core import *
 from .data import check_image_folder
 
 # %% auto #0
-__all__ = ['file_md5', 'dhash', 'find_duplicates', 'class_balance', 'label_noise_candidates', 'apply_review', 'ReviewWidget',
-           'NoisyLabels', 'inject_label_noise']
+__all__ = ['file_md5', 'dhash', 'find_duplicates', 'class_balance', 'label_noise_candidates', 'apply_review', 'review_captions',
+           'ReviewWidget', 'NoisyLabels', 'inject_label_noise']
 
 # %% ../nbs/09_cleaning.ipynb #d564a62d
 def file_md5(fn) -> str:
@@ -97,36 +97,71 @@ def apply_review(decisions:dict, path:Path) -> pd.DataFrame:
         rows.append(dict(file=f.name, label=f.parent.name, action=action, now=dest))
     return pd.DataFrame(rows, columns=['file', 'label', 'action', 'now'])
 
+# %% ../nbs/09_cleaning.ipynb #c1d48096
+def review_captions(candidates:pd.DataFrame,  # rows of `label_noise_candidates` or of `find_duplicates`
+                    path:Path                 # the image folder the files are in
+                   ) -> dict:
+    "File -> caption (lines): the file under `path`, then its duplicate pairs (table row, kind, side) or its label and the model's guess."
+    path = Path(path)
+    name = lambda f: Path(f).relative_to(path).as_posix() if path in Path(f).parents else Path(f).name
+    res = {}
+    if 'file' in candidates:                                                 # label candidates
+        for r in candidates.itertuples():
+            guess = f"{r.label} → {r.predicted}? loss {r.loss:.2f}" if {'label', 'predicted', 'loss'} <= set(candidates) else None
+            res[Path(r.file)] = [name(r.file)] + ([guess] if guess else [])
+    elif {'file_a', 'file_b'} <= set(candidates):                          # duplicate pairs: row, kind, side
+        for k, r in zip(candidates.index, candidates.itertuples()):
+            kind = getattr(r, 'kind', 'duplicate') + (f", d={r.distance}" if getattr(r, 'kind', '') == 'near' else '')
+            for side, f in (('a', r.file_a), ('b', r.file_b)): res.setdefault(Path(f), [name(f)]).append(f"pair {k} ({kind}): {side}")
+    else: raise ValueError(f"candidates need a column 'file' or columns 'file_a' and 'file_b', not {list(candidates.columns)}")
+    return {f: '\n'.join(ls) for f, ls in res.items()}
+
+# %% ../nbs/09_cleaning.ipynb #32e89f76
 class ReviewWidget:
     "A grid of candidate images (from `label_noise_candidates` or `find_duplicates`) with a keep / delete / relabel choice each."
-    def __init__(self, candidates:pd.DataFrame, path:Path, classes:list|None=None, cols:int=5, size:int=96):
+    def __init__(self, candidates:pd.DataFrame,  # rows of `label_noise_candidates` or `find_duplicates`
+                 path:Path,                      # the image folder the files are in
+                 classes:list|None=None,         # relabel choices (default: the class folders of `path`)
+                 cols:int=6,                     # images per row (even: a duplicate pair side by side)
+                 size:int=96):                   # thumbnail size in pixels
         import ipywidgets as W
-        self.path = Path(path)
+        self.path, self.cols, self.size, self.done, self.error = Path(path), cols, size, None, None
         self.classes = sorted(classes or [d.name for d in self.path.iterdir() if d.is_dir()])
-        cols = ['file'] if 'file' in candidates else ['file_a', 'file_b']          # label candidates, or duplicate pairs
-        self.files = list(dict.fromkeys(Path(f) for _, r in candidates[cols].iterrows() for f in r))
-        labels = dict(zip(candidates.file, candidates.predicted)) if 'predicted' in candidates else {}
-        self.choices, cells = {}, []
-        for i, f in enumerate(self.files):
-            im = Image.open(f); im.thumbnail((size, size))
-            buf = io.BytesIO(); im.convert('RGB').save(buf, 'png')
-            caption = f.parent.name + (f" → {labels[f]}?" if f in labels else '')
+        self.captions = review_captions(candidates, self.path)
+        self.files, self.choices, cells = list(self.captions), {}, []
+        for f, caption in self.captions.items():
             dd = W.Dropdown(options=['keep', 'delete'] + self.classes, value='keep', layout=W.Layout(width=f'{size + 20}px'))
             self.choices[f] = dd
-            cells.append(W.VBox([W.Image(value=buf.getvalue(), format='png', width=size, height=size), W.Label(caption), dd]))
+            cells.append(W.VBox([self._thumbnail(f), W.HTML(self._caption_html(f, caption)), dd], layout=W.Layout(width=f'{size + 24}px')))
+        self.grid = W.GridBox(cells, layout=W.Layout(grid_template_columns=f"repeat({cols}, {size + 30}px)", grid_gap='10px 4px'))
         self.button, self.out = W.Button(description='Apply', button_style='warning'), W.Output()
-        self.button.on_click(lambda _: self.apply())
-        self.widget = W.VBox([W.GridBox(cells, layout=W.Layout(grid_template_columns=f"repeat({cols}, {size + 30}px)")),
-                              W.HBox([self.button, self.out])])
-        self.done = None
+        self.button.on_click(self._on_click)
+        self.widget = W.VBox([self.grid, W.HBox([self.button, self.out])])
+    def _thumbnail(self, f):
+        import ipywidgets as W
+        with Image.open(f) as im: im = im.convert('RGB')
+        scale = self.size / max(im.size)                                    # small images up, large ones down: `size` pixels
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+        buf = io.BytesIO(); im.save(buf, 'png')
+        return W.Image(value=buf.getvalue(), format='png', width=im.width, height=im.height)
+    def _caption_html(self, f, caption):
+        import html
+        return (f'<div title="{html.escape(str(f))}" style="font-size:11px; line-height:1.3; overflow-wrap:anywhere">'
+                + '<br>'.join(html.escape(l) for l in caption.splitlines()) + '</div>')
     def decisions(self) -> dict: return {f: dd.value for f, dd in self.choices.items() if dd.value != 'keep'}
     def apply(self) -> pd.DataFrame:
-        "Apply the non-`keep` choices to the folder (see `apply_review`) and disable the widget."
+        "Apply the non-`keep` choices to the folder (see `apply_review`), once; then lock the widget. Returns what was done."
+        if self.done is not None: return self.done                         # applied already: the files have moved
         self.done = apply_review(self.decisions(), self.path)
         for dd in self.choices.values(): dd.disabled = True
         self.button.disabled = True
-        with self.out: print(f"{len(self.done)} files changed")
+        with self.out: print(f"{len(self.done)} file(s) changed: " + (', '.join(f"{r.file} → {r.action}" for r in self.done.itertuples()) or 'none'))
         return self.done
+    def _on_click(self, _):
+        try: self.apply()
+        except Exception as e:                                              # a click has no cell to raise in: show it
+            self.error = e
+            with self.out: print(f"{type(e).__name__}: {e}")
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
