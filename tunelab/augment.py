@@ -4,11 +4,11 @@
 
 # %% ../nbs/10_augmentation.ipynb #c0d03ed3
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import numpy as np, pandas as pd, torch
 from pathlib import Path
 from fastai.vision.all import (TensorImage, Flip, Rotate, Zoom, Warp, Brightness, Contrast, Saturation, RandomResizedCropGPU,
                                aug_transforms, Pipeline, MixUp, CutMix, Learner)
-from .core import *
 
 # %% auto #0
 __all__ = ['AUGMENTATIONS', 'augment_batch', 'show_augmentations', 'AugExplorer', 'mix_preview', 'evaluate_on', 'aug_ablation']

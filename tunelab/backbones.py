@@ -4,12 +4,12 @@
 
 # %% ../nbs/08_backbones.ipynb #3728e63a
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner
-from .core import *
 from .data import image_dls
 from .models import tune_learner
 from .recipes import Recipe, linear_probe, fastai_fine_tune

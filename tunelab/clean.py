@@ -4,13 +4,13 @@
 
 # %% ../nbs/09_cleaning.ipynb #62529688
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import hashlib, shutil, io
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner, get_image_files, parent_label, RandomSplitter
-from .core import *
 from .data import check_image_folder
 
 # %% auto #0

@@ -4,10 +4,10 @@
 
 # %% ../nbs/90_cli.ipynb #9ad27e5d
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import argparse, json, sys, time, warnings
 from pathlib import Path
 import pandas as pd
-from .core import *
 from .data import image_dls
 from .models import smoke_finetune, finetune_result, OFFLINE_BACKBONES
 from .data import animal_silhouettes, full_dataset

@@ -4,6 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #e654d712
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import gzip, pickle, importlib.util, warnings, math, colorsys
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -13,7 +14,6 @@ from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller,
                                get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions)
-from .core import *
 
 # %% auto #0
 __all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'PETS_LABEL', 'NumpyOnlyUnpickler',

@@ -4,12 +4,12 @@
 
 # %% ../nbs/06_freezing.ipynb #f91a8242
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import numpy as np, pandas as pd, torch
 from torch import nn
 from fastcore.basics import patch
 from fastai.vision.all import Learner, Callback, CancelFitException, BnFreeze, L
 from fastai.callback.training import bn_types
-from .core import *
 from .models import tune_learner, param_groups_table     # Learner.param_groups_table, used by group_summary
 from .recipes import Recipe, Stage, apply_stage, recipe_cbs, group_lrs
 

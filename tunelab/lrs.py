@@ -4,11 +4,11 @@
 
 # %% ../nbs/07_discriminative_lrs.ipynb #56a9d061
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 from contextlib import nullcontext
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from fastai.vision.all import Learner, Callback, ParamScheduler, SchedLin, combine_scheds, even_mults, L
-from .core import *
 from .recipes import Recipe, Stage, group_lrs, ulmfit_lrs
 
 # %% auto #0

@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #4b10dd7a
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import importlib, difflib, time
 from contextlib import nullcontext
 from pathlib import Path
@@ -12,7 +13,6 @@ from torch import nn
 from fastcore.basics import store_attr
 from fastai.vision.all import (Learner, L, TimmBody, add_head, create_body, default_split, params, Normalize, accuracy,
                                get_c, model_meta, num_features_model, imagenet_stats, patch, Callback, ChannelsLast)
-from .core import *
 from .data import smoke_dls
 
 # %% auto #0

@@ -4,12 +4,12 @@
 
 # %% ../nbs/03_recipes.ipynb #690b517f
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import json, inspect
 from dataclasses import dataclass, field, asdict, fields
 import numpy as np, pandas as pd
 from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_transforms, even_mults, L
 from fastai.learner import SkipToEpoch
-from .core import *
 from .unfreeze import GradualUnfreeze
 
 # %% auto #0

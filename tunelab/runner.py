@@ -4,6 +4,7 @@
 
 # %% ../nbs/04_runner.ipynb #62b09eae
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import os, time, json, random, sqlite3, hashlib, pickle
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
@@ -12,7 +13,6 @@ from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
 from torch import nn
 from fastai.vision.all import Callback, CancelFitException, L, Learner, DataLoader, DataLoaders, Normalize
-from .core import *
 from .data import image_dls, animal_silhouettes, check_image_folder
 from .models import (tune_learner, ChannelsLastInput, create_backbone, timm_model, torchvision_model, block_splitter,
                             _fastai_split)

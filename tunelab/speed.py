@@ -4,6 +4,7 @@
 
 # %% ../nbs/11_speed.ipynb #121b3d3b
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 import time
 import numpy as np, torch
 import torch.nn.functional as F

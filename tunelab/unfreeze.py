@@ -4,8 +4,8 @@
 
 # %% ../nbs/05_gradual_unfreezing.ipynb #e701a0e0
 from __future__ import annotations
+from .core import *    # first: it quietens the import-time noise of the libraries below
 from fastai.vision.all import Callback, Learner, L
-from .core import *
 
 # %% auto #0
 __all__ = ['GradualUnfreeze']
