@@ -123,10 +123,27 @@ def test_04_runner_03_one_run():
             "feature cache, probe_then_all: stage 1 cached; stage 2 uncached: it trains more than the head")
 
 
-def test_04_runner_04_resuming_killed_restarted_same_result():
+def test_04_runner_04_summaries_and_plots():
+    "nbs/04_runner.ipynb, section 'summaries_and_plots': its testable cells, in order."
+    global cols, line, name, s, toy
+    # --- cell 24 ---
+    cols = dict(dataset='d', arch='x', seed=0, stage=0, seconds=1., trainable_params=10, lr_head=1e-3)
+    toy = pd.DataFrame(dict(run_id=list('aabbcc'), recipe=['good'] * 2 + ['blew_up'] * 2 + ['weak'] * 2, epoch=[0, 1] * 3,
+                            train_loss=[1, .5, 1e22, np.nan, 1, .9], valid_loss=[1, .6, np.inf, np.nan, 1, 1],
+                            accuracy=[.5, .8, .1, .95, .3, .4], **cols))
+    s = summarise(toy)
+    test_eq(s.diverged.to_dict(), {('d', 'blew_up'): 1, ('d', 'good'): 0, ('d', 'weak'): 0})
+    test_eq(s.index[0], ('d', 'blew_up'))                  # the diverged run has the top accuracy here ...
+    name, line = best_recipe(s, majority=0.5)
+    test_eq(name, 'good'); assert 'blew_up' in line and 'one seed' in line, line     # ... and is never named best
+    test_eq(best_recipe(s, majority=0.85)[0], None)       # below the majority-class baseline: no winner
+    print(best_recipe(s, majority=0.85)[1])
+
+
+def test_04_runner_05_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    # --- cell 24 ---
+    # --- cell 25 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -152,17 +169,17 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 25 ---
+    # --- cell 26 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 26 ---
+    # --- cell 27 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 27 ---
+    # --- cell 28 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -171,7 +188,7 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 28 ---
+    # --- cell 29 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -179,10 +196,10 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     print(f"third invocation: {time.perf_counter() - t:.1f} s, nothing retrained")
 
 
-def test_04_runner_05_bad_input_leaves_the_store_intact():
+def test_04_runner_06_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    # --- cell 29 ---
+    # --- cell 30 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -190,29 +207,29 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 30 ---
+    # --- cell 31 ---
     import shutil; shutil.rmtree(tmp)
 
 
 @pytest.mark.experiment
-def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
+def test_04_runner_07_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, df, exp_out, fig, full_dataset, plt, r, s
-    # --- cell 31 ---
+    # --- cell 32 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     if SIZE == 'full': df = run_experiments(standard_recipes(4), {'imagenette': full_dataset('imagenette')}, seeds=[0, 1], out=exp_out, img_size=160, quiet=True)
     else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
-    # --- cell 32 ---
+    # --- cell 33 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); plt.tight_layout()
-    # --- cell 33 ---
+    # --- cell 34 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     test_eq(len(df), 4 * 4 * 2)
     assert s.accuracy.min() > 0.3, s
-    # --- cell 34 ---
+    # --- cell 35 ---
     shutil.rmtree(exp_out)

@@ -12,7 +12,7 @@ from .data import image_dls
 from .models import smoke_finetune, finetune_result, OFFLINE_BACKBONES
 from .data import animal_silhouettes, full_dataset
 from .recipes import Recipe, standard_recipes
-from .runner import run_experiments, summarise, plot_results, plot_curves
+from .runner import run_experiments, summarise, plot_results, plot_curves, baselines, best_recipe
 
 # %% auto #0
 __all__ = ['finetune_command', 'compare_command', 'info_command', 'main']
@@ -120,8 +120,9 @@ def compare_command(args) -> pd.DataFrame:
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); fig.tight_layout()
     fig.savefig(args.out/'comparison.png', dpi=100); plt.close(fig)
-    best = summary.iloc[0]
-    print(f"tunelab: best here: {best.recipe} at {best.accuracy:.1%} mean validation accuracy over {int(best.runs)} run(s)")
+    base = baselines(data)
+    _, line = best_recipe(summary, base['majority'])
+    print(f"tunelab: {line}; chance {base['chance']:.1%}")
     print(f"tunelab: wrote {args.out/'results.csv'} (one row per run and epoch) and {args.out/'comparison.png'}")
     return df
 

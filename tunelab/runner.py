@@ -12,7 +12,8 @@ import numpy as np, pandas as pd, torch
 from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
 from torch import nn
-from fastai.vision.all import Callback, CancelFitException, L, Learner, DataLoader, DataLoaders, Normalize
+from fastai.vision.all import (Callback, CancelFitException, L, Learner, DataLoader, DataLoaders, Normalize, RandomSplitter,
+                               parent_label)
 from .data import image_dls, animal_silhouettes, check_image_folder
 from .models import (tune_learner, ChannelsLastInput, create_backbone, timm_model, torchvision_model, block_splitter,
                             _fastai_split)
@@ -22,7 +23,7 @@ from .recipes import *
 __all__ = ['COLUMNS', 'ResultStore', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'feature_cache_blocker', 'split_fixed',
            'preserved_rng', 'compute_features', 'features_fingerprint', 'FeatureCache', 'feature_learner', 'run_id',
            'CachedStageCheckpointer', 'fit_cached_stage', 'run_recipe', 'validate_experiments', 'run_experiments',
-           'final_results', 'summarise', 'plot_results', 'plot_curves']
+           'final_results', 'diverged_runs', 'summarise', 'baselines', 'best_recipe', 'plot_results', 'plot_curves']
 
 # %% ../nbs/04_runner.ipynb #22e424a9
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
@@ -404,14 +405,41 @@ def final_results(df:pd.DataFrame) -> pd.DataFrame:
     last['total_seconds'] = df.groupby('run_id').seconds.sum()
     return last.reset_index()
 
+def diverged_runs(df:pd.DataFrame) -> set:
+    "Run ids whose training or validation loss became NaN or infinite in any epoch."
+    bad = ~np.isfinite(df[['train_loss', 'valid_loss']].astype(float)).all(axis=1)
+    return set(df.run_id[bad])
+
 def summarise(df:pd.DataFrame) -> pd.DataFrame:
-    "Per recipe and dataset: mean and spread of final accuracy over seeds, time, trainable parameters."
+    "Per recipe and dataset: mean and spread of final accuracy over seeds, time, trainable parameters, diverged runs."
     f = final_results(df)
+    f['diverged'] = f.run_id.isin(diverged_runs(df))
     g = f.groupby(['dataset', 'recipe'])
     res = pd.DataFrame({'runs': g.size(), 'accuracy': g.accuracy.mean(), 'acc_std': g.accuracy.std(ddof=1),
                         'acc_min': g.accuracy.min(), 'acc_max': g.accuracy.max(), 'valid_loss': g.valid_loss.mean(),
-                        'seconds': g.total_seconds.mean(), 'trainable_params': g.trainable_params.max()})
+                        'seconds': g.total_seconds.mean(), 'trainable_params': g.trainable_params.max(),
+                        'diverged': g.diverged.sum()})
     return res.sort_values('accuracy', ascending=False)
+
+def baselines(path:Path, valid_pct:float=0.2, seed:int=42) -> dict:
+    "Accuracy of always guessing the commonest class of the validation split the runner uses (same seed), and chance."
+    items = L(check_image_folder(path).good)
+    _, valid = RandomSplitter(valid_pct, seed=seed)(items)
+    counts = pd.Series([parent_label(items[i]) for i in valid]).value_counts()
+    return dict(majority=float(counts.iloc[0] / counts.sum()), majority_class=counts.index[0],
+                chance=1 / len(set(map(parent_label, items))))
+
+def best_recipe(summary:pd.DataFrame, majority:float) -> tuple:
+    "(name or None, one line): the best recipe that neither diverged nor stays at or below the majority-class baseline."
+    s = summary.reset_index()
+    diverged = s[s.diverged > 0].recipe.tolist()
+    ok = s[(s.diverged == 0) & (s.accuracy > majority)]
+    note = f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else ''
+    if ok.empty: return None, f"no recipe beat the majority-class baseline ({majority:.1%}){note}"
+    b = ok.iloc[0]
+    seeds = (f"mean of {int(b.runs)} runs, seeds {b.acc_min:.1%}-{b.acc_max:.1%}" if b.runs > 1 else
+             "one seed: a gap smaller than the spread between seeds is not established (use --seeds 3)")
+    return b.recipe, f"best here: {b.recipe} at {b.accuracy:.1%} ({seeds}); majority-class baseline {majority:.1%}{note}"
 
 def plot_results(df:pd.DataFrame, ax=None):
     "Final accuracy per recipe: each seed a dot, the mean with its 95% interval."
