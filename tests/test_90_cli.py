@@ -63,6 +63,9 @@ def test_90_cli_01_bad_input():
     (tmp/'typo.json').write_text('{"name": "x", "stages": [{"epochs": 1}], "lr": 0.1}')
     bad['unknown recipe field'] = compare('--data', str(good), '--recipe', str(tmp/'typo.json'))
     bad['bad seeds'] = compare('--seeds', 'two')
+    bad['image size 0'] = compare('--data', str(good), '--img-size', '0')
+    bad['image size 100000'] = compare('--data', str(good), '--img-size', '100000')
+    bad['--arch with --only-recipes'] = compare('--data', str(good), '--only-recipes', '--recipe', str(tmp/'deep.json'), '--arch', 'efficientnet_lite1')
     pd.DataFrame([(k, code, err.strip()) for k, (code, err) in bad.items()], columns=['input', 'exit code', 'message'])
     # --- cell 10 ---
     for k, (code, err) in bad.items(): test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)

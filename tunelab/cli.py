@@ -15,7 +15,7 @@ from .recipes import Recipe, standard_recipes
 from .runner import run_experiments, summarise, plot_results, plot_curves, baselines, best_recipe
 
 # %% auto #0
-__all__ = ['finetune_command', 'compare_command', 'info_command', 'main']
+__all__ = ['IMG_SIZES', 'finetune_command', 'compare_command', 'info_command', 'main']
 
 # %% ../nbs/90_cli.ipynb #b64504aa
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "print the comparison, and write results.csv, results.sqlite and comparison.png to --out. "
                                    "Run the same command again to resume an interrupted comparison.")
     c.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes, or Imagenette at full size)')
-    c.add_argument('--arch', default='efficientnet_lite0', help="backbone for every recipe (default %(default)s)")
+    c.add_argument('--arch', help="backbone for the standard recipes (default efficientnet_lite0); a --recipe file names its own")
     c.add_argument('--epochs', type=int, default=4, help='epochs per recipe (default %(default)s)')
     c.add_argument('--seeds', default='1', help="number of seeds (3 means 0,1,2) or a comma-separated list (default %(default)s)")
     c.add_argument('--size', choices=['smoke', 'full'], help='lesson size (default: full with a GPU and the network, else smoke)')
@@ -58,9 +58,16 @@ def _finetune_folder(path, arch, epochs, img_size, lr, seed, pretrained=True) ->
     seed_everything(seed)
     return {**finetune_result(image_dls(path, size=img_size, seed=seed), arch, pretrained, epochs, lr), 'seed': seed}
 
+IMG_SIZES = (16, 1024)   # the training image sizes the commands accept, in pixels
+
+def _check_img_size(size):
+    if size is not None and not IMG_SIZES[0] <= size <= IMG_SIZES[1]:
+        raise ValueError(f"--img-size {size}: give a size from {IMG_SIZES[0]} to {IMG_SIZES[1]} pixels")
+
 def finetune_command(args) -> pd.DataFrame:
     "Run `tunelab finetune` with parsed `args`; print and return the results table."
     if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: give at least 1")
+    _check_img_size(args.img_size)
     env = environment()
     print(f"tunelab: {env['device']}{' (' + env['gpu'] + ')' if env['gpu'] else ''}, {env['cpus']} CPUs, "
           f"network {'on' if env['network'] else 'off'}; torch {env['torch']}, fastai {env['fastai']}, timm {env['timm']}")
@@ -100,6 +107,10 @@ def _read_recipes(paths) -> list:
 def compare_command(args) -> pd.DataFrame:
     "Run `tunelab compare` with parsed `args`; print the comparison and return the per-epoch results."
     if args.epochs < 2: raise ValueError(f"--epochs {args.epochs}: the standard recipes need at least 2")
+    _check_img_size(args.img_size)
+    if args.only_recipes and args.arch:
+        raise ValueError("--arch applies to the standard recipes, which --only-recipes leaves out; set \"arch\" in the recipe file")
+    arch = args.arch or 'efficientnet_lite0'
     seeds = _seeds(args.seeds)
     size = LessonSize(args.size, f"--size {args.size}") if args.size else lesson_size(verbose=False)
     print(f"tunelab: {size} size ({size.reason})")
@@ -109,8 +120,8 @@ def compare_command(args) -> pd.DataFrame:
     img_size = args.img_size or (160 if size == 'full' else 48)
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
-    recipes = ([] if args.only_recipes else standard_recipes(args.epochs, arch=args.arch)) + extra
-    print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {args.arch}; results in {args.out}/")
+    recipes = ([] if args.only_recipes else standard_recipes(args.epochs, arch=arch)) + extra
+    print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; results in {args.out}/")
     df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size, on_bad='skip' if args.skip_bad else 'raise',
                          feature_cache=not args.no_feature_cache, channels_last=False if args.no_channels_last else None)
     summary = summarise(df).reset_index()
