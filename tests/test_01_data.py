@@ -9,9 +9,10 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_01_data_00_setup():
     "nbs/01_data.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, os, shutil, tempfile, test_close, test_eq, test_fail, test_ne
+    global SIZE, os, pd, shutil, tempfile, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     import os, tempfile, shutil
+    import pandas as pd
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
@@ -127,11 +128,36 @@ def test_01_data_04_checking_an_image_folder_before_training():
 
 def test_01_data_05_dataloaders_with_presizing():
     "nbs/01_data.ipynb, section 'dataloaders_with_presizing': its testable cells, in order."
-    global adls, aug, bdls, dls, sdls, xb, yb
+    global adls, aug, b, bdls, c, dls, few, items, n, sdls, seed, tdls, tiny, trn, val, w, xb, yb
     # --- cell 29 ---
+    items = get_image_files(path)
+    trn, val = StratifiedSplitter(0.2, seed=42)(items)
+    pd.Series([parent_label(items[i]) for i in val]).value_counts().to_dict()
+    # --- cell 30 ---
+    # every class gives 20% of its images to validation: 4 of 20 here, whatever the seed
+    for seed in (0, 42):
+        trn, val = StratifiedSplitter(0.2, seed=seed)(items)
+        test_eq(pd.Series([parent_label(items[i]) for i in val]).value_counts().to_dict(), {c: 4 for c in SILHOUETTE_CLASSES})
+        test_eq(sorted(list(trn) + list(val)), list(range(len(items))))
+    # seeded; a one-image class stays in training, and the warning names it
+    test_eq(StratifiedSplitter(0.2, seed=1)(items), StratifiedSplitter(0.2, seed=1)(items))
+    test_ne(StratifiedSplitter(0.2, seed=1)(items)[1], StratifiedSplitter(0.2, seed=2)(items)[1])
+    few = [Path('a/x.png'), Path('a/y.png'), Path('a/z.png'), Path('b/w.png')]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        trn, val = StratifiedSplitter(0.2, seed=0)(few)
+    test_eq(len(val), 1); assert 3 in trn and 'b' in str(w[0].message), w
+    # --- cell 32 ---
+    test_eq(fit_bs(64, 1600), 64)              # plenty of data: unchanged
+    test_eq(fit_bs(64, 40), 10)                # 40 images: 4 batches of 10 instead of none of 64
+    test_eq(fit_bs(64, 45), 9)                 # 5 batches of 9: none dropped (4 of 11 would drop one)
+    for n in range(8, 300):   # always >= 4 full batches; when lowered, fewer images dropped than there are batches
+        b = fit_bs(64, n); assert n // b >= MIN_STEPS and (b == 64 or n % b < n // b), (n, b)
+    test_fail(lambda: fit_bs(64, 7), contains='7 training images')
+    # --- cell 34 ---
     dls = image_dls(path, size=48, bs=16)
     dls.show_batch(max_n=8, figsize=(6, 3))
-    # --- cell 30 ---
+    # --- cell 35 ---
     xb, yb = dls.one_batch()
     test_eq(xb.shape, (16, 3, 48, 48))
     test_eq(dls.vocab, SILHOUETTE_CLASSES)
@@ -150,8 +176,16 @@ def test_01_data_05_dataloaders_with_presizing():
         (broken/'unicorn').rmdir()
         bdls = image_dls(broken, size=48, bs=16)
     test_eq(len(bdls.train_ds) + len(bdls.valid_ds), 199)
-    # --- cell 34 ---
+    # a tiny folder: 4 classes x 12 images -> 40 train / 8 valid, so the default batch size of 64 becomes 10 (4 steps)
+    tiny = animal_silhouettes(n_per_class=12, dest=tmp/'tiny')
+    for c in ['bird', 'cat', 'cow', 'dog', 'elephant', 'giraffe']: shutil.rmtree(tiny/c)
+    tdls = image_dls(tiny, size=32)
+    test_eq((len(tdls.train_ds), len(tdls.valid_ds), tdls.train.bs, len(tdls.train)), (40, 8, 10, 4))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always'); image_dls(tiny, size=32, bs=64)
+    assert any('batch size 64 lowered to 10' in str(o.message) for o in w), [str(o.message) for o in w]
+    # --- cell 39 ---
     sdls = smoke_dls(20, size=32, bs=8)
     test_eq(sdls.c, 10)
-    # --- cell 35 ---
+    # --- cell 40 ---
     shutil.rmtree(tmp)

@@ -142,15 +142,16 @@ def test_09_cleaning_03_review_relabel_or_delete():
 def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu_experiment():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
     global SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fig, fixed, flipped, found, learn_clean
-    global learn_cleaned, learn_noisy, lost, noisy, plt, r_clean, r_cleaned, r_noisy, report, results, run, sns, time
-    global train_files, train_idx, tune_learner, valid_idx
+    global learn_cleaned, learn_noisy, lost, noisy, plt, r_clean, r_cleaned, r_noisy, report, results, run, sns, split
+    global time, train_files, train_idx, tune_learner, valid_idx
     # --- cell 24 ---
     from tunelab.data import SILHOUETTE_CLASSES
     from tunelab.models import tune_learner
     import time
     data = sil
     report = check_image_folder(data)
-    train_idx, valid_idx = RandomSplitter(0.2, seed=42)(report.good)                # image_dls's split (same files, same seed)
+    split = StratifiedSplitter(0.2, seed=42)                        # image_dls's default split (same files, same seed)
+    train_idx, valid_idx = split(report.good)
     train_files = [report.good[i] for i in train_idx]
     noisy = inject_label_noise(train_files, sorted(report.counts), frac=0.2, seed=0)
     flipped = set(noisy.changed)
@@ -158,7 +159,7 @@ def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu_experiment():
 
     def run(get_y, name):
         seed_everything(0)
-        dls = image_dls(data, size=48, seed=42, get_y=get_y)
+        dls = image_dls(data, size=48, get_y=get_y, splitter=split)   # the true labels' split, for every run
         learn = tune_learner(dls)
         t = time.perf_counter()
         with learn.no_bar(), learn.no_logging(): learn.fine_tune(3, 2e-3)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from fastai.vision.all import Learner, get_image_files, parent_label, RandomSplitter
-from .data import check_image_folder
+from fastai.vision.all import Learner, get_image_files, parent_label
+from .data import check_image_folder, StratifiedSplitter
 
 # %% auto #0
 __all__ = ['file_md5', 'dhash', 'find_duplicates', 'class_balance', 'label_noise_candidates', 'apply_review', 'review_captions',

@@ -12,14 +12,15 @@ import numpy as np, torch
 from PIL import Image, ImageDraw, ImageFilter
 from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller,
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller, L,
                                get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions)
 
 # %% auto #0
-__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'PETS_LABEL', 'NumpyOnlyUnpickler',
-           'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain', 'render_shape', 'make_shapes',
-           'shapes_dataset', 'full_dataset', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers',
-           'image_dls', 'pets_dls', 'imagenette_dls', 'pets_folder', 'smoke_dls']
+__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'MIN_STEPS', 'PETS_LABEL',
+           'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain',
+           'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset', 'FolderReport', 'check_image_folder',
+           'default_bs', 'default_workers', 'StratifiedSplitter', 'fit_bs', 'image_dls', 'pets_dls', 'imagenette_dls',
+           'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -274,16 +275,46 @@ class _Files:
     def __init__(self, files): self.files = list(files)
     def __call__(self, _): return self.files
 
+# %% ../nbs/01_data.ipynb #0796c6d9
+class StratifiedSplitter:
+    "A seeded split that holds out `valid_pct` of every class: each class with two or more images is validated."
+    def __init__(self, valid_pct:float=0.2, seed:int|None=None, get_y=parent_label): store_attr()
+    def __call__(self, items):
+        by_class, rng = {}, np.random.default_rng(self.seed)
+        for i, o in enumerate(items): by_class.setdefault(self.get_y(o), []).append(i)
+        train, valid = [], []
+        for y in sorted(by_class, key=str):
+            idx = rng.permutation(by_class[y])
+            n = min(len(idx) - 1, max(1, round(self.valid_pct * len(idx))))   # 0 for a one-image class
+            valid += idx[:n].tolist(); train += idx[n:].tolist()
+        alone = [str(y) for y, v in by_class.items() if len(v) < 2]
+        if alone: warnings.warn(f"class(es) with a single image, in training only (never validated): {', '.join(alone)}")
+        return L(sorted(train)), L(sorted(valid))
+
+
+# %% ../nbs/01_data.ipynb #870e23fb
+MIN_STEPS = 4   # full training batches an epoch needs at least
+
+def fit_bs(bs:int, n_train:int, min_steps:int=MIN_STEPS) -> int:
+    "`bs`, lowered (evenly, so few images are dropped) when `n_train` images would give fewer than `min_steps` batches."
+    if n_train < 2 * min_steps:
+        raise DataError(f"{n_train} training images: too few to train on (need at least {2*min_steps}, "
+                        f"{min_steps} batches of 2); add images or lower valid_pct")
+    if n_train // bs >= min_steps: return bs
+    steps = math.ceil(n_train / max(2, n_train // min_steps))
+    return n_train // steps
+
+
 # %% ../nbs/01_data.ipynb #ce219ced
 def image_dls(path:Path,              # an image folder (or the root of a dataset)
               size:int=64,            # training image size
               presize:int|None=None,  # item resize before batch augmentation (default 1.5 × `size`)
-              bs:int|None=None,       # batch size (default `default_bs`)
+              bs:int|None=None,       # batch size (default `default_bs`; lowered by `fit_bs` on small data)
               valid_pct:float=0.2,    # fraction held out for validation (ignored with `splitter`)
               seed:int=42,            # split seed
               aug:bool=True,          # fastai's `aug_transforms` on the batch (else only the final resize)
               get_y=parent_label,     # labeller
-              splitter=None,          # a fastai splitter (default a seeded `RandomSplitter`)
+              splitter=None,          # a fastai splitter (default a seeded `StratifiedSplitter`)
               on_bad:str='skip',      # unreadable images: 'skip' with a warning, or 'raise'
               num_workers:int|None=None, # DataLoader workers (default `default_workers`)
               device=None,            # where batches go (default: the GPU if there is one)
@@ -295,10 +326,15 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
     # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
     item_tfms, batch_tfms = (Resize(presize), aug_transforms(size=size, min_scale=0.75, **aug_kwargs)) if aug else (Resize(size), None)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=_Files(report.good), get_y=get_y,
-                       splitter=splitter or RandomSplitter(valid_pct, seed=seed),
+                       splitter=splitter or StratifiedSplitter(valid_pct, seed=seed, get_y=get_y),
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
-    dls = dblock.dataloaders(path, bs=bs or default_bs(size), num_workers=default_workers() if num_workers is None else num_workers,
-                             device=device)
+    dsets = dblock.datasets(path)
+    n_train, n_valid = len(dsets.train), len(dsets.valid)
+    if n_valid == 0: raise DataError(f"{path}: no image left for validation ({n_train} images in {len(report.counts)} classes)")
+    use_bs = fit_bs(bs or default_bs(size), n_train)
+    if bs and use_bs != bs: warnings.warn(f"batch size {bs} lowered to {use_bs}: {n_train} training images make fewer than {MIN_STEPS} batches of {bs}")
+    dls = dsets.dataloaders(path=path, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, bs=use_bs, device=device,
+                            num_workers=default_workers() if num_workers is None else num_workers)
     dls.report = report
     return dls
 
