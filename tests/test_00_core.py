@@ -74,10 +74,16 @@ def test_00_core_03_seeds():
 
 def test_00_core_04_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
-    global d, tempfile
+    global a, b, d, tempfile
     # --- cell 23 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         os.environ['TUNELAB_HOME'] = d
         test_eq(tunelab_home(), Path(d))
         del os.environ['TUNELAB_HOME']
+    # --- cell 25 ---
+    a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)
+    with tempfile.TemporaryDirectory() as d:
+        os.environ['TUNELAB_RESULTS'] = d
+        b = lesson_out('demo'); test_eq(b, Path(d)); done_with(b); test_eq(b.exists(), True)   # the shared store stays
+        del os.environ['TUNELAB_RESULTS']

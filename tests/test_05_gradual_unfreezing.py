@@ -89,14 +89,14 @@ def test_05_gradual_unfreezing_02_ulmfit_as_a_recipe():
 @pytest.mark.experiment
 def test_05_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment():
     "nbs/05_gradual_unfreezing.ipynb, section 'experiment_ulmfit_against_fine_tune_and_': its testable cells, in order."
-    global animal_silhouettes, axs, df, fastai_fine_tune, fig, full_fine_tune, gap, out, pets_folder, plot_curves
-    global plot_results, plt, r, recipes, run_experiments, s, shutil, spread, summarise, tempfile
+    global animal_silhouettes, axs, df, done_with, fastai_fine_tune, fig, full_fine_tune, gap, lesson_out, out
+    global pets_folder, plot_curves, plot_results, plt, r, recipes, run_experiments, s, spread, summarise
     # --- cell 12 ---
-    import tempfile, shutil
+    from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
     from tunelab.recipes import fastai_fine_tune, full_fine_tune
     from tunelab.runner import run_experiments, summarise, plot_results, plot_curves
-    out = Path(tempfile.mkdtemp())
+    out = lesson_out('05_gradual_unfreezing')                 # the pass's shared results store, or a temporary folder
     recipes = [ulmfit(4), fastai_fine_tune(4), full_fine_tune(4)]
     if SIZE == 'full': df = run_experiments(recipes, {'pets': pets_folder()}, seeds=[0, 1], out=out, img_size=224, quiet=True)
     else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
@@ -115,4 +115,4 @@ def test_05_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
           f"-> the order of the top two is {'larger' if gap > spread.max() else 'within'} the seed spread")
     test_eq(len(df), 3 * 4 * 2)
     assert s.accuracy.min() > 0.5, s
-    shutil.rmtree(out)
+    done_with(out)

@@ -87,13 +87,13 @@ def test_06_freezing_03_what_moved_one_training_step_checked():
 @pytest.mark.experiment
 def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     "nbs/06_freezing.ipynb, section 'experiment_the_four_policies_side_by_sid': its testable cells, in order."
-    global animal_silhouettes, axs, df, f, fig, final_results, gap, out, pets_folder, plot_curves, plot_results, r
-    global run_experiments, s, shutil, sns, spread, summarise, tempfile
+    global animal_silhouettes, axs, df, done_with, f, fig, final_results, gap, lesson_out, out, pets_folder
+    global plot_curves, plot_results, r, run_experiments, s, sns, spread, summarise
     # --- cell 15 ---
-    import tempfile, shutil
+    from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
     from tunelab.runner import run_experiments, summarise, plot_results, plot_curves, final_results
-    out = Path(tempfile.mkdtemp())
+    out = lesson_out('06_freezing')                 # the pass's shared results store, or a temporary folder
     if SIZE == 'full': df = run_experiments(freeze_policies(5), {'pets': pets_folder()}, seeds=[0, 1], out=out, img_size=224, quiet=True)
     else: df = run_experiments(policies, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     s = summarise(df)
@@ -118,4 +118,4 @@ def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     test_eq(len(df), 4 * 3 * 2)
     assert s.accuracy.min() > 0.5, s                                      # every policy learns the smoke task (chance is 10%)
     test_eq(s.trainable_params['feature_extraction'] < s.trainable_params['fastai_freeze'] < s.trainable_params['full_fine_tune'], True)
-    shutil.rmtree(out)
+    done_with(out)

@@ -112,15 +112,15 @@ def test_07_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
 @pytest.mark.experiment
 def test_07_discriminative_lrs_05_experiment_one_rate_against_discriminati_experiment():
     "nbs/07_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
-    global a, axs, b, df, fig, gap, head_lr, lr, out, plot_curves, plot_results, r, recipes, run_experiments, s
-    global shutil, spread, summarise, tempfile
+    global a, axs, b, df, done_with, fig, gap, head_lr, lesson_out, lr, out, plot_curves, plot_results, r, recipes
+    global run_experiments, s, spread, summarise
     # --- cell 17 ---
-    import tempfile, shutil
+    from tunelab.core import lesson_out, done_with
     from tunelab.runner import run_experiments, summarise, plot_results, plot_curves
     head_lr, lr = float(f"{found['frozen']:.0e}"), float(f"{found['unfrozen']:.0e}")   # lr_find's suggestions, to one significant figure
     print(f"head epoch at {head_lr:g}, then peak rate {lr:g} for the head")
     recipes = rate_recipes(head_lr, lr, epochs=5 if SIZE == 'full' else 3)
-    out = Path(tempfile.mkdtemp())
+    out = lesson_out('07_discriminative_lrs')                 # the pass's shared results store, or a temporary folder
     df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=[0, 1], out=out, img_size=img_size, quiet=True)
     summarise(df)[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds']]
     # --- cell 18 ---
@@ -137,4 +137,4 @@ def test_07_discriminative_lrs_05_experiment_one_rate_against_discriminati_exper
     for a, b in [('slice_blocks', 'one_rate'), ('ulmfit_rates', 'one_rate'), ('slice_blocks', 'slice_2groups')]: print(gap(a, b))
     test_eq(len(df), 4 * 3 * 2)
     assert s.accuracy.min() > 0.5, s
-    shutil.rmtree(out)
+    done_with(out)

@@ -57,13 +57,15 @@ def test_08_backbones_02_the_comparison():
 @pytest.mark.experiment
 def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     "nbs/08_backbones.ipynb, section 'experiment_four_backbones_on_the_silhoue': its testable cells, in order."
-    global ax, best_pre, candidates, data, img_size, pets_folder, plt, pre, r, rand, res, rho
+    global ax, best_pre, candidates, data, done_with, img_size, lesson_out, out, pets_folder, plt, pre, r, rand, res
+    global rho
     # --- cell 10 ---
+    from tunelab.core import lesson_out, done_with
     if SIZE == 'full':
         from tunelab.data import pets_folder
         candidates, data, img_size = ['resnet18', 'resnet34', 'resnet50', 'convnext_tiny', 'vit_small_patch16_224'], pets_folder(), 224
     else: candidates, data, img_size = ['efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', ('efficientnet_lite0', False)], sil, 48
-    res = compare_backbones(candidates, data, img_size=img_size, out=tmp/'backbones', epochs=5 if SIZE == 'full' else 3)
+    res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=5 if SIZE == 'full' else 3)
     res.assign(pareto=pareto_front(res)).round(3)
     # --- cell 11 ---
     import matplotlib.pyplot as plt
@@ -82,4 +84,4 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
         assert best_pre > rand + 0.10, (best_pre, rand)                          # pretraining is worth more than 10 points here
         assert res.train_img_per_s['efficientnet_lite0'] > res.train_img_per_s['efficientnet_lite2']   # the smaller model trains faster
         test_eq(res.finetune_accuracy.notna().all() and res.probe_accuracy.notna().all(), True)
-    shutil.rmtree(tmp)
+    shutil.rmtree(tmp); done_with(out)

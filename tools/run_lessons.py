@@ -3,7 +3,8 @@
 
 Cells flagged `#| full` or `#| gpu` are guarded by `if SIZE == 'full'` in the lessons and run like every other cell;
 the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nbdev_export` cell is skipped.
-Afterwards run `nbdev_clean` (ids and metadata) before committing.
+Afterwards run `nbdev_clean` (ids and metadata) before committing. The lessons of one call share one results store
+(`TUNELAB_RESULTS`, a temporary folder unless set), as they do under pytest.
 
     python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_gradual_unfreezing.ipynb
 """
@@ -22,4 +23,7 @@ def run(path:Path):
     print(f"{path}: ran in {time.perf_counter() - t:.0f} s", flush=True)
 
 if __name__ == '__main__':
+    # one results store for the pass (`tunelab.core.lesson_out`): a run one lesson trained is read back by the next
+    if not os.environ.get('TUNELAB_RESULTS'):
+        import tempfile; os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
     for p in sys.argv[1:]: run(Path(p))

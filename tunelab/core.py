@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #d287c67b
 from __future__ import annotations
-import os, sys, random, socket, platform, time, warnings
+import os, sys, random, socket, platform, time, warnings, tempfile, shutil
 # Noise a learner should not see at import, filtered by its exact message (every other warning still shows):
 # fastai's layers call `torch.jit.script`, which torch >= 2.10 deprecates; fastai sets a pandas option pandas 3 deprecates.
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
@@ -15,7 +15,7 @@ from fastai.torch_core import set_seed
 
 # %% auto #0
 __all__ = ['SIZES', 'OfflineError', 'DataError', 'device_type', 'in_colab', 'network_available', 'require_network', 'gpu_name',
-           'environment', 'LessonSize', 'lesson_size', 'seed_everything', 'tunelab_home']
+           'environment', 'LessonSize', 'lesson_size', 'seed_everything', 'tunelab_home', 'lesson_out', 'done_with']
 
 # %% ../nbs/00_core.ipynb #5f278f04
 class OfflineError(RuntimeError):
@@ -115,3 +115,15 @@ def tunelab_home() -> Path:
     res = Path(os.environ.get('TUNELAB_HOME') or '~/.cache/tunelab').expanduser()
     res.mkdir(parents=True, exist_ok=True)
     return res
+
+# %% ../nbs/00_core.ipynb #00b021a8
+def lesson_out(name:str) -> Path:
+    "A lesson comparison's output folder: `$TUNELAB_RESULTS` (one store shared by a pass) or a fresh temporary folder."
+    shared = os.environ.get('TUNELAB_RESULTS')
+    if shared: return Path(shared).expanduser()
+    return Path(tempfile.mkdtemp(prefix=f'tunelab_{name}_'))
+
+def done_with(out:Path):
+    "Remove a lesson's output folder unless it is the shared store of `$TUNELAB_RESULTS`."
+    shared = os.environ.get('TUNELAB_RESULTS')
+    if not (shared and Path(out).resolve() == Path(shared).expanduser().resolve()): shutil.rmtree(out, ignore_errors=True)
