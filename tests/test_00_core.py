@@ -72,16 +72,32 @@ def test_00_core_03_seeds():
     test_ne(a, c)
 
 
-def test_00_core_04_where_data_goes():
+def test_00_core_04_pickling_fastai_s_transforms():
+    "nbs/00_core.ipynb, section 'pickling_fastai_s_transforms': its testable cells, in order."
+    global Transform, parent_label, pickle, t, t2
+    # --- cell 23 ---
+    import pickle
+    from fastai.vision.all import Transform, parent_label
+    t = Transform(parent_label)
+    t2 = pickle.loads(pickle.dumps(t))
+    test_eq(t2(Path('cats/1.png')), 'cats')
+    test_eq(len(t2.encodes.methods), len(t.encodes.methods))
+    if hasattr(t.encodes, '_lock'):                       # plum >= 2.10: without the reducer, pickling fails on the lock
+        del copyreg.dispatch_table[plum.Function]
+        try: test_fail(lambda: pickle.dumps(t), contains='RLock')
+        finally: copyreg.pickle(plum.Function, _reduce_plum_function)
+
+
+def test_00_core_05_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
     global a, b, d, tempfile
-    # --- cell 23 ---
+    # --- cell 25 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         os.environ['TUNELAB_HOME'] = d
         test_eq(tunelab_home(), Path(d))
         del os.environ['TUNELAB_HOME']
-    # --- cell 25 ---
+    # --- cell 27 ---
     a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)
     with tempfile.TemporaryDirectory() as d:
         os.environ['TUNELAB_RESULTS'] = d

@@ -95,10 +95,11 @@ def test_01_data_03_full_size_datasets():
 
 def test_01_data_04_checking_an_image_folder_before_training():
     "nbs/01_data.ipynb, section 'checking_an_image_folder_before_training': its testable cells, in order."
-    global broken, f, one, rep, rep2, w
-    # --- cell 24 ---
+    global a, b, bottom, broken, c, clear, exif, f, flat, linked, nested, odd, one, opened, photo, ramp, rep, rep2
+    global rep_l, sil, split, top, two, w
+    # --- cell 26 ---
     check_image_folder(path)
-    # --- cell 25 ---
+    # --- cell 27 ---
     broken = tmp/'broken'; shutil.copytree(path, broken)
     f = get_image_files(broken/'cat')[0]; f.write_bytes(f.read_bytes()[:60])     # truncated
     (broken/'dog'/'notes.jpg').write_text('not an image')                        # wrong content
@@ -107,7 +108,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep = check_image_folder(broken)
     print(w[0].message)
     rep
-    # --- cell 26 ---
+    # --- cell 28 ---
     test_eq(len(rep.bad), 2)
     test_eq(len(rep.good), 200 - 1)
     test_eq(rep.counts['cat'], 19)
@@ -124,16 +125,62 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_fail(lambda: check_image_folder(tmp/'nowhere'), contains='is not a folder')
     (tmp/'empty').mkdir()
     test_fail(lambda: check_image_folder(tmp/'empty'), contains='holds no image files')
+    # --- cell 29 ---
+    linked = tmp/'linked'; shutil.copytree(path, linked)
+    (linked/'cat'/'loop').symlink_to(linked, target_is_directory=True)          # a loop: back to the dataset
+    (linked/'kitty').symlink_to(linked/'cat', target_is_directory=True)        # a second name for a class folder
+    (linked/'dog'/'again.png').symlink_to(sorted((linked/'dog').glob('*.png'))[0])   # a second name for an image
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        rep_l = check_image_folder(linked)
+    print(w[0].message)
+    rep_l
+    # --- cell 30 ---
+    test_eq(image_files(path)[0], list(get_image_files(path)))                   # no links: exactly fastai's files, in its order
+    test_eq(len(rep_l.good), 200); test_eq(rep_l.counts, check_image_folder(path).counts)   # no class doubled, none added
+    test_eq(len(rep_l.notes), 3); assert 'kitty' not in rep_l.counts
+    assert any('again.png' in n for n in rep_l.notes) and any('loop' in n for n in rep_l.notes)
+    nested = tmp/'nested'; shutil.copytree(path/'cat', nested/'cat'); shutil.copytree(path/'dog', nested/'dog'/'puppies')
+    test_fail(lambda: check_image_folder(nested), contains='images at different depths')
+    test_fail(lambda: check_image_folder(nested), contains='dog/puppies/')
+    two = tmp/'two_level'
+    for split in ('train', 'val'):
+        for c in ('cat', 'dog'): shutil.copytree(path/c, two/split/c)
+    rep2 = check_image_folder(two)
+    test_eq((rep2.level, rep2.counts), (2, {'cat': 40, 'dog': 40})); assert '2 levels below' in rep2.notes[0]
+    flat = tmp/'flat'; shutil.copytree(path/'cat', flat)
+    test_fail(lambda: check_image_folder(flat), contains='lie in it directly')
+    # --- cell 31 ---
+    odd = tmp/'odd'; odd.mkdir()
+    ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)          # 0 ... 65,472
+    Image.fromarray(ramp).save(odd/'16bit.png')
+    photo = Image.new('RGB', (40, 20), (255, 0, 0)); photo.paste((0, 0, 255), (0, 0, 20, 20))
+    exif = Image.Exif(); exif[0x0112] = 6; photo.save(odd/'rotated.jpg', exif=exif, quality=95)
+    clear = Image.new('RGBA', (8, 8), (0, 0, 0, 0)); clear.paste((0, 128, 0, 255), (0, 0, 4, 8)); clear.save(odd/'alpha.png')
+    opened = {f: (PILImage.create(odd/f), load_rgb(odd/f)) for f in ('16bit.png', 'rotated.jpg', 'alpha.png')}
+    pd.DataFrame([dict(file=f, mode=Image.open(odd/f).mode, fastai_size=a.size, tunelab_size=b.size,
+                       fastai_mean=np.asarray(a).mean().round(1), tunelab_mean=np.asarray(b).mean().round(1)) for f, (a, b) in opened.items()])
+    # --- cell 32 ---
+    a, b = (np.asarray(o)[..., 0].astype(int) for o in opened['16bit.png'])
+    assert (a == 255).mean() > 0.99, (a == 255).mean()                            # fastai: every value above 255 clipped: white
+    test_close(b, np.rint(ramp / 257), eps=0.51)                                  # scaled to 8 bits: the ramp survives
+    test_eq(opened['rotated.jpg'][0].size, (40, 20)); test_eq(opened['rotated.jpg'][1].size, (20, 40))   # upright, as a viewer shows it
+    top, bottom = np.asarray(opened['rotated.jpg'][1])[5, 10], np.asarray(opened['rotated.jpg'][1])[35, 10]
+    assert top[2] > 200 > top[0] and bottom[0] > 200 > bottom[2], (top, bottom)   # the blue half now on top
+    test_eq(np.asarray(opened['alpha.png'][1])[0, 7].tolist(), [255, 255, 255])  # transparent: white, not black
+    test_eq(np.asarray(opened['alpha.png'][1])[0, 0].tolist(), [0, 128, 0])
+    sil = get_image_files(path)[0]
+    test_eq(np.asarray(load_rgb(sil)), np.asarray(PILImage.create(sil)))          # 8-bit images without a tag: the same pixels as fastai
 
 
 def test_01_data_05_dataloaders_with_presizing():
     "nbs/01_data.ipynb, section 'dataloaders_with_presizing': its testable cells, in order."
     global adls, aug, b, bdls, c, dls, few, items, n, sdls, seed, tdls, tiny, trn, val, w, xb, yb
-    # --- cell 29 ---
+    # --- cell 35 ---
     items = get_image_files(path)
     trn, val = StratifiedSplitter(0.2, seed=42)(items)
     pd.Series([parent_label(items[i]) for i in val]).value_counts().to_dict()
-    # --- cell 30 ---
+    # --- cell 36 ---
     # every class gives 20% of its images to validation: 4 of 20 here, whatever the seed
     for seed in (0, 42):
         trn, val = StratifiedSplitter(0.2, seed=seed)(items)
@@ -147,17 +194,17 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always')
         trn, val = StratifiedSplitter(0.2, seed=0)(few)
     test_eq(len(val), 1); assert 3 in trn and 'b' in str(w[0].message), w
-    # --- cell 32 ---
+    # --- cell 38 ---
     test_eq(fit_bs(64, 1600), 64)              # plenty of data: unchanged
     test_eq(fit_bs(64, 40), 10)                # 40 images: 4 batches of 10 instead of none of 64
     test_eq(fit_bs(64, 45), 9)                 # 5 batches of 9: none dropped (4 of 11 would drop one)
     for n in range(8, 300):   # always >= 4 full batches; when lowered, fewer images dropped than there are batches
         b = fit_bs(64, n); assert n // b >= MIN_STEPS and (b == 64 or n % b < n // b), (n, b)
     test_fail(lambda: fit_bs(64, 7), contains='7 training images')
-    # --- cell 34 ---
+    # --- cell 40 ---
     dls = image_dls(path, size=48, bs=16)
     dls.show_batch(max_n=8, figsize=(6, 3))
-    # --- cell 35 ---
+    # --- cell 41 ---
     xb, yb = dls.one_batch()
     test_eq(xb.shape, (16, 3, 48, 48))
     test_eq(dls.vocab, SILHOUETTE_CLASSES)
@@ -184,8 +231,9 @@ def test_01_data_05_dataloaders_with_presizing():
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always'); image_dls(tiny, size=32, bs=64)
     assert any('batch size 64 lowered to 10' in str(o.message) for o in w), [str(o.message) for o in w]
-    # --- cell 39 ---
+    test_eq(type(dls.train_ds[0][0]), RGBImage)                                  # opened with `load_rgb`
+    # --- cell 45 ---
     sdls = smoke_dls(20, size=32, bs=8)
     test_eq(sdls.c, 10)
-    # --- cell 40 ---
+    # --- cell 46 ---
     shutil.rmtree(tmp)

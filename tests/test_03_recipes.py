@@ -83,6 +83,7 @@ def test_03_recipes_03_the_standard_recipes():
     test_fail(lambda: Recipe('bad name!', (Stage(1),)), contains="recipe name 'bad name!'")
     test_fail(lambda: Recipe('x', ()), contains='needs at least one Stage')
     test_fail(lambda: Recipe('deep', (Stage(1, train=20),)).validate(9), contains="recipe 'deep', stage 0: train=20 top groups")
+    test_eq(Recipe.from_json(lp_ft(3).to_json()), lp_ft(3)); test_eq([s.train for s in lp_ft(3).stages], [1, 'all'])
 
 
 def test_03_recipes_04_recipes_run_on_fastai():

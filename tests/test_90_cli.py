@@ -9,10 +9,11 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_90_cli_00_setup():
     "nbs/90_cli.ipynb, section 'setup': its testable cells, in order."
-    global contextlib, io, os, shutil, tempfile, test_eq, test_fail
+    global contextlib, errno, io, mock, os, shutil, subprocess, tempfile, test_eq, test_fail, test_ne, textwrap
     # --- cell 3 ---
-    import os, io, contextlib, tempfile, shutil
-    from fastcore.test import test_eq, test_fail
+    import os, io, contextlib, tempfile, shutil, errno, subprocess, textwrap
+    from unittest import mock
+    from fastcore.test import test_eq, test_fail, test_ne
     # --- cell 7 ---
     _parser().print_help()
 
@@ -102,11 +103,157 @@ def test_90_cli_02_a_comparison_with_a_recipe_of_your_own():
     shutil.rmtree(tmp)
 
 
-def test_90_cli_03_the_main_job_and_tunelab_finetune():
+def test_90_cli_03_the_output_folder_the_lock_and_arguments():
+    "nbs/90_cli.ipynb, section 'the_output_folder_the_lock_and_arguments': its testable cells, in order."
+    global Image, ResultStore, _, arguments, argv, bad, before, code, data, data_before, err, failing_writes, first
+    global full, holder, k, msg, name, old, out, quick, run_all, runs, snapshot, t, tiny_folder, tmp, waited
+    # --- cell 13 ---
+    from PIL import Image
+    from tunelab.runner import ResultStore
+    tmp = Path(tempfile.mkdtemp())
+    def tiny_folder(path:Path, n:int=10) -> Path:
+        "Two classes of `n` tiny images (12-pixel squares in shades of red and blue)."
+        for c, rgb in (('red', (200, 40, 40)), ('blue', (40, 40, 200))):
+            (path/c).mkdir(parents=True, exist_ok=True)
+            for i in range(n): Image.new('RGB', (12, 12), tuple(v + 4 * i for v in rgb)).save(path/c/f"{i}.png")
+        return path
+    def run_all(*argv) -> tuple:
+        "Exit code, standard output and standard error of `tunelab ARGV`."
+        o, e = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e): code = main([str(a) for a in argv])
+        return code, o.getvalue(), e.getvalue()
+    data = tiny_folder(tmp/'data')
+    (tmp/'probe.json').write_text(json.dumps({'name': 'probe', 'stages': [{'epochs': 1, 'train': 1, 'lr': 1e-2}]}))
+    out = tmp/'out'
+    quick = ['--data', data, '--only-recipes', '--recipe', tmp/'probe.json', '--img-size', 16]
+    code, first, err = run_all('compare', '--out', out, *quick)
+    assert code == 0, err
+    print('\n'.join(l for l in first.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
+    # --- cell 14 ---
+    def snapshot(folder=out) -> dict:
+        "Every file under `folder` (but the lock) with its bytes."
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file() and p.name != '.lock'}
+    def failing_writes(err:int, only:str=''):
+        "Make file writes (those whose name ends with `only`) write half their bytes, then fail with `err`."
+        real = Path.write_bytes
+        def write(self, data):
+            if not str(self).endswith(only): return real(self, data)
+            real(self, bytes(data)[:len(data) // 2]); raise OSError(err, os.strerror(err))
+        return mock.patch.object(Path, 'write_bytes', write)
+    before, data_before = snapshot(), snapshot(data)
+    assert 'results.sqlite' in before
+    bad = {}
+    (tmp/'a_file').write_text('not a folder')
+    bad['--out is a file'] = run_all('compare', '--out', tmp/'a_file', *quick)
+    bad['--out inside --data'] = run_all('compare', '--out', data/'red'/'out', *quick)
+    for name, err in (('read-only --out', errno.EROFS), ('no permission', errno.EACCES), ('full disk', errno.ENOSPC)):
+        with failing_writes(err): bad[name] = run_all('compare', '--out', out, *quick, '--seeds', 2)
+    holder = subprocess.Popen([sys.executable, '-c', textwrap.dedent(f'''
+        import fcntl, os, time
+        f = open(r"{out/'.lock'}", "a+"); fcntl.flock(f, fcntl.LOCK_EX); f.truncate(0); f.write(str(os.getpid())); f.flush()
+        print("locked", flush=True); time.sleep(120)''')], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == 'locked'
+    try: t = time.perf_counter(); bad['another tunelab on --out'] = run_all('compare', '--out', out, *quick, '--seeds', 2); waited = time.perf_counter() - t
+    finally: holder.kill(); holder.wait()
+    arguments = {'--epochs 1': ['--epochs', 1], '--epochs with --only-recipes': [*quick, '--epochs', 3],
+                 '--seeds 0,0': ['--seeds', '0,0'], '--seeds -1,2': ['--seeds=-1,2'], '--seeds 5000': ['--seeds', 5000],
+                 '--n-per-class 0': ['--n-per-class', 0], '--n-per-class with --data': ['--n-per-class', 5, '--data', data],
+                 '--img-size 8': [*quick, '--img-size', 8]}
+    for k, argv in arguments.items(): bad[k] = run_all('compare', '--out', out, *argv)
+    for k, argv in {'finetune --lr 0': ['--lr', 0], 'finetune --lr nan': ['--lr', 'nan'], 'finetune --seed -1': ['--seed', -1],
+                    'finetune --n-per-class 5000': ['--n-per-class', 5000], 'finetune --n-per-class with --data': ['--n-per-class', 5, '--data', data]
+                   }.items(): bad[k] = run_all('finetune', *argv)
+    pd.DataFrame([(k, code, err.strip()) for k, (code, _, err) in bad.items()], columns=['input', 'exit code', 'message'])
+    # --- cell 15 ---
+    for k, (code, _, err) in bad.items():
+        test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
+        test_eq(snapshot(), before); test_eq(snapshot(data), data_before)           # the store byte for byte, no .tmp, the data untouched
+    msg = {k: err for k, (_, _, err) in bad.items()}
+    assert 'is a file' in msg['--out is a file'] and 'inside the data folder' in msg['--out inside --data']
+    assert 'Read-only file system' in msg['read-only --out'] and 'Permission denied' in msg['no permission']
+    assert 'No space left on device' in msg['full disk']
+    assert f'in use by another tunelab (process {holder.pid})' in msg['another tunelab on --out'] and waited < 10
+    assert 'a seed is repeated' in msg['--seeds 0,0'] and 'from 0 to' in msg['--seeds -1,2'] and 'from 1 to 100' in msg['--seeds 5000']
+    assert '--epochs 3 applies to the standard recipes' in msg['--epochs with --only-recipes']
+    assert 'applies to the offline silhouettes' in msg['--n-per-class with --data'] and 'give 1 to 1000' in msg['--n-per-class 0']
+    assert 'above 0' in msg['finetune --lr nan'] and '--seed -1' in msg['finetune --seed -1']
+    test_eq((tmp/'a_file').read_text(), 'not a folder'); assert not (data/'red'/'out').exists()
+    # --- cell 16 ---
+    old = ResultStore(out/'results.sqlite').results()
+    with failing_writes(errno.ENOSPC, only='.pth.tmp'): code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)
+    full = [l for l in err.splitlines() if l.startswith('tunelab: error:')]
+    runs = ResultStore(out/'results.sqlite').runs()
+    code, full, runs[['seed', 'status']].values.tolist()
+    # --- cell 17 ---
+    test_eq(code, 2); test_eq(len(full), 1); assert 'No space left on device' in full[0] and '.pth' in full[0], full
+    test_eq(list(out.rglob('*.tmp')), [])                                             # nothing half-written left behind
+    test_eq(sorted(runs[['seed', 'status']].values.tolist()), [[0, 'done'], [1, 'running']])
+    pd.testing.assert_frame_equal(ResultStore(out/'results.sqlite').results(old.run_id), old)   # the earlier results as they were
+    code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)              # space again: it resumes and finishes
+    test_eq(code, 0); test_eq(ResultStore(out/'results.sqlite').runs().status.tolist(), ['done', 'done'])
+
+
+def test_90_cli_04_changed_data_new_runs():
+    "nbs/90_cli.ipynb, section 'changed_data_new_runs': its testable cells, in order."
+    global _, changed, code, csv, labels, re, same, version
+    # --- cell 18 ---
+    import re
+    version = lambda text: re.search(r'data version (\w+)', text).group(1)
+    code, same, _ = run_all('compare', '--out', out, *quick)                           # unchanged: nothing trains
+    test_eq(code, 0)
+    Image.new('RGB', (12, 12), (40, 200, 40)).save(data/'red'/'0.png')                 # one image replaced: same name, same class
+    code, changed, _ = run_all('compare', '--out', out, *quick)
+    csv = pd.read_csv(out/'results.csv')
+    labels = [json.loads(l)['datasets']['data']['data_version'] for l in ResultStore(out/'results.sqlite').comparisons().label]
+    print('\n'.join(l for l in changed.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
+    dict(first=version(first), unchanged=version(same), changed=version(changed), csv=csv.data_version.unique().tolist(), labels=labels)
+    # --- cell 19 ---
+    test_eq(code, 0)
+    test_eq(version(same), version(first)); test_ne(version(changed), version(first))
+    test_eq(csv.data_version.unique().tolist(), [version(changed)])                    # results.csv: the new run only ...
+    test_eq(csv.run_id.nunique(), 1); assert csv.run_id[0] not in set(old.run_id)       # ... a new run, trained on the new data
+    assert f"1 run on data, data version {version(changed)}" in changed, changed
+    test_eq(sorted(set(labels)), sorted({version(first), version(changed)}))          # every comparison labelled with its version
+    test_eq(len(ResultStore(out/'results.sqlite').runs()), 3)                          # seeds 0 and 1 on the old data, seed 0 on the new
+    shutil.rmtree(tmp)
+
+
+def test_90_cli_05_the_data_as_tunelab_reads_it():
+    "nbs/90_cli.ipynb, section 'the_data_as_tunelab_reads_it': its testable cells, in order."
+    global _, args, bad, before, code, err, flat, k, line, looped, nested, said, tmp2
+    # --- cell 20 ---
+    tmp2 = Path(tempfile.mkdtemp())
+    looped = tiny_folder(tmp2/'looped')
+    (looped/'red'/'loop').symlink_to(looped, target_is_directory=True)
+    (looped/'crimson').symlink_to(looped/'red', target_is_directory=True)
+    (looped/'blue'/'again.png').symlink_to(looped/'blue'/'0.png')
+    (tmp2/'probe.json').write_text(json.dumps({'name': 'probe', 'stages': [{'epochs': 1, 'train': 1, 'lr': 1e-2}]}))
+    args = ['--only-recipes', '--recipe', tmp2/'probe.json', '--img-size', 16]
+    code, said, err = run_all('compare', '--out', tmp2/'out', '--data', looped, *args)
+    line = next(l for l in said.splitlines() if l.startswith('data looped'))
+    print(line)
+    before = snapshot(tmp2/'out')
+    nested = tiny_folder(tmp2/'nested'); shutil.move(nested/'blue', tmp2/'blue'); (nested/'blue').mkdir(); shutil.move(tmp2/'blue', nested/'blue'/'navy')
+    flat = tmp2/'flat'; shutil.copytree(nested/'red', flat)
+    bad = {'nested': run_all('compare', '--out', tmp2/'out', '--data', nested, *args), 'flat': run_all('compare', '--out', tmp2/'out', '--data', flat, *args)}
+    {k: err.strip() for k, (_, _, err) in bad.items()}
+    # --- cell 21 ---
+    test_eq(code, 0)
+    assert '20 images in 2 classes (blue 10, red 10)' in line and 'crimson' not in line.split(';')[0], line   # no loop, no doubles
+    assert 'read once' in line and 'counted once' in line, line
+    for k, (code, _, err) in bad.items():
+        test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
+        test_eq(snapshot(tmp2/'out'), before)
+    assert 'images at different depths' in bad['nested'][2] and 'blue/navy/' in bad['nested'][2]
+    assert 'lie in it directly' in bad['flat'][2]
+    shutil.rmtree(tmp2)
+
+
+def test_90_cli_06_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global res
-    # --- cell 13 ---
+    # --- cell 22 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
-    # --- cell 14 ---
+    # --- cell 23 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res

@@ -7,7 +7,8 @@ import pytest
 
 def test_index_00_use_it_as_a_library():
     "nbs/index.ipynb, section 'use_it_as_a_library': its testable cells, in order."
-    global SIZE, dls, learn, lesson_size, smoke_dls, tune_learner
+    global Path, SIZE, _, cls, dls, export_learner, fresh, img, learn, lesson_size, lines, models, p, pred, predict_py
+    global probs, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
     # --- cell 0 ---
     from tunelab.core import lesson_size
     from tunelab.data import smoke_dls
@@ -17,3 +18,30 @@ def test_index_00_use_it_as_a_library():
     dls = smoke_dls(n_per_class=100, size=64)         # animal silhouettes, checked, presized, seeded split
     learn = tune_learner(dls, 'efficientnet_lite0')   # ImageNet weights loaded offline, body frozen
     learn.param_groups_table()                        # one parameter group per block: what freeze_to and slice(lo, hi) act on
+    # --- cell 1 ---
+    import tempfile
+    from pathlib import Path
+    from tunelab.evaluate import export_learner
+
+    with learn.no_bar(), learn.no_logging(): learn.fine_tune(1)      # plain fastai
+    models = Path(tempfile.mkdtemp())
+    export_learner(learn, models/'silhouettes.pkl')                  # fastai learner: trusted files only
+    export_learner(learn, models/'silhouettes.pth')                  # weights only: safe to share
+    img = dls.valid_ds.items[0]
+    with learn.no_bar(): pred, _, probs = learn.predict(img)
+    print(f"in this process: {pred} {probs.max():.4f}")
+    # --- cell 2 ---
+    import subprocess, sys, textwrap
+    predict_py = textwrap.dedent(f"""
+    from tunelab.evaluate import load_model, predict_files
+    for f in ('silhouettes.pkl', 'silhouettes.pth'):
+        learn = load_model('{models}/' + f)
+        print(f, predict_files(learn, ['{img}'], top_k=1).to_string(index=False, header=False, columns=['class_1', 'prob_1']))
+    """)
+    fresh = subprocess.run([sys.executable, '-c', predict_py], capture_output=True, text=True)
+    print(fresh.stdout)
+    # --- cell 3 ---
+    assert fresh.returncode == 0, fresh.stderr
+    lines = [l.split() for l in fresh.stdout.strip().splitlines()]
+    assert [l[0] for l in lines] == ['silhouettes.pkl', 'silhouettes.pth'], fresh.stdout
+    for _, cls, p in lines: assert cls == pred and abs(float(p) - float(probs.max())) < 1e-4, (cls, p, pred, probs.max())

@@ -5,17 +5,18 @@
 # %% ../nbs/90_cli.ipynb #9ad27e5d
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import argparse, json, sys, time, warnings
+import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
 import pandas as pd
 from .data import image_dls
 from .models import smoke_finetune, finetune_result, OFFLINE_BACKBONES
 from .data import animal_silhouettes, full_dataset
 from .recipes import Recipe, standard_recipes
-from .runner import run_experiments, summarise, plot_results, plot_curves, baselines, best_recipe
+from .runner import run_experiments, summarise, plot_results, plot_curves, baselines, best_recipe, check_out_folder, atomic_write
+from .evaluate import check_export_path, export_learner, export_best_run, predict_images
 
 # %% auto #0
-__all__ = ['IMG_SIZES', 'finetune_command', 'compare_command', 'info_command', 'main']
+__all__ = ['IMG_SIZES', 'finetune_command', 'compare_command', 'predict_command', 'info_command', 'main']
 
 # %% ../nbs/90_cli.ipynb #b64504aa
 def _parser() -> argparse.ArgumentParser:
@@ -28,35 +29,49 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument('--arch', default='efficientnet_lite0', help=f"backbone: {', '.join(OFFLINE_BACKBONES)} (offline), any timm name or torchvision/NAME (online); default %(default)s")
     f.add_argument('--epochs', type=int, default=3, help='epochs after the one frozen epoch (default %(default)s)')
     f.add_argument('--img-size', type=int, default=48, help='training image size in pixels (default %(default)s)')
-    f.add_argument('--n-per-class', type=int, default=300, help='silhouettes per class when --data is not given (default %(default)s)')
+    f.add_argument('--n-per-class', type=int, help='silhouettes per class when --data is not given (default 300)')
     f.add_argument('--lr', type=float, default=2e-3, help="fine_tune's base learning rate (default %(default)s)")
     f.add_argument('--seed', type=int, default=42, help='seed for the split and the run (default %(default)s)')
     f.add_argument('--compare-random', action='store_true', help='also train the same network from random weights, for contrast')
+    f.add_argument('--export', type=Path, metavar='PATH', help='save the fine-tuned model: PATH.pkl is a fastai learner (a pickle: '
+                   'load only files you trust), PATH.pth is weights and a JSON card, loaded without unpickling')
     c = sub.add_parser('compare', help='compare the standard fine-tuning recipes (offline default: Lite0 on the silhouettes)',
                        description="Run the standard recipes (linear_probe, fine_tune, full_fine_tune, gradual_unfreezing) over seeds, "
                                    "print the comparison, and write results.csv, results.sqlite and comparison.png to --out. "
                                    "Run the same command again to resume an interrupted comparison.")
     c.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes, or Imagenette at full size)')
     c.add_argument('--arch', help="backbone for the standard recipes (default efficientnet_lite0); a --recipe file names its own")
-    c.add_argument('--epochs', type=int, default=4, help='epochs per recipe (default %(default)s)')
+    c.add_argument('--epochs', type=int, help='epochs per standard recipe (default 4)')
     c.add_argument('--seeds', default='1', help="number of seeds (3 means 0,1,2) or a comma-separated list (default %(default)s)")
     c.add_argument('--size', choices=['smoke', 'full'], help='lesson size (default: full with a GPU and the network, else smoke)')
     c.add_argument('--img-size', type=int, help='training image size (default 48 smoke, 160 full)')
-    c.add_argument('--n-per-class', type=int, default=200, help='silhouettes per class at smoke size (default %(default)s)')
+    c.add_argument('--n-per-class', type=int, help='silhouettes per class at smoke size without --data (default 200)')
     c.add_argument('--recipe', type=Path, action='append', default=[], help='a JSON file with a recipe (or a list of them) to add; repeatable')
     c.add_argument('--only-recipes', action='store_true', help='run only the --recipe files, not the standard recipes')
     c.add_argument('--no-feature-cache', action='store_true', help='train linear probes on images, not on cached body features (slower, same result)')
     c.add_argument('--no-channels-last', action='store_true', help="keep PyTorch's default memory order (slower on CPU)")
     c.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
     c.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
+    c.add_argument('--export', type=Path, nargs='?', const=True, metavar='PATH',
+                   help='save the model of the best run (restored from its checkpoint): PATH.pkl, a fastai learner (a pickle: '
+                        'load only files you trust), or PATH.pth, weights only; no PATH: OUT/best_model.pkl')
+    r = sub.add_parser('predict', help='predict the classes of images with an exported model',
+                       description='Top classes and probabilities for an image or every image in a folder, on the CPU. '
+                                   'MODEL is a .pkl (a fastai learner: a pickle, which can run code when loaded: only use files '
+                                   'from a source you trust) or a .pth (weights and a JSON card, loaded with weights_only=True: safe).')
+    r.add_argument('model', type=Path, metavar='MODEL', help='a .pkl or .pth written by tunelab finetune/compare --export')
+    r.add_argument('target', type=Path, metavar='IMAGE_OR_FOLDER', help='an image file, or a folder searched for images')
+    r.add_argument('--top-k', type=int, default=3, help='classes to show per image (default %(default)s)')
+    r.add_argument('--csv', type=Path, help='write one row per image to this CSV file')
+    r.add_argument('--tta', action='store_true', help="test-time augmentation (fastai's learn.tta)")
     sub.add_parser('info', help='show the device, the network, versions and the lesson size this machine gets')
     return p
 
 # %% ../nbs/90_cli.ipynb #c369559b
-def _finetune_folder(path, arch, epochs, img_size, lr, seed, pretrained=True) -> dict:
+def _finetune_folder(path, arch, epochs, img_size, lr, seed, pretrained=True, learners=None) -> dict:
     "Fine-tune `arch` on the image folder `path`; the same result row as `smoke_finetune`."
     seed_everything(seed)
-    return {**finetune_result(image_dls(path, size=img_size, seed=seed), arch, pretrained, epochs, lr), 'seed': seed}
+    return {**finetune_result(image_dls(path, size=img_size, seed=seed), arch, pretrained, epochs, lr, learners=learners), 'seed': seed}
 
 IMG_SIZES = (16, 1024)   # the training image sizes the commands accept, in pixels
 
@@ -64,25 +79,39 @@ def _check_img_size(size):
     if size is not None and not IMG_SIZES[0] <= size <= IMG_SIZES[1]:
         raise ValueError(f"--img-size {size}: give a size from {IMG_SIZES[0]} to {IMG_SIZES[1]} pixels")
 
+def _check_args(args):
+    "Refuse values that would be ignored or fail later with a traceback: one message naming the value and what is allowed."
+    _check_img_size(args.img_size)
+    n = args.n_per_class
+    if n is not None and not 1 <= n <= 1000: raise ValueError(f"--n-per-class {n}: give 1 to 1000 (the silhouettes have 1,000 per class)")
+    if n is not None and args.data: raise ValueError(f"--n-per-class {n} applies to the offline silhouettes, not to --data {args.data}; leave it out")
+    lr = getattr(args, 'lr', None)
+    if lr is not None and not (math.isfinite(lr) and lr > 0): raise ValueError(f"--lr {lr}: give a learning rate above 0")
+    seed = getattr(args, 'seed', None)
+    if seed is not None and not 0 <= seed < 2**32: raise ValueError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
+
 def finetune_command(args) -> pd.DataFrame:
     "Run `tunelab finetune` with parsed `args`; print and return the results table."
     if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: give at least 1")
-    _check_img_size(args.img_size)
+    _check_args(args)
+    n_per_class = args.n_per_class or 300
+    if args.export: check_export_path(args.export)
     env = environment()
     print(f"tunelab: {env['device']}{' (' + env['gpu'] + ')' if env['gpu'] else ''}, {env['cpus']} CPUs, "
           f"network {'on' if env['network'] else 'off'}; torch {env['torch']}, fastai {env['fastai']}, timm {env['timm']}")
-    what = str(args.data) if args.data else f"the animal silhouettes ({args.n_per_class} per class)"
+    what = str(args.data) if args.data else f"the animal silhouettes ({n_per_class} per class)"
     print(f"tunelab: fine-tuning {args.arch} on {what} at {args.img_size}px: 1 frozen epoch + {args.epochs} unfrozen")
     runs = [True, False] if args.compare_random else [True]
-    rows = []
+    rows, learners = [], []
     for pre in runs:
-        if args.data: rows.append(_finetune_folder(args.data, args.arch, args.epochs, args.img_size, args.lr, args.seed, pre))
-        else: rows.append(smoke_finetune(args.arch, pre, args.epochs, args.n_per_class, args.img_size, args.lr, args.seed))
+        if args.data: rows.append(_finetune_folder(args.data, args.arch, args.epochs, args.img_size, args.lr, args.seed, pre, learners))
+        else: rows.append(smoke_finetune(args.arch, pre, args.epochs, n_per_class, args.img_size, args.lr, args.seed, learners=learners))
     res = pd.DataFrame(rows)
     res.insert(1, 'weights', res.pop('pretrained').map({True: 'ImageNet', False: 'random'}))
     print(res.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = res.iloc[0]
     print(f"tunelab: {args.arch} reached {best.accuracy:.1%} validation accuracy in {best.seconds:.0f} s")
+    if args.export: print(f"tunelab: exported the {best.weights}-initialised model to {export_learner(learners[0], args.export)}")
     return res
 
 def _seeds(s:str) -> list:
@@ -90,6 +119,9 @@ def _seeds(s:str) -> list:
     try: vals = [int(o) for o in str(s).split(',') if o.strip()]
     except ValueError: raise ValueError(f"--seeds {s!r}: give a count (3) or a comma-separated list (0,5,7)") from None
     if not vals or (len(vals) == 1 and vals[0] < 1): raise ValueError(f"--seeds {s!r}: give at least one seed")
+    if len(vals) == 1 and vals[0] > 100: raise ValueError(f"--seeds {s!r}: give a count from 1 to 100, or a list of seeds")
+    if len(vals) > 1 and not all(0 <= v < 2**32 for v in vals): raise ValueError(f"--seeds {s!r}: seeds are whole numbers from 0 to {2**32 - 1}")
+    if len(set(vals)) != len(vals): raise ValueError(f"--seeds {s!r}: a seed is repeated (each seed is one run)")
     return list(range(vals[0])) if len(vals) == 1 else vals
 
 def _read_recipes(paths) -> list:
@@ -106,36 +138,55 @@ def _read_recipes(paths) -> list:
 
 def compare_command(args) -> pd.DataFrame:
     "Run `tunelab compare` with parsed `args`; print the comparison and return the per-epoch results."
-    if args.epochs < 2: raise ValueError(f"--epochs {args.epochs}: the standard recipes need at least 2")
-    _check_img_size(args.img_size)
+    if args.epochs is not None and args.epochs < 2: raise ValueError(f"--epochs {args.epochs}: the standard recipes need at least 2")
+    _check_args(args)
+    export = args.out/'best_model.pkl' if args.export is True else args.export
+    if export: check_export_path(export)
     if args.only_recipes and args.arch:
         raise ValueError("--arch applies to the standard recipes, which --only-recipes leaves out; set \"arch\" in the recipe file")
+    if args.only_recipes and args.epochs is not None:
+        raise ValueError(f"--epochs {args.epochs} applies to the standard recipes, which --only-recipes leaves out; set the epochs of "
+                         "the recipe file's stages")
     arch = args.arch or 'efficientnet_lite0'
     seeds = _seeds(args.seeds)
     size = LessonSize(args.size, f"--size {args.size}") if args.size else lesson_size(verbose=False)
+    if args.n_per_class is not None and size == 'full':
+        raise ValueError(f"--n-per-class {args.n_per_class} applies to the offline silhouettes, not to the full size's Imagenette")
     print(f"tunelab: {size} size ({size.reason})")
     if args.data: data, name = Path(args.data), Path(args.data).name
     elif size == 'full': data, name = full_dataset('imagenette'), 'imagenette'
-    else: data, name = animal_silhouettes(args.n_per_class), 'silhouettes'
+    else: data, name = animal_silhouettes(args.n_per_class or 200), 'silhouettes'
+    check_out_folder(args.out, [data], create=False)        # a file, or inside the data: before anything is read
     img_size = args.img_size or (160 if size == 'full' else 48)
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
-    recipes = ([] if args.only_recipes else standard_recipes(args.epochs, arch=arch)) + extra
+    recipes = ([] if args.only_recipes else standard_recipes(args.epochs or 4, arch=arch)) + extra
     print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; results in {args.out}/")
     df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size, on_bad='skip' if args.skip_bad else 'raise',
-                         feature_cache=not args.no_feature_cache, channels_last=False if args.no_channels_last else None)
+                         feature_cache=not args.no_feature_cache, channels_last=False if args.no_channels_last else None,
+                         keep_models=bool(export))
     summary = summarise(df).reset_index()
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
-    plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); fig.tight_layout()
-    fig.savefig(args.out/'comparison.png', dpi=100); plt.close(fig)
+    import matplotlib.pyplot as plt, io as _io
     base = baselines(data)
-    _, line = best_recipe(summary, base['majority'])
+    fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
+    plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); fig.tight_layout()
+    png = _io.BytesIO(); fig.savefig(png, format='png', dpi=100); plt.close(fig)
+    atomic_write(Path(args.out)/'comparison.png', png.getbuffer())
+    _, line = best_recipe(summary, base['majority'], df)
     print(f"tunelab: {line}; chance {base['chance']:.1%}")
-    print(f"tunelab: wrote {args.out/'results.csv'} (one row per run and epoch) and {args.out/'comparison.png'}")
+    if export: export_best_run(df, summary, base['majority'], recipes, data, export, args.out/'checkpoints', img_size=img_size,
+                               on_bad='skip' if args.skip_bad else 'raise')
+    n = df.run_id.nunique()
+    print(f"tunelab: comparison {df.attrs.get('comparison')}: {n} run{'s' if n != 1 else ''} on {name}, data version "
+          f"{', '.join(map(str, df.data_version.unique()))}; wrote {args.out/'results.csv'} (these runs only, one row per run and "
+          f"epoch; earlier comparisons stay in results.sqlite) and {args.out/'comparison.png'}")
     return df
+
+def predict_command(args) -> pd.DataFrame:
+    "Run `tunelab predict`: top classes for an image or a folder, from a .pkl or .pth model."
+    return predict_images(args.model, args.target, top_k=args.top_k, csv=args.csv, tta=args.tta)
 
 def info_command(args) -> dict:
     "Run `tunelab info`: print this machine's environment and lesson size."
@@ -152,9 +203,12 @@ def main(argv:list|None=None) -> int:
     try:
         if args.command == 'finetune': finetune_command(args)
         elif args.command == 'compare': compare_command(args)
+        elif args.command == 'predict': predict_command(args)
         elif args.command == 'info': info_command(args)
-    except (DataError, OfflineError, ValueError, ModuleNotFoundError) as e:
-        print(f"tunelab: error: {e}", file=sys.stderr)
+    except (DataError, OfflineError, ValueError, ModuleNotFoundError, OSError, sqlite3.Error) as e:
+        msg = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
+        if isinstance(e, sqlite3.Error): msg = f"results store in {args.out}: {msg}"
+        print(f"tunelab: error: {' '.join(msg.split())}", file=sys.stderr)          # always one line
         return 2
     except KeyboardInterrupt:
         print("tunelab: interrupted; run the same command again to resume where it stopped", file=sys.stderr)

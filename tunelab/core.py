@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_core.ipynb #d287c67b
 from __future__ import annotations
-import os, sys, random, socket, platform, time, warnings, tempfile, shutil
+import os, sys, random, socket, platform, time, warnings, tempfile, shutil, copyreg
 # Noise a learner should not see at import, filtered by its exact message (every other warning still shows):
 # fastai's layers call `torch.jit.script`, which torch >= 2.10 deprecates; fastai sets a pandas option pandas 3 deprecates.
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 warnings.filterwarnings('ignore', message=r"The 'mode\.chained_assignment' option is deprecated")
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, torch, plum
 from fastai.torch_core import set_seed
 
 # %% auto #0
@@ -108,6 +108,19 @@ def seed_everything(seed:int=42,             # the seed
     os.environ['PYTHONHASHSEED'] = str(seed)
     set_seed(seed, reproducible=deterministic)
     return seed
+
+# %% ../nbs/00_core.ipynb #0440fce8
+def _plum_function(f, owner, warn, methods):
+    "A plum `Function` rebuilt from the function it wraps and its registered methods (inverse of `_reduce_plum_function`)."
+    res = plum.Function(f, owner=owner, warn_redefinition=warn)
+    for impl, sig, prec in methods: res.register(impl, sig, prec)
+    return res
+
+def _reduce_plum_function(fn):
+    "Pickle a plum `Function` as what built it, leaving out its dispatch cache and its `threading.RLock`."
+    return _plum_function, (fn._f, fn._owner_name, fn._warn_redefinition, list(fn._resolved) + list(fn._pending))
+
+copyreg.pickle(plum.Function, _reduce_plum_function)
 
 # %% ../nbs/00_core.ipynb #0e754170
 def tunelab_home() -> Path:

@@ -5,22 +5,23 @@
 # %% ../nbs/01_data.ipynb #e654d712
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import gzip, pickle, importlib.util, warnings, math, colorsys
+import os, gzip, pickle, importlib.util, warnings, math, colorsys
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, torch
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller, L,
-                               get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions)
+                               get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions,
+                               PILImage)
 
 # %% auto #0
 __all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'MIN_STEPS', 'PETS_LABEL',
            'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain',
-           'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset', 'FolderReport', 'check_image_folder',
-           'default_bs', 'default_workers', 'StratifiedSplitter', 'fit_bs', 'image_dls', 'pets_dls', 'imagenette_dls',
-           'pets_folder', 'smoke_dls']
+           'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset', 'image_files', 'to_rgb', 'load_rgb',
+           'RGBImage', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers', 'StratifiedSplitter',
+           'fit_bs', 'image_dls', 'pets_dls', 'imagenette_dls', 'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -206,45 +207,128 @@ def full_dataset(name:str) -> Path:
     if not _extracted_path(url).exists(): require_network(f"The {name} dataset", host=url.split('/')[2])
     return untar_data(url)
 
+# %% ../nbs/01_data.ipynb #f156bb62
+def _walk_images(path:Path) -> tuple:
+    "(image files, notes, [(folder, has sub-folders)]) under `path`: see `image_files`."
+    path, root = Path(path), Path(path).resolve()
+    ident = lambda p: (lambda s: (s.st_dev, s.st_ino))(os.stat(p))
+    seen, cands, notes, folders = {ident(path)}, [], [], []
+    rel = lambda p: Path(os.path.relpath(p, path)).as_posix()
+    for p, dirs, names in os.walk(path, followlinks=True):
+        keep = []
+        for d in dirs:
+            full = os.path.join(p, d)
+            if d.startswith('.'): continue
+            try: k = ident(full)
+            except OSError: continue
+            real = Path(full).resolve()
+            if k in seen or (os.path.islink(full) and (real == root or root in real.parents)):
+                notes.append(f"folder {rel(full)} links to {real} inside the dataset or already read: read once"); continue
+            seen.add(k); keep.append(d)
+        dirs[:] = keep
+        if Path(p) != path: folders.append((Path(p), bool(keep)))
+        for n in names:
+            if n.startswith('.') or f".{n.split('.')[-1].lower()}" not in image_extensions: continue
+            f = Path(p)/n
+            try: k = ident(f)
+            except OSError: k = None                              # a broken link: reported as unreadable by the check
+            cands.append((f, k, os.path.islink(f)))
+    first = {}
+    for f, k, link in cands:                                     # one name per real file, its own name before a link's
+        if k is not None and (k not in first or (first[k][1] and not link)): first[k] = (f, link)
+    files = [f for f, k, _ in cands if k is None or first[k][0] == f]
+    notes += [f"{rel(f)} is another name for {rel(first[k][0])}: counted once"
+              for f, k, _ in cands if k is not None and first[k][0] != f]
+    return files, notes, folders
+
+def image_files(path:Path) -> tuple:
+    "(image files under `path`, in `get_image_files`' order; notes): every real folder read once, every real file listed once."
+    return _walk_images(path)[:2]
+
+# %% ../nbs/01_data.ipynb #cf2cbc9a
+def to_rgb(im:Image.Image) -> Image.Image:
+    "`im` as 8-bit RGB: 16- and 32-bit greyscale scaled to 0-255 (not clipped to white), transparent pixels on white."
+    if im.mode == 'RGB': return im
+    if im.mode.startswith('I') or im.mode == 'F':
+        a = np.asarray(im, dtype=np.float64)
+        hi = float(a.max(initial=0))
+        top = (65535 if im.mode.startswith('I;16') else 1 if im.mode == 'F' and hi <= 1 else      # the value that becomes 255
+               255 if hi <= 255 else 65535 if hi <= 65535 else hi)
+        return Image.fromarray(np.clip(np.rint(a * (255 / top)), 0, 255).astype(np.uint8)).convert('RGB')
+    if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa') or (im.mode == 'P' and 'transparency' in im.info):
+        bg = Image.new('RGBA', im.size, (255, 255, 255, 255)); bg.alpha_composite(im.convert('RGBA'))
+        return bg.convert('RGB')
+    return im.convert('RGB')
+
+def load_rgb(fn) -> Image.Image:
+    "Open the image file `fn` as training sees it: turned upright by its EXIF orientation, then `to_rgb`."
+    with Image.open(fn) as im:
+        im.load()
+        return to_rgb(ImageOps.exif_transpose(im))
+
+class RGBImage(PILImage):
+    "fastai's `PILImage`, opened with `load_rgb` (EXIF orientation applied, 16-bit scaled, transparency on white)."
+    @classmethod
+    def create(cls, fn, **kwargs): return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
+
 # %% ../nbs/01_data.ipynb #71533626
 @dataclass
 class FolderReport:
-    "What `check_image_folder` found: readable files, bad files (with reasons), images per class."
+    "What `check_image_folder` found: readable files, bad files (with reasons), images per class, the class level, notes."
     path:Path
     good:list
     bad:dict
     counts:dict
+    level:int = 1                             # the class folders are this many levels below `path`
+    notes:list = field(default_factory=list)  # links read once, the class level when it is not 1
     def __repr__(self):
         cls = ', '.join(f"{k}: {v}" for k, v in self.counts.items())
         return f"FolderReport({self.path}: {len(self.good)} readable images in {len(self.counts)} classes ({cls}); {len(self.bad)} unreadable)"
 
 def _readable(fn) -> str|None:
-    "None if `fn` decodes as an image, else why not."
-    try:
-        with Image.open(fn) as im: im.load()
-        return None
+    "None if `fn` opens the way training opens it (`load_rgb`), else why not."
+    try: load_rgb(fn); return None
     except Exception as e: return f"{type(e).__name__}: {e}"
+
+def _class_level(path:Path, files) -> int:
+    "How many levels below `path` the images' folders are; `DataError` if they are at different depths, or at `path` itself."
+    depth = {}
+    for f in files: depth.setdefault(len(Path(os.path.relpath(f, path)).parts) - 1, f)
+    if len(depth) > 1:
+        rel = lambda f: Path(os.path.relpath(f, path)).as_posix()
+        ex = '; '.join(f"{rel(f)} ({d} level{'s' if d != 1 else ''} down)" for d, f in sorted(depth.items()))
+        raise DataError(f"{path}: images at different depths ({ex}); a class is the folder its images are in, so a class of "
+                        "sub-folders would vanish into them: put every image directly in its class folder, or give the folder whose "
+                        "sub-folders are the classes")
+    level = next(iter(depth))
+    if level == 0: raise DataError(f"{path}: the images lie in it directly; put them in one sub-folder per class")
+    return level
 
 def check_image_folder(path:Path,           # an image folder: one sub-folder per class
                        on_bad:str='skip',   # 'skip' (warn with a count) or 'raise' for unreadable images
                        get_y=parent_label,  # how a file's class is found
                        min_classes:int=2    # fewer classes than this is an error
                       ) -> FolderReport:
-    "Open every image under `path`; report unreadable files, empty classes and too few classes by name."
+    "Open every image under `path` as training will; report unreadable files, links, nesting, empty classes and too few classes by name."
     path = Path(path)
     if on_bad not in ('skip', 'raise'): raise ValueError(f"on_bad={on_bad!r}: use 'skip' or 'raise'")
     if not path.is_dir(): raise DataError(f"{path} is not a folder")
-    files = get_image_files(path)
+    files, notes, folders = _walk_images(path)
     if not files: raise DataError(f"{path} holds no image files (looked for {', '.join(sorted(image_extensions)[:6])}, ...)")
+    if notes: warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3]) + (' ...' if len(notes) > 3 else ''))
     bad = {}
     for f in progress_bar(files, leave=False):
         why = _readable(f)
         if why: bad[f] = why
     good = [f for f in files if f not in bad]
-    counts = {}
-    if get_y is parent_label:   # an image folder: every folder without sub-folders is a class, even an empty one
-        leaves = sorted(d for d in path.rglob('*') if d.is_dir() and not d.name.startswith('.') and not any(o.is_dir() for o in d.iterdir()))
-        counts = {d.name: 0 for d in leaves} if leaves else {}
+    counts, level = {}, 1
+    if get_y is parent_label:   # an image folder: each folder at the class level without sub-folders is a class, even empty
+        level = _class_level(path, good or files)
+        if level > 1:
+            eg = Path(os.path.relpath((good or files)[0].parent, path)).as_posix()
+            notes.append(f"classes are the folders {level} levels below {path} (e.g. {eg})")
+        leaves = sorted(d for d, sub in folders if not sub and len(d.relative_to(path).parts) == level)
+        counts = {d.name: 0 for d in leaves}
     for f in good:
         y = get_y(f)
         counts[y] = counts.get(y, 0) + 1
@@ -256,7 +340,7 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     empty = [k for k, v in counts.items() if v == 0]
     if empty: raise DataError(f"class folder(s) with no readable image under {path}: {', '.join(empty)}")
     if len(counts) < min_classes: raise DataError(f"{path} has {len(counts)} class(es) ({', '.join(counts)}); a classifier needs at least {min_classes}")
-    return FolderReport(path, good, bad, counts)
+    return FolderReport(path, good, bad, counts, level, notes)
 
 # %% ../nbs/01_data.ipynb #9ee2655e
 def default_bs(size:int=224) -> int:
@@ -325,7 +409,7 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
     presize = presize or int(round(size*1.5))
     # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
     item_tfms, batch_tfms = (Resize(presize), aug_transforms(size=size, min_scale=0.75, **aug_kwargs)) if aug else (Resize(size), None)
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=_Files(report.good), get_y=get_y,
+    dblock = DataBlock(blocks=(ImageBlock(cls=RGBImage), CategoryBlock), get_items=_Files(report.good), get_y=get_y,
                        splitter=splitter or StratifiedSplitter(valid_pct, seed=seed, get_y=get_y),
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
     dsets = dblock.datasets(path)

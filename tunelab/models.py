@@ -177,7 +177,9 @@ def tune_learner(dls,                            # fastai DataLoaders (e.g. from
     if splitter == 'blocks': splitter = block_splitter
     elif splitter == 'fastai': splitter = _fastai_split(arch)
     elif not callable(splitter): raise ValueError(f"splitter={splitter!r}: use 'blocks', 'fastai' or a function")
-    learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, cbs=cbs, path=path, wd=wd, train_bn=train_bn)
+    # `learn.save` and `lr_find` write under `model_dir`: keep it out of the data folder (a `models/` there would be a class)
+    learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, cbs=cbs, path=path, wd=wd, train_bn=train_bn,
+                    model_dir=tunelab_home()/'models')
     if pretrained: learn.freeze()
     device = getattr(dls.device, 'type', str(dls.device))
     if fp16 is None: fp16 = device == 'cuda'
@@ -209,7 +211,8 @@ def finetune_result(dls,                           # DataLoaders
                     pretrained:bool=True,          # ImageNet weights, or random initialisation
                     epochs:int=3,                  # epochs after the frozen one (`fine_tune`); random init gets `epochs`+1
                     base_lr:float=2e-3,            # `fine_tune`'s base_lr; the peak LR for random init
-                    quiet:bool=False               # hide fastai's progress bars and table
+                    quiet:bool=False,              # hide fastai's progress bars and table
+                    learners:list|None=None        # if given, the trained `Learner` is appended to it (to export it)
                    ) -> dict:
     "Fine-tune `arch` on `dls` (random init: `fit_one_cycle` for as many epochs) and return accuracy, loss and seconds."
     learn = tune_learner(dls, arch, pretrained=pretrained)
@@ -219,6 +222,7 @@ def finetune_result(dls,                           # DataLoaders
         else: learn.fit_one_cycle(epochs + 1, base_lr)
     secs = time.perf_counter() - start
     loss, acc = learn.validate()
+    if learners is not None: learners.append(learn)
     return dict(arch=arch, pretrained=pretrained, epochs=epochs + 1, images=len(dls.train_ds), size=dls.one_batch()[0].shape[-1],
                 accuracy=float(acc), valid_loss=float(loss), seconds=round(secs, 1))
 
@@ -227,7 +231,7 @@ def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:i
                    size:int=48,                   # image size
                    base_lr:float=2e-3,
                    seed:int=42,                   # seeds the subset, the split and the run
-                   quiet:bool=False) -> dict:
+                   quiet:bool=False, learners:list|None=None) -> dict:
     "`finetune_result` on the animal silhouettes: the smoke-size first result."
     seed_everything(seed)
-    return {**finetune_result(smoke_dls(n_per_class, size=size, seed=seed), arch, pretrained, epochs, base_lr, quiet), 'seed': seed}
+    return {**finetune_result(smoke_dls(n_per_class, size=size, seed=seed), arch, pretrained, epochs, base_lr, quiet, learners), 'seed': seed}

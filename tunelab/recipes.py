@@ -16,7 +16,7 @@ from .unfreeze import GradualUnfreeze
 __all__ = ['SPREADS', 'SCHEDULES', 'CALLBACKS', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'fit_stage',
            'register_callback', 'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes',
            'linear_probe', 'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes',
-           'recipe_cbs', 'apply_recipe']
+           'lp_ft', 'recipe_cbs', 'apply_recipe']
 
 # %% ../nbs/03_recipes.ipynb #30b82dcf
 def group_lrs(lr, n_groups:int) -> list:
@@ -263,6 +263,11 @@ def standard_recipes(epochs:int=4, arch:str='efficientnet_lite0') -> list:
     "The four recipes that ship, at `epochs` epochs each."
     return [linear_probe(epochs, arch=arch), fastai_fine_tune(epochs, arch=arch), full_fine_tune(epochs, arch=arch),
             gradual_unfreezing(epochs, arch=arch)]
+
+def lp_ft(epochs:int=4, probe_epochs:int=10, probe_lr:float=5e-3, lr:float=1e-4, arch:str='efficientnet_lite0') -> Recipe:
+    "LP-FT (Kumar et al. 2022): a linear probe trained to convergence (cacheable), then every group at a small rate from that head."
+    return Recipe('lp_ft', (Stage(probe_epochs, train=1, lr=probe_lr), Stage(epochs, 'all', lr=lr)), arch=arch, aug='none',
+                  train_bn=False, bn_eval=True, description='probe on fixed features, then all layers at ~10x less than full_fine_tune')
 
 # %% ../nbs/03_recipes.ipynb #7baaa68c
 def recipe_cbs(recipe:Recipe) -> list:

@@ -5,41 +5,48 @@
 # %% ../nbs/04_runner.ipynb #62b09eae
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import os, time, json, random, sqlite3, hashlib, pickle
+import os, io, time, json, random, sqlite3, hashlib, pickle, shutil
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd, torch, scipy.stats
 from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
 from torch import nn
 from fastai.vision.all import (Callback, CancelFitException, L, Learner, DataLoader, DataLoaders, Normalize, RandomSplitter,
-                               parent_label)
-from .data import image_dls, animal_silhouettes, check_image_folder
+                               parent_label, get_image_files)
+from .data import image_dls, animal_silhouettes, check_image_folder, StratifiedSplitter, image_files
 from .models import (tune_learner, ChannelsLastInput, create_backbone, timm_model, torchvision_model, block_splitter,
                             _fastai_split)
 from .recipes import *
 
 # %% auto #0
-__all__ = ['COLUMNS', 'ResultStore', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'feature_cache_blocker', 'split_fixed',
-           'preserved_rng', 'compute_features', 'features_fingerprint', 'FeatureCache', 'feature_learner', 'run_id',
-           'CachedStageCheckpointer', 'fit_cached_stage', 'run_recipe', 'validate_experiments', 'run_experiments',
-           'final_results', 'diverged_runs', 'summarise', 'baselines', 'best_recipe', 'plot_results', 'plot_curves']
+__all__ = ['COLUMNS', 'ResultStore', 'atomic_write', 'save_checkpoint', 'load_checkpoint', 'Checkpointer',
+           'feature_cache_blocker', 'split_fixed', 'preserved_rng', 'compute_features', 'features_fingerprint',
+           'FeatureCache', 'feature_learner', 'data_fingerprint', 'run_id', 'CachedStageCheckpointer',
+           'fit_cached_stage', 'final_checkpoint', 'run_recipe', 'OutFolderError', 'check_out_folder', 'out_lock',
+           'validate_experiments', 'describe_data', 'run_experiments', 'final_results', 'diverged_runs', 't_interval',
+           'summarise', 'paired_differences', 'baselines', 'best_recipe', 'show_baseline', 'plot_results',
+           'plot_curves']
 
 # %% ../nbs/04_runner.ipynb #22e424a9
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
            'seconds', 'trainable_params', 'lr_head']
 
 class ResultStore:
-    "Results of runs in an SQLite file: one row per run and epoch, plus each run's status and recipe."
+    "Results in an SQLite file: a row per run and epoch; each run's status, recipe and data version; each comparison's runs."
     def __init__(self, path:Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, "
-                       "recipe_json TEXT, status TEXT, updated REAL)")
+                       "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT)")
+            if 'data_version' not in [c[1] for c in db.execute("PRAGMA table_info(runs)")]:   # a store from before data versions
+                db.execute("ALTER TABLE runs ADD COLUMN data_version TEXT")
             db.execute("CREATE TABLE IF NOT EXISTS epochs (run_id TEXT, recipe TEXT, dataset TEXT, arch TEXT, seed INTEGER, epoch INTEGER, "
                        "stage INTEGER, train_loss REAL, valid_loss REAL, accuracy REAL, seconds REAL, trainable_params INTEGER, "
                        "lr_head REAL, PRIMARY KEY (run_id, epoch))")
+            db.execute("CREATE TABLE IF NOT EXISTS comparisons (comparison TEXT PRIMARY KEY, label TEXT, started REAL)")
+            db.execute("CREATE TABLE IF NOT EXISTS comparison_runs (comparison TEXT, run_id TEXT, PRIMARY KEY (comparison, run_id))")
 
     def _db(self):
         db = sqlite3.connect(self.path, timeout=30)
@@ -50,10 +57,11 @@ class ResultStore:
         with self._db() as db: r = db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return r[0] if r else None
 
-    def start(self, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0):
+    def start(self, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None):
         "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows."
         with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?)", (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time()))
+            db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version) "
+                       "VALUES (?,?,?,?,?,?,?,?)", (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version))
             db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, keep_epochs))
 
     def add_epoch(self, row:dict):
@@ -64,14 +72,41 @@ class ResultStore:
     def finish(self, run_id:str):
         with self._db() as db: db.execute("UPDATE runs SET status='done', updated=? WHERE run_id=?", (time.time(), run_id))
 
-    def results(self) -> pd.DataFrame:
-        "Every epoch row, in run and epoch order."
-        with self._db() as db: return pd.read_sql_query("SELECT * FROM epochs ORDER BY recipe, dataset, seed, epoch", db)
+    def results(self, run_ids=None) -> pd.DataFrame:
+        "Every epoch row (or those of `run_ids`) in run and epoch order, with the data version each run trained on."
+        with self._db() as db:
+            df = pd.read_sql_query("SELECT e.*, r.data_version FROM epochs e LEFT JOIN runs r USING (run_id) "
+                                   "ORDER BY e.recipe, e.dataset, e.seed, e.run_id, e.epoch", db)
+        return df if run_ids is None else df[df.run_id.isin(set(run_ids))].reset_index(drop=True)
 
     def runs(self) -> pd.DataFrame:
-        with self._db() as db: return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status FROM runs", db)
+        with self._db() as db: return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version FROM runs", db)
+
+    def add_comparison(self, comparison:str, label:dict, run_ids:list):
+        "Record a comparison: its id, its `label` (datasets with their data versions, recipes, seeds, sizes) and its runs."
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO comparisons VALUES (?,?,?)", (comparison, json.dumps(label, sort_keys=True), time.time()))
+            db.executemany("INSERT OR IGNORE INTO comparison_runs VALUES (?,?)", [(comparison, r) for r in run_ids])
+
+    def comparisons(self) -> pd.DataFrame:
+        "Every comparison in the store, oldest first: id, start time, number of runs, label."
+        with self._db() as db:
+            return pd.read_sql_query("SELECT c.comparison, datetime(c.started, 'unixepoch') AS started, COUNT(r.run_id) AS runs, c.label "
+                                     "FROM comparisons c LEFT JOIN comparison_runs r USING (comparison) "
+                                     "GROUP BY c.comparison ORDER BY c.started", db)
+
 
 # %% ../nbs/04_runner.ipynb #3288f364
+def atomic_write(path:Path, data) -> Path:
+    "Write `data` (bytes) to `path` through a temporary file renamed into place: on any failure, no file is left behind."
+    path = Path(path); tmp = path.with_name(path.name + '.tmp')
+    try: tmp.write_bytes(data); os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and not e.filename: raise OSError(e.errno, e.strerror or str(e), str(path)) from None
+        raise
+    return path
+
 def _rng_state(learn) -> dict:
     "Every random state a run depends on, as tensors and numbers (so `weights_only=True` can load it)."
     np_state = np.random.get_state()
@@ -104,9 +139,8 @@ def save_checkpoint(learn, path:Path, epoch:int, row:dict):
     sl = learn.recorder.smooth_loss                                     # fastai's train_loss is smoothed across a fit's epochs
     state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()), rng=_rng_state(learn), epoch=epoch, row=row,
                  smooth=dict(count=int(sl.count), val=float(sl.val)))
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO(); torch.save(state, buf)              # serialised in memory, so a failed write is a plain `OSError`
+    atomic_write(path, buf.getbuffer())
 
 def load_checkpoint(path:Path) -> dict:
     "Read a checkpoint written by `save_checkpoint`; tensors and plain data only (`weights_only=True`)."
@@ -231,7 +265,7 @@ class FeatureCache:
                 feats, src = compute_features(learn, fixed), 'computed'
                 if fn is not None:
                     fn.parent.mkdir(parents=True, exist_ok=True)
-                    torch.save(feats, fn.with_name(fn.name + '.tmp')); os.replace(fn.with_name(fn.name + '.tmp'), fn)
+                    buf = io.BytesIO(); torch.save(feats, buf); atomic_write(fn, buf.getbuffer())
             self.mem[fp] = feats
         self.sources.append(src)
         return self.mem[fp]
@@ -260,10 +294,28 @@ def feature_learner(learn:Learner, head:nn.Module, feats:dict) -> Learner:
                   wd_bn_bias=learn.wd_bn_bias, moms=learn.moms, path=learn.path, model_dir=learn.model_dir)
     return res.to_fp16() if hasattr(learn, 'mixed_precision') else res
 
+# %% ../nbs/04_runner.ipynb #187aff0d
+def data_fingerprint(path:Path,   # an image folder
+                     files=None   # its image files (default: `image_files(path)`, each real file once)
+                    ) -> str:
+    "A short hash of an image folder: each image's path below `path` (so its class), size and modification time."
+    path, h = Path(path), hashlib.sha1()
+    for rel, f in sorted((Path(os.path.relpath(f, path)).as_posix(), f) for f in (image_files(path)[0] if files is None else files)):
+        st = Path(f).stat()
+        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:12]
+
 # %% ../nbs/04_runner.ipynb #3331ec3d
-def run_id(recipe:Recipe, dataset:str, seed:int, img_size:int, bs:int|None) -> str:
-    "A stable id for one run: the same recipe, dataset, seed and data settings give the same id."
-    key = json.dumps(dict(recipe=recipe.to_dict(), dataset=dataset, seed=seed, img_size=img_size, bs=bs), sort_keys=True)
+def run_id(recipe:Recipe,               # the strategy (architecture, stages, rates, augmentation, callbacks)
+           dataset:str,                 # the dataset's name
+           seed:int,                    # the run's seed
+           img_size:int, bs:int|None,   # training image size and batch size
+           data_version:str|None=None,  # `data_fingerprint` of the image folder
+           split_seed:int=42            # seed of the validation split
+          ) -> str:
+    "A stable id for one run: the same recipe, data (name and version), seed and settings give the same id; any change, a new one."
+    key = json.dumps(dict(recipe=recipe.to_dict(), dataset=dataset, data=data_version, seed=seed, img_size=img_size, bs=bs,
+                          split=dict(how='stratified', valid_pct=0.2, seed=split_seed)), sort_keys=True)
     return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 class CachedStageCheckpointer(Checkpointer):
@@ -301,6 +353,10 @@ def _cache_plan(recipe:Recipe, blockers:list) -> str:
     parts = [f"stage{'s' if len(v) > 1 else ''} {', '.join(v)} " + ('cached' if b is None else f"uncached: {b}") for b, v in why.items()]
     return f"feature cache, {recipe.name}: " + '; '.join(parts)
 
+def final_checkpoint(ckpt_dir:Path, rid:str) -> Path:
+    "Where `run_recipe(keep_model=True)` keeps a finished run's last checkpoint."
+    return Path(ckpt_dir)/f"{rid}.final.pth"
+
 def run_recipe(recipe:Recipe,            # the strategy
                data:Path,                # an image folder
                dataset:str,              # its name in the results
@@ -314,10 +370,13 @@ def run_recipe(recipe:Recipe,            # the strategy
                quiet:bool=False,         # hide fastai's per-fit progress bars and tables
                on_bad:str='skip',        # unreadable images: 'skip' or 'raise'
                feature_cache=True,       # train head-only stages on cached body features where exact (True, False or a `FeatureCache`)
-               channels_last:bool|None=None # channels-last memory order (default: `tune_learner`'s)
+               channels_last:bool|None=None, # channels-last memory order (default: `tune_learner`'s)
+               data_version:str|None=None, # `data_fingerprint(data)`, when the caller has it
+               keep_model:bool=False      # keep the last checkpoint as `final_checkpoint(ckpt_dir, run_id)` (to export the model)
               ) -> str:
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
-    rid = run_id(recipe, dataset, seed, img_size, bs)
+    data_version = data_version or data_fingerprint(data)
+    rid = run_id(recipe, dataset, seed, img_size, bs, data_version, split_seed)
     if store.status(rid) == 'done': return rid
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
     state = load_checkpoint(ckpt) if ckpt.exists() else None
@@ -335,9 +394,9 @@ def run_recipe(recipe:Recipe,            # the strategy
         learn.model.load_state_dict(state['model'])
         learn.opt.load_state_dict(dict(state=state['opt']['state'], hypers=L(state['opt']['hypers'])))
         _set_rng_state(learn, state['rng'])
-        store.start(rid, recipe, dataset, seed, keep_epochs=done)
+        store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version)
         store.add_epoch(state['row'])
-    else: store.start(rid, recipe, dataset, seed)
+    else: store.start(rid, recipe, dataset, seed, data_version=data_version)
     base = dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed)
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
     blockers = [feature_cache_blocker(recipe, s, learn.model, cbs) for s in recipe.stages]
@@ -357,22 +416,83 @@ def run_recipe(recipe:Recipe,            # the strategy
                 fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
         offset += stage.epochs
     store.finish(rid)
-    if ckpt.exists(): ckpt.unlink()
+    if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
 
+# %% ../nbs/04_runner.ipynb #71026c0c
+try: import fcntl
+except ImportError: fcntl = None           # Windows: no lock; keep to one tunelab per output folder yourself
+
+class OutFolderError(ValueError):
+    "The output folder cannot take results: a file in its place, inside the data, not writable, or in use by another tunelab."
+
+def _inside(a:Path, b:Path) -> bool: a, b = Path(a).resolve(), Path(b).resolve(); return a == b or b in a.parents
+
+def check_out_folder(out:Path,         # the output folder (made if missing)
+                     data=(),          # image folders it must not be inside
+                     create:bool=True  # False: only the checks that touch nothing on disk
+                    ) -> Path:
+    "Raise `OutFolderError` unless `out` is (or can be made) a writable folder outside every folder of `data`; leaves nothing behind."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise OutFolderError(f"output folder {out} is a file, not a folder: give another --out")
+    for d in data:
+        if _inside(out, d): raise OutFolderError(f"output folder {out} is inside the data folder {d}: its files would be read as "
+                                                 "images of a class; give an --out outside the data")
+    if not create: return out
+    new = [p for p in (out, *out.parents) if not p.exists()]          # made here, so removed again on failure
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = atomic_write(out/'.tunelab-write-check', b'\0' * 4096); probe.unlink()
+    except OSError as e:
+        for p in new:
+            try: p.rmdir()
+            except OSError: break
+        raise OutFolderError(f"output folder {out} cannot be written: {e.strerror or e}") from None
+    return out
+
+_held = {}   # this process's locks: resolved folder -> [lock file, depth], so nested calls share one
+
+@contextmanager
+def out_lock(out:Path):
+    "Hold an exclusive lock on the folder `out` (`out/.lock`) while the block runs; another process gets `OutFolderError` at once."
+    key = Path(out).resolve()
+    if key in _held: _held[key][1] += 1
+    else:
+        f = os.fdopen(os.open(key/'.lock', os.O_RDWR | os.O_CREAT, 0o644), 'r+')
+        try:
+            if fcntl is not None: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = f.read().strip(); f.close()
+            raise OutFolderError(f"output folder {out} is in use by another tunelab{f' (process {who})' if who else ''}: "
+                                 "wait for it to finish, or give another --out") from None
+        f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+        _held[key] = [f, 1]
+    try: yield key
+    finally:
+        _held[key][1] -= 1
+        if not _held[key][1]: _held.pop(key)[0].close()               # closing the file releases the lock
+
 # %% ../nbs/04_runner.ipynb #553f0fa3
-def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip'):
-    "Fail fast, before any training: datasets readable, architectures known, recipes possible."
+def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict:
+    "Fail fast, before any training: datasets readable, architectures known, recipes possible; each dataset's `FolderReport`."
     if not recipes: raise ValueError("no recipes to run")
     names = [r.name for r in recipes]
     if len(set(names)) != len(names): raise ValueError(f"recipe names must be unique: {names}")
-    for name, path in datasets.items(): check_image_folder(path, on_bad=on_bad)
+    reports = {name: check_image_folder(path, on_bad=on_bad) for name, path in datasets.items()}
     for arch in dict.fromkeys(r.arch for r in recipes):
         bb = create_backbone(arch, pretrained=False)
         model = timm_model(bb, 2) if hasattr(bb, 'reset_classifier') else torchvision_model(bb, 2)
         for r in recipes:
             if r.arch != arch: continue
             r.validate(len((block_splitter if r.splitter == 'blocks' else _fastai_split(arch))(model)))
+    return reports
+
+def describe_data(name:str, report, version:str) -> str:
+    "One line: a dataset's classes with their image counts, and its data version."
+    cls = ', '.join(f"{k} {v:,}" for k, v in report.counts.items())
+    notes = getattr(report, 'notes', [])
+    notes = (f"; {'; '.join(notes[:3])}" + (f" (and {len(notes) - 3} more)" if len(notes) > 3 else '')) if notes else ''
+    return f"data {name}: {sum(report.counts.values()):,} images in {len(report.counts)} classes ({cls}); data version {version}{notes}"
 
 def run_experiments(recipes:list,          # `Recipe`s to compare
                     datasets:dict,         # name -> image folder
@@ -380,23 +500,32 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     out:Path='tunelab_out',# output folder: results.sqlite, results.csv, checkpoints/, features/
                     img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip',
                     feature_cache:bool=True,         # head-only stages on cached body features (features/ in `out`) where exact
-                    channels_last:bool|None=None     # channels-last memory order (default: `tune_learner`'s)
+                    channels_last:bool|None=None,     # channels-last memory order (default: `tune_learner`'s)
+                    keep_models:bool=False           # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth), to export it
                    ) -> pd.DataFrame:
-    "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch."
+    "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch of this comparison."
     out = Path(out)
-    validate_experiments(recipes, datasets, on_bad)
-    store = ResultStore(out/'results.sqlite')
-    grid = [(r, name, path, s) for name, path in datasets.items() for r in recipes for s in seeds]
-    cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
-    pb = progress_bar(grid)
-    for r, name, path, s in pb:
-        pb.comment = f"{r.name} on {name}, seed {s}"
-        run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
-                   feature_cache=cache, channels_last=channels_last)
-        store.results().to_csv(out/'results.csv', index=False)
-    ids = {run_id(r, name, s, img_size, bs) for r, name, _, s in grid}
-    res = store.results()
-    return res[res.run_id.isin(ids)].reset_index(drop=True)
+    reports = validate_experiments(recipes, datasets, on_bad)
+    versions = {name: data_fingerprint(path) for name, path in datasets.items()}
+    for name, rep in reports.items(): print(describe_data(name, rep, versions[name]))
+    check_out_folder(out, datasets.values())
+    with out_lock(out):
+        store = ResultStore(out/'results.sqlite')
+        grid = [(r, name, path, s) for name, path in datasets.items() for r in recipes for s in seeds]
+        ids = [run_id(r, name, s, img_size, bs, versions[name]) for r, name, _, s in grid]
+        comparison = hashlib.sha1(json.dumps(sorted(ids)).encode()).hexdigest()[:12]
+        store.add_comparison(comparison, dict(datasets={n: dict(path=str(p), data_version=versions[n]) for n, p in datasets.items()},
+                                              recipes=[r.name for r in recipes], seeds=[int(s) for s in seeds], img_size=img_size, bs=bs), ids)
+        cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
+        pb = progress_bar(grid)
+        for r, name, path, s in pb:
+            pb.comment = f"{r.name} on {name}, seed {s}"
+            run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
+                       feature_cache=cache, channels_last=channels_last, keep_model=keep_models, data_version=versions[name])
+            atomic_write(out/'results.csv', store.results(ids).to_csv(index=False).encode())   # this comparison's runs only
+        res = store.results(ids)
+    res.attrs['comparison'] = comparison
+    return res
 
 # %% ../nbs/04_runner.ipynb #70a1d3cc
 def final_results(df:pd.DataFrame) -> pd.DataFrame:
@@ -410,50 +539,97 @@ def diverged_runs(df:pd.DataFrame) -> set:
     bad = ~np.isfinite(df[['train_loss', 'valid_loss']].astype(float)).all(axis=1)
     return set(df.run_id[bad])
 
+def t_interval(x, conf:float=0.95) -> tuple:
+    "(mean, half-width of the `conf` confidence interval of the mean) of the values `x`, from Student's t; NaN width below 2 values."
+    x = np.asarray(x, dtype=float)
+    if len(x) < 2: return (float(x.mean()) if len(x) else np.nan), np.nan
+    return float(x.mean()), float(scipy.stats.t.ppf((1 + conf) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+
 def summarise(df:pd.DataFrame) -> pd.DataFrame:
-    "Per recipe and dataset: mean and spread of final accuracy over seeds, time, trainable parameters, diverged runs."
+    "Per recipe and dataset: mean final accuracy over seeds ± `ci95` (95% interval), spread, time, parameters, diverged runs, data version."
     f = final_results(df)
     f['diverged'] = f.run_id.isin(diverged_runs(df))
+    if 'data_version' in f:
+        n = f.groupby('dataset').data_version.nunique()
+        if (n > 1).any(): raise ValueError(f"dataset {n.idxmax()!r} has results from {n.max()} data versions: summarise one comparison "
+                                           "at a time (what run_experiments returns, or results.csv)")
     g = f.groupby(['dataset', 'recipe'])
-    res = pd.DataFrame({'runs': g.size(), 'accuracy': g.accuracy.mean(), 'acc_std': g.accuracy.std(ddof=1),
+    res = pd.DataFrame({'runs': g.size(), 'accuracy': g.accuracy.mean(), 'ci95': g.accuracy.agg(lambda x: t_interval(x)[1]),
+                        'acc_std': g.accuracy.std(ddof=1),
                         'acc_min': g.accuracy.min(), 'acc_max': g.accuracy.max(), 'valid_loss': g.valid_loss.mean(),
                         'seconds': g.total_seconds.mean(), 'trainable_params': g.trainable_params.max(),
                         'diverged': g.diverged.sum()})
+    if 'data_version' in f: res['data_version'] = g.data_version.first()
+    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds']]   # per seed, for `best_recipe`
     return res.sort_values('accuracy', ascending=False)
+
+def paired_differences(df:pd.DataFrame, a:str, b:str) -> pd.DataFrame:
+    "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
+    f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values='accuracy')
+    return (f[a] - f[b]).dropna().rename('difference').reset_index()
 
 def baselines(path:Path, valid_pct:float=0.2, seed:int=42) -> dict:
     "Accuracy of always guessing the commonest class of the validation split the runner uses (same seed), and chance."
     items = L(check_image_folder(path).good)
-    _, valid = RandomSplitter(valid_pct, seed=seed)(items)
+    _, valid = StratifiedSplitter(valid_pct, seed=seed)(items)
     counts = pd.Series([parent_label(items[i]) for i in valid]).value_counts()
     return dict(majority=float(counts.iloc[0] / counts.sum()), majority_class=counts.index[0],
                 chance=1 / len(set(map(parent_label, items))))
 
-def best_recipe(summary:pd.DataFrame, majority:float) -> tuple:
-    "(name or None, one line): the best recipe that neither diverged nor stays at or below the majority-class baseline."
+def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
+                majority:float,        # the majority-class baseline (`baselines`)
+                df:pd.DataFrame|None=None # the per-epoch results (default: the final rows `summarise` keeps in `summary.attrs`)
+               ) -> tuple:
+    "(name or None, one line): the best recipe that did not diverge, beats the majority-class baseline and, with several seeds, the runner-up."
     s = summary.reset_index()
     diverged = s[s.diverged > 0].recipe.tolist()
     ok = s[(s.diverged == 0) & (s.accuracy > majority)]
     note = f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else ''
+    base = f"majority-class baseline {majority:.1%}{note}"
     if ok.empty: return None, f"no recipe beat the majority-class baseline ({majority:.1%}){note}"
     b = ok.iloc[0]
-    seeds = (f"mean of {int(b.runs)} runs, seeds {b.acc_min:.1%}-{b.acc_max:.1%}" if b.runs > 1 else
-             "one seed: a gap smaller than the spread between seeds is not established (use --seeds 3)")
-    return b.recipe, f"best here: {b.recipe} at {b.accuracy:.1%} ({seeds}); majority-class baseline {majority:.1%}{note}"
+    if b.runs < 2:
+        return b.recipe, (f"best here: {b.recipe} at {b.accuracy:.1%} (one seed: a gap smaller than the spread between seeds "
+                          f"is not established (use --seeds 3)); {base}")
+    rivals = s[(s.diverged == 0) & (s.dataset == b.dataset) & (s.recipe != b.recipe)]
+    mean = f"{b.accuracy:.1%} (mean of {int(b.runs)} seeds, 95% CI ±{b.ci95:.1%})"
+    if rivals.empty: return b.recipe, f"best here: {b.recipe} at {mean}; {base}"
+    r = rivals.iloc[0]
+    df = df if df is not None else summary.attrs.get('finals')
+    if df is None: raise ValueError("best_recipe needs the per-epoch results `df` to compare seeds in pairs")
+    d = paired_differences(df[df.dataset == b.dataset], b.recipe, r.recipe).difference
+    m, h = t_interval(d)
+    gap = f"paired difference over {len(d)} seeds {m:+.1%} (95% CI {m - h:+.1%} to {m + h:+.1%})"
+    if len(d) < 2 or not m - h > 0:
+        return None, (f"the top recipes are not distinguishable: {b.recipe} {b.accuracy:.1%} vs {r.recipe} {r.accuracy:.1%}, "
+                      f"{gap if len(d) >= 2 else 'fewer than 2 shared seeds'} includes zero; {base}")
+    return b.recipe, f"best here: {b.recipe} at {mean}, ahead of {r.recipe} by a {gap}; {base}"
 
-def plot_results(df:pd.DataFrame, ax=None):
-    "Final accuracy per recipe: each seed a dot, the mean with its 95% interval."
+def _ci95(x) -> tuple:
+    m, h = t_interval(x); return (m - h, m + h) if np.isfinite(h) else (m, m)
+
+def show_baseline(ax, baseline:dict|None, vertical:bool=True):
+    "Mark the majority-class baseline (dashed) and chance (dotted) from `baselines` on `ax`, labelled in the legend."
+    if not baseline: return ax
+    line = ax.axvline if vertical else ax.axhline
+    line(baseline['majority'], ls='--', color='tab:red', lw=1, label=f"majority class {baseline['majority']:.1%}")
+    line(baseline['chance'], ls=':', color='grey', lw=1, label=f"chance {baseline['chance']:.1%}")
+    ax.legend(fontsize='small', loc='best')
+    return ax
+
+def plot_results(df:pd.DataFrame, ax=None, baseline:dict|None=None):
+    "Final accuracy per recipe: each seed a dot, the mean with its 95% t-interval (as `summarise`); `baseline`: `baselines`' lines."
     import seaborn as sns, matplotlib.pyplot as plt
     f = final_results(df)
     order = f.groupby('recipe').accuracy.mean().sort_values(ascending=False).index
     ax = ax or plt.subplots(figsize=(7, 3.5))[1]
     sns.pointplot(f, y='recipe', x='accuracy', order=order, hue='dataset' if f.dataset.nunique() > 1 else None,
-                  errorbar=('ci', 95), linestyle='none', markers='D', ax=ax, color='black')
+                  errorbar=_ci95, linestyle='none', markers='D', ax=ax, color='black')
     sns.stripplot(f, y='recipe', x='accuracy', order=order, alpha=0.5, ax=ax, size=6)
     ax.set_title(f"Final validation accuracy ({f.seed.nunique()} seed{'s' if f.seed.nunique() > 1 else ''} per recipe)")
-    return ax
+    return show_baseline(ax, baseline)
 
-def plot_curves(df:pd.DataFrame, metric:str='accuracy', ax=None):
+def plot_curves(df:pd.DataFrame, metric:str='accuracy', ax=None, baseline:dict|None=None):
     "Learning curves: `metric` per epoch for each recipe, mean and spread over seeds."
     import seaborn as sns, matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(7, 3.5))[1]
@@ -461,4 +637,4 @@ def plot_curves(df:pd.DataFrame, metric:str='accuracy', ax=None):
                  marker='o', errorbar=('sd', 1) if df.seed.nunique() > 1 else None, ax=ax)
     ax.set_xticks(sorted(df.epoch.unique()))
     ax.set_title(f"Validation {metric} per epoch")
-    return ax
+    return show_baseline(ax, baseline if metric == 'accuracy' else None, vertical=False)
