@@ -90,7 +90,7 @@ def test_00_core_04_pickling_fastai_s_transforms():
 
 def test_00_core_05_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
-    global a, b, d, tempfile
+    global a, b, d, shared, tempfile
     # --- cell 25 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
@@ -98,8 +98,12 @@ def test_00_core_05_where_data_goes():
         test_eq(tunelab_home(), Path(d))
         del os.environ['TUNELAB_HOME']
     # --- cell 27 ---
-    a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)
-    with tempfile.TemporaryDirectory() as d:
-        os.environ['TUNELAB_RESULTS'] = d
-        b = lesson_out('demo'); test_eq(b, Path(d)); done_with(b); test_eq(b.exists(), True)   # the shared store stays
-        del os.environ['TUNELAB_RESULTS']
+    shared = os.environ.pop('TUNELAB_RESULTS', None)   # (set when a test pass shares one store)
+    try:
+        a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)
+        with tempfile.TemporaryDirectory() as d:
+            os.environ['TUNELAB_RESULTS'] = d
+            b = lesson_out('demo'); test_eq(b, Path(d)); done_with(b); test_eq(b.exists(), True)   # the shared store stays
+    finally:
+        os.environ.pop('TUNELAB_RESULTS', None)
+        if shared: os.environ['TUNELAB_RESULTS'] = shared
