@@ -61,8 +61,6 @@ def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
     print(mix); print(mix.to_json())
     test_eq(Recipe.from_json(mix.to_json()), mix)                       # callbacks and augmentation survive JSON exactly
     test_eq(mix.aug_kwargs, {'aug': True, 'max_rotate': 20.0, 'do_flip': False})
-    test_eq([type(o).__name__ for o in recipe_cbs(mix)], ['MixUp'])                    # what every fit of `mix` gets
-    assert recipe_cbs(mix)[0] is not recipe_cbs(mix)[0]                                 # a fresh callback per fit
 
 
 def test_03_recipes_03_the_standard_recipes():
@@ -89,8 +87,14 @@ def test_03_recipes_03_the_standard_recipes():
 
 def test_03_recipes_04_recipes_run_on_fastai():
     "nbs/03_recipes.ipynb, section 'recipes_run_on_fastai': its testable cells, in order."
-    global before, dls, groups, learn, lrs, moved, seed_everything, smoke_dls, stage, torch, tune_learner, xb, yb
+    global before, dls, groups, learn, lrs, moved, replace, seed_everything, smoke_dls, stage, torch, tune_learner, xb
+    global yb
     # --- cell 22 ---
+    test_eq([type(o).__name__ for o in recipe_cbs(mix)], ['MixUp'])                    # what every fit of `mix` gets
+    assert recipe_cbs(mix)[0] is not recipe_cbs(mix)[0]                                 # a fresh callback per fit
+    from dataclasses import replace
+    test_eq([type(o).__name__ for o in recipe_cbs(replace(mix, bn_eval=True))], ['BnFreeze', 'MixUp'])
+    # --- cell 23 ---
     import torch
     from tunelab.core import seed_everything
     from tunelab.data import smoke_dls
@@ -106,6 +110,6 @@ def test_03_recipes_04_recipes_run_on_fastai():
     learn.model.train(); learn.loss_func(learn.model(xb), yb).backward(); learn.opt.step()
     moved = [any(not torch.equal(b, p) for b, p in zip(bg, g)) for bg, g in zip(before, groups)]
     moved
-    # --- cell 23 ---
+    # --- cell 24 ---
     test_eq(moved, [False] * 7 + [True, True])
     test_close(lrs[-2], lrs[-1] / 2.6)

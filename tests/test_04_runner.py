@@ -145,7 +145,7 @@ def test_04_runner_04_one_run():
     shutil.move(one, tmp_v/'copy'/'dog'/one.name)                               # the same file in another class
     versions['one image relabelled'] = data_fingerprint(tmp_v/'copy')
     versions
-    # --- cell 22 ---
+    # --- cell 23 ---
     test_eq(versions['copied elsewhere'], v)
     test_eq(len(set(versions.values())), 3)                                     # replaced and relabelled: two new versions
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, versions['one image replaced']))

@@ -82,6 +82,5 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     if SIZE == 'smoke':
         best_pre, rand = res.finetune_accuracy[res.pretrained].max(), res.finetune_accuracy['efficientnet_lite0_random']
         assert best_pre > rand + 0.10, (best_pre, rand)                          # pretraining is worth more than 10 points here
-        assert res.train_img_per_s['efficientnet_lite0'] > res.train_img_per_s['efficientnet_lite2']   # the smaller model trains faster
         test_eq(res.finetune_accuracy.notna().all() and res.probe_accuracy.notna().all(), True)
     shutil.rmtree(tmp); done_with(out)

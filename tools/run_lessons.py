@@ -8,10 +8,32 @@ Afterwards run `nbdev_clean` (ids and metadata) before committing. The lessons o
 
     python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_gradual_unfreezing.ipynb
 """
-import sys, time, os
+import sys, time, os, re
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
+
+_BAR = re.compile(r'[█]|\|[█\-]*\|\s*\d+\.\d+% \[')
+
+def drop_progress_bars(nb):
+    "Remove fastprogress's text bars (written with carriage returns outside Jupyter) from stream outputs; keep the rest."
+    for c in nb.cells:
+        outs = []
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream':
+                text = ''.join(o['text']) if isinstance(o['text'], list) else o['text']
+                text = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', text)          # terminal escapes (clear-line) of the bars
+                lines = []
+                for line in text.split('\n'):
+                    segs = [g for g in line.split('\r') if g.strip() and not _BAR.search(g)]
+                    if segs: lines.append(segs[-1])
+                    elif not line.strip(): lines.append('')
+                text = '\n'.join(lines).strip('\n')
+                if not text: continue
+                o['text'] = text + '\n'
+            outs.append(o)
+        if 'outputs' in c: c['outputs'] = outs
+    return nb
 
 def run(path:Path):
     nb = read_nb(path)
@@ -19,10 +41,13 @@ def run(path:Path):
     cwd = os.getcwd(); os.chdir(path.parent)
     try: CaptureShell(path=path.parent).run_all(nb, exc_stop=True, preproc=lambda c: 'nbdev_export(' in c.source)
     finally: os.chdir(cwd)
-    write_nb(nb, path)
+    write_nb(drop_progress_bars(nb), path)
     print(f"{path}: ran in {time.perf_counter() - t:.0f} s", flush=True)
 
 if __name__ == '__main__':
+    if sys.argv[1:2] == ['--strip-bars']:     # only clean the bars out of notebooks already run
+        for p in sys.argv[2:]: write_nb(drop_progress_bars(read_nb(Path(p))), Path(p))
+        sys.exit()
     # one results store for the pass (`tunelab.core.lesson_out`): a run one lesson trained is read back by the next
     if not os.environ.get('TUNELAB_RESULTS'):
         import tempfile; os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
