@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """tunelab's speed-ups against plain fastai, in one run, with accuracy next to every time.
 
-    python bench/bench.py            # about 10-20 minutes on 2 CPU cores
+    python bench/bench.py            # about 5 minutes on 2 idle CPU cores
 
 1. one full training step (EfficientNet-Lite0, 48 px, batch 64): default memory order vs channels-last;
 2. the linear-probe recipe (4 epochs) through the runner: cached features vs uncached vs fastai's frozen fit_one_cycle;
