@@ -81,8 +81,8 @@ def test_12_evaluate_03_load_and_predict():
     for f, msg in [('notes.pkl', 'not a fastai learner'), ('notes.pth', 'not a PyTorch weights file'), ('other.pth', 'not a tunelab weights file'),
                    ('missing.pth', 'no such file')]:
         test_fail(lambda: load_model(tmp/f), contains=msg)
-    test_fail(lambda: image_files(tmp/'nowhere'), contains='no such file')
-    (tmp/'empty').mkdir(); test_fail(lambda: image_files(tmp/'empty'), contains='no images')
+    test_fail(lambda: files_to_predict(tmp/'nowhere'), contains='no such file')
+    (tmp/'empty').mkdir(); test_fail(lambda: files_to_predict(tmp/'empty'), contains='no images')
 
 
 def test_12_evaluate_04_calibration_can_the_probabilities_be_tru():
@@ -142,7 +142,7 @@ def test_12_evaluate_06_from_the_command_line():
     test_eq(code, 0); assert 'exported the ImageNet-initialised model to' in out, out
     code, out, err = run('predict', tmp/'ft.pth', tiny_dls.path, '--csv', tmp/'ft.csv', '--top-k', 2)
     test_eq(code, 0)
-    ft = pd.read_csv(tmp/'ft.csv'); test_eq(len(ft), len(image_files(tiny_dls.path))); test_eq(list(ft.columns), ['file', 'class_1', 'prob_1', 'class_2', 'prob_2'])
+    ft = pd.read_csv(tmp/'ft.csv'); test_eq(len(ft), len(files_to_predict(tiny_dls.path))); test_eq(list(ft.columns), ['file', 'class_1', 'prob_1', 'class_2', 'prob_2'])
     mine = predict_files(load_model(tmp/'ft.pth'), files[:3], 2).set_index('file')                # the same model, in this process
     test_eq(list(ft.set_index('file').loc[mine.index, 'class_1']), list(mine.class_1))
     test_close(ft.set_index('file').loc[mine.index, 'prob_1'].values, mine.prob_1.values, eps=1e-5)
@@ -212,17 +212,17 @@ def test_12_evaluate_08_the_experiment_fine_tune_export_evaluate_experiment():
         runs[seed] = learn
     learn = runs[0]
     print(f"{len(learn.dls.train_ds)} training and {len(learn.dls.valid_ds)} validation images, {IMG}px; "
-          f"test sets of {len(image_files(tests['held-out']))} images each")
+          f"test sets of {len(files_to_predict(tests['held-out']))} images each")
     # --- cell 34 ---
     export_learner(learn, tmp/'shapes.pkl'); export_learner(learn, tmp/'shapes.pth')
     from tunelab.cli import main
     for f in ('shapes.pkl', 'shapes.pth'): test_eq(main(['predict', str(tmp/f), str(tests['held-out']), '--csv', str(tmp/f'{f}.csv'), '--top-k', '2']), 0)
     # --- cell 35 ---
-    some = image_files(tests['held-out'])[::40]
+    some = files_to_predict(tests['held-out'])[::40]
     with learn.no_bar(): ref = [learn.predict(f) for f in some]
     for f in ('shapes.pkl', 'shapes.pth'):
         csv = pd.read_csv(tmp/f'{f}.csv').set_index('file')
-        test_eq(len(csv), len(image_files(tests['held-out'])))
+        test_eq(len(csv), len(files_to_predict(tests['held-out'])))
         test_eq([csv.loc[str(p), 'class_1'] for p in some], [r[0] for r in ref])                  # as learn.predict in this process
         test_close(np.array([csv.loc[str(p), 'prob_1'] for p in some]), np.array([float(r[2].max()) for r in ref]), eps=1e-4)
     # --- cell 36 ---

@@ -11,13 +11,13 @@ import numpy as np, pandas as pd, torch, plum
 import torch.nn.functional as F
 from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock, Resize, aug_transforms, Normalize, RandomResizedCropGPU,
                                load_learner, get_image_files, image_extensions, accuracy, ClassificationInterpretation)
-from .data import image_dls
+from .data import image_dls, image_files
 from .models import create_backbone, timm_model, torchvision_model, tune_learner
 from .runner import (ResultStore, run_recipe, load_checkpoint, final_checkpoint, final_results, diverged_runs, best_recipe)
 
 # %% auto #0
 __all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'ModelFileError', 'check_export_path', 'model_card', 'export_learner',
-           'load_weights', 'load_model', 'image_files', 'predict_files', 'best_run', 'learner_from_checkpoint',
+           'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run', 'learner_from_checkpoint',
            'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature',
            'temperature_scale', 'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
 
@@ -126,14 +126,14 @@ def load_model(path) -> Learner:
     return learn
 
 # %% ../nbs/12_evaluate.ipynb #728b2303
-def image_files(path) -> list:
+def files_to_predict(path) -> list:
     "[`path`] for an image file, every image under a folder `path` (sorted); a clear error for anything else."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f"{path}: no such file or folder")
     if path.is_file():
         if path.suffix.lower() not in image_extensions: raise ModelFileError(f"{path}: not an image file (suffix {path.suffix or 'none'!r})")
         return [path]
-    files = sorted(get_image_files(path))
+    files = sorted(image_files(path)[0])                  # each real file once (links resolved), as for training
     if not files: raise ModelFileError(f"{path}: no images in this folder or below it (.jpg, .png, .bmp, .webp, ...)")
     return files
 
@@ -206,7 +206,7 @@ def predict_images(model,             # a .pkl or .pth written by `export_learne
                    max_rows:int=20    # rows to print for a folder
                   ) -> pd.DataFrame:
     "`tunelab predict`: load `model`, predict every image of `target`, print the top classes (and write `csv`)."
-    files = image_files(target)
+    files = files_to_predict(target)
     if csv is not None and Path(csv).suffix.lower() != '.csv': raise ValueError(f"--csv {csv}: name a .csv file")
     learn = load_model(model)
     df = predict_files(learn, files, top_k, tta)
@@ -299,7 +299,7 @@ def per_class_accuracy(interp:ClassificationInterpretation) -> pd.DataFrame:
 
 def shifted_accuracy(learn:Learner, path, bs:int=64) -> tuple:
     "(accuracy, logits, targets) of `learn` on the labelled image folder `path` (labels from the folder names)."
-    files = image_files(path)
+    files = files_to_predict(path)
     labels = sorted({f.parent.name for f in files})
     unknown = set(labels) - set(map(str, learn.dls.vocab))
     if unknown: raise ValueError(f"{path}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
