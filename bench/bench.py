@@ -15,7 +15,10 @@ import torch
 from tunelab.data import animal_silhouettes, image_dls
 from tunelab.models import tune_learner
 from tunelab.recipes import linear_probe, standard_recipes
-from tunelab.runner import run_recipe, run_experiments, final_results, ResultStore, FeatureCache
+from tunelab.runner import run_recipe, run_experiments
+from tunelab.reports import final_results
+from tunelab.store import ResultStore
+from tunelab.features import FeatureCache
 from tunelab.speed import train_step_seconds, interleaved, fastai_learner
 
 SIZE, BS, N_PER_CLASS = 48, 64, 200

@@ -47,7 +47,7 @@ def test_00_core_01_device_and_environment():
 
 def test_00_core_02_lesson_size():
     "nbs/00_core.ipynb, section 'lesson_size': its testable cells, in order."
-    global SIZE
+    global SIZE, old
     # --- cell 18 ---
     SIZE = lesson_size()
     SIZE
@@ -59,12 +59,20 @@ def test_00_core_02_lesson_size():
     test_fail(lambda: lesson_size(), contains="TUNELAB_SIZE='huge' is not a lesson size")
     del os.environ['TUNELAB_SIZE']
     if not torch.cuda.is_available(): test_eq(lesson_size(verbose=False), 'smoke')
+    # --- cell 21 ---
+    test_eq(rehearsed(5, 1), 1 if rehearsal() else 5)
+    old = os.environ.pop('TUNELAB_REHEARSAL', None)
+    test_eq((rehearsal(), rehearsed([0, 1, 2], [0])), (False, [0, 1, 2]))
+    os.environ['TUNELAB_REHEARSAL'] = '1'
+    test_eq((rehearsal(), rehearsed([0, 1, 2], [0])), (True, [0]))
+    if old is None: del os.environ['TUNELAB_REHEARSAL']
+    else: os.environ['TUNELAB_REHEARSAL'] = old
 
 
 def test_00_core_03_seeds():
     "nbs/00_core.ipynb, section 'seeds': its testable cells, in order."
     global a, b, c
-    # --- cell 21 ---
+    # --- cell 23 ---
     seed_everything(1); a = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(1); b = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(2); c = (random.random(), np.random.rand(), torch.rand(1).item())
@@ -72,10 +80,35 @@ def test_00_core_03_seeds():
     test_ne(a, c)
 
 
-def test_00_core_04_pickling_fastai_s_transforms():
+def test_00_core_04_mixed_precision_the_one_device_specific_():
+    "nbs/00_core.ipynb, section 'mixed_precision_the_one_device_specific_': its testable cells, in order."
+    global Callback, CrossEntropyLossFlat, DataLoaders, Learner, RecordScale, dls, dtypes, learn, net, nn, scales, x, y
+    # --- cell 25 ---
+    from torch import nn
+    from fastai.vision.all import Learner, DataLoaders, CrossEntropyLossFlat, Callback
+    test_eq((amp_dtype('cuda'), amp_dtype('cpu'), amp_dtype('mps')), (torch.float16, None, None))
+    x = torch.randn(64, 3, 16, 16); y = (x.mean((1, 2, 3)) > 0).long()
+    dls = DataLoaders.from_dsets(list(zip(x, y)), list(zip(x[:16], y[:16])), bs=16, device='cpu')
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    dtypes, scales = [], []
+    net[0].register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    class RecordScale(Callback):
+        order = DeviceMixedPrecision.order + 1
+        def after_step(self): scales.append(self.learn.scaler.get_scale())
+    learn = Learner(dls, net, loss_func=CrossEntropyLossFlat(), cbs=[DeviceMixedPrecision(), RecordScale()])
+    with learn.no_bar(), learn.no_logging(), warnings.catch_warnings():
+        warnings.simplefilter('error')             # fastai's own callback would warn "CUDA is not available" and do nothing
+        learn.fit(1, 1e-2)
+    test_eq(set(dtypes), {torch.float16})           # the forward ran in float16 on the CPU: the GPU path's casts
+    test_eq({p.dtype for p in net.parameters()}, {torch.float32})     # weights stay float32
+    test_eq(len(scales), 4); test_eq(scales[0], 2.**16)               # every step went through the loss scaler
+    assert hasattr(learn, 'mixed_precision') and np.isfinite(learn.recorder.losses[-1].item())
+
+
+def test_00_core_05_pickling_fastai_s_transforms():
     "nbs/00_core.ipynb, section 'pickling_fastai_s_transforms': its testable cells, in order."
     global Transform, parent_label, pickle, t, t2
-    # --- cell 23 ---
+    # --- cell 27 ---
     import pickle
     from fastai.vision.all import Transform, parent_label
     t = Transform(parent_label)
@@ -88,16 +121,16 @@ def test_00_core_04_pickling_fastai_s_transforms():
         finally: copyreg.pickle(plum.Function, _reduce_plum_function)
 
 
-def test_00_core_05_where_data_goes():
+def test_00_core_06_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
     global a, b, d, shared, tempfile
-    # --- cell 25 ---
+    # --- cell 29 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         os.environ['TUNELAB_HOME'] = d
         test_eq(tunelab_home(), Path(d))
         del os.environ['TUNELAB_HOME']
-    # --- cell 27 ---
+    # --- cell 31 ---
     shared = os.environ.pop('TUNELAB_RESULTS', None)   # (set when a test pass shares one store)
     try:
         a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)

@@ -61,13 +61,24 @@ def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
 
 def test_02_models_02_any_backbone_by_name():
     "nbs/02_models.ipynb, section 'any_backbone_by_name': its testable cells, in order."
+    global hub, shutil, snap, tempfile
     # --- cell 14 ---
+    import tempfile, shutil
+    hub = Path(tempfile.mkdtemp())/'hub'                 # a Hugging Face cache laid out as a download leaves it
+    test_eq(weights_cached('resnet18', hf_cache=hub), False)
+    snap = hub/'models--timm--resnet18.a1_in1k'/'snapshots'/('0'*40)
+    snap.mkdir(parents=True); (snap/'model.safetensors').write_bytes(b'')
+    (hub/'models--timm--resnet18.a1_in1k'/'refs').mkdir(); (hub/'models--timm--resnet18.a1_in1k'/'refs'/'main').write_text('0'*40)
+    test_eq(weights_cached('resnet18', hf_cache=hub), True)            # offline, `create_backbone` loads it instead of refusing
+    test_eq(weights_cached('resnet34', hf_cache=hub), False)
+    shutil.rmtree(hub.parent)
+    # --- cell 16 ---
     test_fail(lambda: create_backbone('efficientnet_lite9'), contains="unknown architecture 'efficientnet_lite9'; did you mean")
     test_fail(lambda: create_backbone('resnet181'), contains='resnet18')
     test_fail(lambda: create_backbone('torchvision/resnett18'), contains="did you mean resnet18")
     os.environ['TUNELAB_OFFLINE'] = '1'
-    test_fail(lambda: create_backbone('convnext_tiny'), contains="timm's pretrained convnext_tiny needs a download")
-    test_fail(lambda: create_backbone('torchvision/resnet18'), contains="needs a download")
+    if not weights_cached('convnext_tiny'): test_fail(lambda: create_backbone('convnext_tiny'), contains="timm's pretrained convnext_tiny needs a download")
+    if not weights_cached('torchvision/resnet18'): test_fail(lambda: create_backbone('torchvision/resnet18'), contains="needs a download")
     del os.environ['TUNELAB_OFFLINE']
     test_eq(type(create_backbone('resnet18', pretrained=False)).__name__, 'ResNet')   # architectures alone need no network
 
@@ -75,10 +86,10 @@ def test_02_models_02_any_backbone_by_name():
 def test_02_models_03_body_head_and_parameter_groups():
     "nbs/02_models.ipynb, section 'body_head_and_parameter_groups': its testable cells, in order."
     global arch, groups, net, tvnet
-    # --- cell 18 ---
+    # --- cell 20 ---
     net = timm_model(efficientnet_lite('efficientnet_lite0'), n_out=10)
     len(default_split(net)), len(block_splitter(net))
-    # --- cell 19 ---
+    # --- cell 21 ---
     test_eq(len(default_split(net)), 2)
     test_eq(len(block_splitter(net)), 9)                                    # stem, 7 stages (the last with conv_head), head
     test_eq(sum(len(g) for g in block_splitter(net)), len(list(net.parameters())))   # every parameter in exactly one group
@@ -94,27 +105,28 @@ def test_02_models_03_body_head_and_parameter_groups():
 def test_02_models_04_the_learner_factory():
     "nbs/02_models.ipynb, section 'the_learner_factory': its testable cells, in order."
     global FirstBatch, after, before, body_bn, coarse, compare_splits, conv_weights, dls, first_batch, frozen, is_cl
-    global learn, loss, off, on, stem, tb, tc, w, xb, yb
-    # --- cell 21 ---
+    global learn, loss, off, on, smoke_dls, stem, tb, tc, w, xb, yb
+    # --- cell 23 ---
     w = net[0].model.conv_stem.weight
     w.shape, w.stride(), w.contiguous(memory_format=torch.channels_last).stride()   # same shape, channels innermost
-    # --- cell 22 ---
+    # --- cell 24 ---
     test_eq(w.contiguous(memory_format=torch.channels_last).stride(), (27, 1, 9, 3))
     assert channels_last_helps(net, 'cpu') and channels_last_helps(net, 'cuda')
     assert not channels_last_helps(net, 'mps') and not channels_last_helps(nn.Linear(4, 2), 'cpu')
-    # --- cell 25 ---
+    # --- cell 27 ---
+    from tunelab.data import smoke_dls
     dls = smoke_dls(n_per_class=100, size=64)
     learn = tune_learner(dls, 'efficientnet_lite0')
     learn.param_groups_table()
-    # --- cell 26 ---
+    # --- cell 28 ---
     def compare_splits(learn):
         learn.freeze_to(-2); learn.opt.set_hyper('lr', slice(1e-5, 1e-3))   # what fit(..., lr=slice(1e-5, 1e-3)) does
         return learn.param_groups_table()
     coarse = tune_learner(dls, 'efficientnet_lite0', splitter='fastai')
     compare_splits(coarse)
-    # --- cell 27 ---
+    # --- cell 29 ---
     compare_splits(learn)
-    # --- cell 28 ---
+    # --- cell 30 ---
     tc, tb = compare_splits(coarse), compare_splits(learn)
     test_eq(len(tc), 2); test_eq(len(tb), 9)
     test_eq(tc.trainable.iloc[0], tc.params.iloc[0])                              # coarse: the whole body trains
@@ -123,7 +135,7 @@ def test_02_models_04_the_learner_factory():
     assert tb.lr.is_monotonic_increasing and tb.lr.nunique() == 9                  # one rate per block, stem to head
     test_close(tc.lr.tolist(), [1e-5, 1e-3])
     test_fail(lambda: tune_learner(dls, splitter='layers'), contains="splitter='layers'")
-    # --- cell 29 ---
+    # --- cell 31 ---
     learn = tune_learner(dls, 'efficientnet_lite0')
     body_bn = {n for n, m in learn.model[0].named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     before = {n: p.detach().clone() for n, p in learn.model.named_parameters()}
@@ -134,7 +146,7 @@ def test_02_models_04_the_learner_factory():
     frozen = [n for n in before if n.startswith('0.') and n[len('0.'):].rsplit('.', 1)[0] not in body_bn]
     assert all(torch.equal(before[n], after[n]) for n in frozen), "a frozen body weight moved"
     assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith('1.')), "the head did not train"
-    # --- cell 30 ---
+    # --- cell 32 ---
     class FirstBatch(Callback):
         "Keep the first input batch the model would see, then stop the fit."
         order = ChannelsLastInput.order + 1
@@ -149,7 +161,7 @@ def test_02_models_04_the_learner_factory():
     is_cl = lambda t: t.is_contiguous(memory_format=torch.channels_last)
     on, off = tune_learner(dls), tune_learner(dls, channels_last=False)
     {name: (sum(map(is_cl, conv_weights(l))), len(conv_weights(l)), is_cl(first_batch(l))) for name, l in (('on', on), ('off', off))}
-    # --- cell 31 ---
+    # --- cell 33 ---
     assert all(map(is_cl, conv_weights(on))) and is_cl(first_batch(on)), "channels_last=None on the CPU should be on"
     stem = lambda l: l.model[0].model.conv_stem.weight                      # 3 input channels, 3x3: the two orders differ
     assert not is_cl(stem(off)) and not is_cl(first_batch(off)), "channels_last=False should leave NCHW"
@@ -157,26 +169,36 @@ def test_02_models_04_the_learner_factory():
     test_eq(len(off.cbs.filter(lambda c: isinstance(c, (ChannelsLast, ChannelsLastInput)))), 0)
 
 
-@pytest.mark.experiment
-def test_02_models_05_a_first_result_what_pretraining_is_worth_experiment():
+def test_02_models_05_a_first_result_what_pretraining_is_worth():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
-    global ax, pets_dls, plt, pre, rand, results, sns
-    # --- cell 33 ---
-    from tunelab.data import pets_dls
-    if SIZE == 'full':
-        results = pd.DataFrame([{**finetune_result(pets_dls(seed=42), pretrained=p), 'seed': 42} for p in (True, False)])
-    else:
-        results = pd.DataFrame([smoke_finetune(pretrained=True), smoke_finetune(pretrained=False)])
-    results
+    global finetune_result, smoke_finetune
     # --- cell 34 ---
+    from tunelab.cli import smoke_finetune, finetune_result     # `tunelab finetune`'s functions (lesson 90)
+
+
+@pytest.mark.experiment
+def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
+    "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
+    global ax, out, pets_folder, plt, pre, rand, results, sns
+    # --- cell 35 ---
+    from tunelab.data import pets_folder
+    out = lesson_out('02_models')                 # the pass's shared results store, or a temporary folder
+    if SIZE == 'full':
+        results = pd.DataFrame([finetune_result(pets_folder(), pretrained=p, img_size=224, out=out) for p in (True, False)])
+    else:
+        results = pd.DataFrame([smoke_finetune(pretrained=True, out=out), smoke_finetune(pretrained=False, out=out)])
+    done_with(out)
+    results
+    # --- cell 36 ---
     import seaborn as sns, matplotlib.pyplot as plt
     ax = sns.barplot(results.assign(weights=results.pretrained.map({True: 'ImageNet', False: 'random'})), x='weights', y='accuracy')
     ax.axhline(0.1, ls='--', c='grey'); ax.text(1.4, 0.11, 'chance', ha='right', c='grey')
     ax.set_ylim(0, 1); ax.set_title(f"EfficientNet-Lite0, 4 epochs, {SIZE} size");
-    # --- cell 35 ---
+    # --- cell 37 ---
     pre, rand = results.accuracy
     if SIZE == 'smoke': assert pre > 0.70, f"pretrained Lite0 reached only {pre:.1%} on the silhouettes"
-    assert pre > rand + 0.10, f"pretraining should be worth more than 10 points here: {pre:.1%} vs {rand:.1%}"
-    # --- cell 36 ---
+    if not rehearsal():     # a full-size rehearsal (lesson 00): 2 epochs on one stand-in image per breed cannot show it
+        assert pre > rand + 0.10, f"pretraining should be worth more than 10 points here: {pre:.1%} vs {rand:.1%}"
+    # --- cell 38 ---
     print(f"This run: ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). Pretraining is worth "
           f"{(pre - rand)*100:.0f} points here, for {results.seconds[0]:.0f} s against {results.seconds[1]:.0f} s of CPU training.")

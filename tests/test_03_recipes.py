@@ -85,16 +85,36 @@ def test_03_recipes_03_the_standard_recipes():
     test_eq(Recipe.from_json(lp_ft(3).to_json()), lp_ft(3)); test_eq([s.train for s in lp_ft(3).stages], [1, 'all'])
 
 
-def test_03_recipes_04_recipes_run_on_fastai():
+def test_03_recipes_04_every_recipe_that_ships():
+    "nbs/03_recipes.ipynb, section 'every_recipe_that_ships': its testable cells, in order."
+    global meaning, r, rs, shipped
+    # --- cell 25 ---
+    shipped = (standard_recipes() + [ulmfit(), lp_ft(), from_scratch()] + freeze_policies() + rate_recipes(2e-3, 1e-3)
+               + aug_recipes())
+    compare_recipes(*shipped)[['epochs', 'train', 'lr', 'spread', 'aug', 'pretrained']]
+    # --- cell 26 ---
+    meaning = {}
+    for r in shipped: meaning.setdefault(r.name, set()).add(r.description)
+    test_eq({name: d for name, d in meaning.items() if len(d) > 1}, {})        # one name, one definition
+    for rs in (standard_recipes(), freeze_policies(), rate_recipes(2e-3, 1e-3), aug_recipes()): test_eq(len({r.name for r in rs}), len(rs))
+    test_eq(freeze_policies(3, 2e-3)[-1], full_fine_tune(3, 2e-3))
+    test_eq([r.name for r in freeze_policies(partial=5)], ['feature_extraction', 'fastai_freeze', 'freeze_to_5', 'full_fine_tune'])
+    test_eq(from_scratch(4).pretrained, False)
+    test_eq([(r.aug, [c['name'] for c in r.cbs]) for r in aug_recipes()], [('none', []), ('default', []), ('default', ['MixUp'])])
+    test_eq(aug_recipes(4)[0].stages, fastai_fine_tune(4).stages)
+    test_close(rate_recipes(2e-3, 1e-3)[3].stages[1].lrs(3), ulmfit_lrs(1e-3, 3))
+
+
+def test_03_recipes_05_recipes_run_on_fastai():
     "nbs/03_recipes.ipynb, section 'recipes_run_on_fastai': its testable cells, in order."
     global before, dls, groups, learn, lrs, moved, replace, seed_everything, smoke_dls, stage, torch, tune_learner, xb
     global yb
-    # --- cell 22 ---
+    # --- cell 28 ---
     test_eq([type(o).__name__ for o in recipe_cbs(mix)], ['MixUp'])                    # what every fit of `mix` gets
     assert recipe_cbs(mix)[0] is not recipe_cbs(mix)[0]                                 # a fresh callback per fit
     from dataclasses import replace
     test_eq([type(o).__name__ for o in recipe_cbs(replace(mix, bn_eval=True))], ['BnFreeze', 'MixUp'])
-    # --- cell 23 ---
+    # --- cell 29 ---
     import torch
     from tunelab.core import seed_everything
     from tunelab.data import smoke_dls
@@ -110,6 +130,6 @@ def test_03_recipes_04_recipes_run_on_fastai():
     learn.model.train(); learn.loss_func(learn.model(xb), yb).backward(); learn.opt.step()
     moved = [any(not torch.equal(b, p) for b, p in zip(bg, g)) for bg, g in zip(before, groups)]
     moved
-    # --- cell 24 ---
+    # --- cell 30 ---
     test_eq(moved, [False] * 7 + [True, True])
     test_close(lrs[-2], lrs[-1] / 2.6)

@@ -44,9 +44,9 @@ def test_06_freezing_01_what_each_parameter_group_does():
 
 def test_06_freezing_02_four_policies_as_recipes():
     "nbs/06_freezing.ipynb, section 'four_policies_as_recipes': its testable cells, in order."
-    global ax, axs, compare_recipes, fig, policies, r
+    global ax, axs, compare_recipes, fig, freeze_policies, policies, r
     # --- cell 10 ---
-    from tunelab.recipes import compare_recipes
+    from tunelab.recipes import compare_recipes, freeze_policies
     policies = freeze_policies()
     compare_recipes(*policies)[['epochs', 'train', 'lr', 'train_bn', 'bn_eval']]
     # --- cell 11 ---
@@ -87,14 +87,15 @@ def test_06_freezing_03_what_moved_one_training_step_checked():
 @pytest.mark.experiment
 def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     "nbs/06_freezing.ipynb, section 'experiment_the_four_policies_side_by_sid': its testable cells, in order."
-    global animal_silhouettes, axs, df, done_with, f, fig, final_results, gap, lesson_out, out, pets_folder
-    global plot_curves, plot_results, r, run_experiments, s, sns, spread, summarise
+    global a, animal_silhouettes, axs, b, df, done_with, f, fig, final_results, gap_vs_spread, lesson_out, out
+    global pets_folder, plot_curves, plot_results, r, run_experiments, s, sns, summarise
     # --- cell 15 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
-    from tunelab.runner import run_experiments, summarise, plot_results, plot_curves, final_results
+    from tunelab.runner import run_experiments
+    from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread, final_results
     out = lesson_out('06_freezing')                 # the pass's shared results store, or a temporary folder
-    if SIZE == 'full': df = run_experiments(freeze_policies(5), {'pets': pets_folder()}, seeds=[0, 1], out=out, img_size=224, quiet=True)
+    if SIZE == 'full': df = run_experiments(freeze_policies(rehearsed(5, 2)), {'pets': pets_folder()}, seeds=rehearsed([0, 1], [0]), out=out, img_size=224, quiet=True)
     else: df = run_experiments(policies, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     s = summarise(df)
     s[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds', 'trainable_params']]
@@ -108,14 +109,10 @@ def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     axs[1].legend(fontsize=7, loc='lower right'); plt.tight_layout()
     # --- cell 17 ---
     s = summarise(df).reset_index().set_index('recipe')
-    spread = (s.acc_max - s.acc_min).max()
     for r in s.itertuples():
         print(f"{r.Index:>18}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run, {int(r.trainable_params):,} trainable parameters")
-    def gap(a, b):
-        d = s.accuracy[a] - s.accuracy[b]
-        return f"{a} - {b}: {d*100:+.1f} points ({'larger than' if abs(d) > spread else 'within'} the largest seed spread, {spread*100:.1f})"
-    print(gap('fastai_freeze', 'feature_extraction')); print(gap('full_fine_tune', 'feature_extraction'))
-    test_eq(len(df), 4 * 3 * 2)
-    assert s.accuracy.min() > 0.5, s                                      # every policy learns the smoke task (chance is 10%)
+    for a, b in [('fastai_freeze', 'feature_extraction'), ('full_fine_tune', 'feature_extraction')]: print(gap_vs_spread(s, a, b))
+    test_eq(len(df), 4 * (rehearsed(5, 2) if SIZE == 'full' else policies[0].epochs) * rehearsed(2, 1))   # policies × epochs × seeds
+    if not rehearsal(): assert s.accuracy.min() > 0.5, s                                      # every policy learns the smoke task (chance is 10%)
     test_eq(s.trainable_params['feature_extraction'] < s.trainable_params['fastai_freeze'] < s.trainable_params['full_fine_tune'], True)
     done_with(out)

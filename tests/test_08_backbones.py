@@ -65,7 +65,8 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
         from tunelab.data import pets_folder
         candidates, data, img_size = ['resnet18', 'resnet34', 'resnet50', 'convnext_tiny', 'vit_small_patch16_224'], pets_folder(), 224
     else: candidates, data, img_size = ['efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', ('efficientnet_lite0', False)], sil, 48
-    res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=5 if SIZE == 'full' else 3)
+    res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=rehearsed(5, 2) if SIZE == 'full' else 3,
+                            probe_epochs=rehearsed(2, 1), throughput_steps=rehearsed(5, 1))   # counts shrink only in a rehearsal (lesson 00)
     res.assign(pareto=pareto_front(res)).round(3)
     # --- cell 11 ---
     import matplotlib.pyplot as plt

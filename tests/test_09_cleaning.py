@@ -138,45 +138,66 @@ def test_09_cleaning_03_review_relabel_or_delete():
     test_eq((late.done, type(late.error)), (None, FileNotFoundError))
 
 
-@pytest.mark.experiment
-def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu_experiment():
+def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
-    global SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fig, fixed, flipped, found, learn_clean
-    global learn_cleaned, learn_noisy, lost, noisy, plt, r_clean, r_cleaned, r_noisy, report, results, run, sns, split
-    global time, train_files, train_idx, tune_learner, valid_idx
-    # --- cell 24 ---
+    global f0, f1, small, smoke_dls, v
+    # --- cell 25 ---
+    from tunelab.data import smoke_dls
+    small = smoke_dls(20, size=32)
+    f0, f1 = small.train_ds.items[:2]
+    relabel_dls(small, {Path(f0).relative_to(small.path).as_posix(): 'zebra'})
+    test_eq([small.vocab[int(small.train_ds[i][1])] for i in (0, 1)], ['zebra', parent_label(f1)])
+    test_eq(small.valid_ds[0][1], small.vocab.o2i[parent_label(small.valid_ds.items[0])])          # validation: the folder's label
+    v = Path(small.valid_ds.items[0]).relative_to(small.path).as_posix()
+    test_fail(lambda: relabel_dls(small, {v: 'cat'}), contains='not training images')
+
+
+@pytest.mark.experiment
+def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu_experiment():
+    "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
+    global SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fastai_fine_tune, fig, final_results
+    global fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run, lost, noisy
+    global noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run, run_experiments, sns
+    global split, train_files, train_idx, valid_idx
+    # --- cell 26 ---
+    from dataclasses import replace
     from tunelab.data import SILHOUETTE_CLASSES
-    from tunelab.models import tune_learner
-    import time
-    data = sil
+    from tunelab.recipes import fastai_fine_tune
+    from tunelab.runner import run_experiments
+    from tunelab.reports import final_results
+    from tunelab.evaluate import learner_of_run
+    data, out = sil, lesson_out('09_cleaning')                     # the pass's shared results store, or a temporary folder
     report = check_image_folder(data)
-    split = StratifiedSplitter(0.2, seed=42)                        # image_dls's default split (same files, same seed)
+    split = StratifiedSplitter(0.2, seed=42)                        # the runner's split (same files, same seed)
     train_idx, valid_idx = split(report.good)
     train_files = [report.good[i] for i in train_idx]
     noisy = inject_label_noise(train_files, sorted(report.counts), frac=0.2, seed=0)
     flipped = set(noisy.changed)
     print(f"{len(flipped)} of {len(train_files)} training labels changed; validation untouched")
 
-    def run(get_y, name):
-        seed_everything(0)
-        dls = image_dls(data, size=48, get_y=get_y, splitter=split)   # the true labels' split, for every run
-        learn = tune_learner(dls)
-        t = time.perf_counter()
-        with learn.no_bar(), learn.no_logging(): learn.fine_tune(3, 2e-3)
-        return learn, dict(run=name, accuracy=float(learn.validate()[1]), seconds=round(time.perf_counter() - t, 1))
+    def labelled(name:str, labels:NoisyLabels|None=None):
+        "fastai's fine_tune(3) as a recipe, trained on `labels` (None: the folders' labels)."
+        cbs = ({'name': 'TrainLabels', 'labels': labels.relative_to(data)},) if labels else ()
+        return replace(fastai_fine_tune(4, 2e-3), name=name, cbs=cbs)
 
-    learn_clean, r_clean = run(parent_label, 'clean')
-    learn_noisy, r_noisy = run(noisy, 'noisy (20% wrong)')
+    def run(*recipes):
+        "Train `recipes` with seed 0 through the runner; their final rows and trained learners."
+        df = run_experiments(list(recipes), {'silhouettes': data}, seeds=[0], out=out, img_size=48, quiet=True, keep_models=True)
+        f = final_results(df).set_index('recipe')
+        return [(learner_of_run(r, data, out/'checkpoints', f.run_id[r.name]),
+                 dict(run=r.name, accuracy=f.accuracy[r.name], seconds=round(f.total_seconds[r.name], 1))) for r in recipes]
+
+    noisy_recipe = labelled('noisy_labels', noisy)
+    (learn_clean, r_clean), (learn_noisy, r_noisy) = run(labelled('clean_labels'), noisy_recipe)
+    relabel_dls(learn_noisy.dls, noisy_recipe.cbs[0]['labels'])      # score the training images against the labels it trained on
     cands = label_noise_candidates(learn_noisy, frac=0.2)
     found = cands.file.map(str).isin(flipped)
-    print(f"top-loss candidates: {len(cands)}; of them mislabelled: {found.sum()} (precision {found.mean():.0%}); "
-          f"mislabelled files caught: {found.sum()}/{len(flipped)} (recall {found.sum() / len(flipped):.0%})")
     cleaned = NoisyLabels({**noisy.changed, **{str(f): p for f, p in zip(cands.file, cands.predicted)}})
     fixed = sum(cleaned(f) == parent_label(f) for f in flipped)
-    learn_cleaned, r_cleaned = run(cleaned, 'cleaned (top-loss review)')
+    [(learn_cleaned, r_cleaned)] = run(labelled('reviewed_labels', cleaned))
     results = pd.DataFrame([r_clean, r_noisy, r_cleaned]).set_index('run')
     results
-    # --- cell 25 ---
+    # --- cell 27 ---
     import matplotlib.pyplot as plt, seaborn as sns
     fig, axs = plt.subplots(1, 2, figsize=(12, 3.3))
     sns.barplot(results.reset_index(), x='accuracy', y='run', ax=axs[0], color='tab:blue')
@@ -185,7 +206,9 @@ def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu_experiment():
     sns.histplot(all_losses, x='loss', hue='mislabelled', bins=40, multiple='stack', ax=axs[1])
     axs[1].axvline(cands.loss.min(), color='k', ls='--', lw=1); axs[1].set_title('Training-image loss after the noisy run (dashed: review cut-off)')
     plt.tight_layout()
-    # --- cell 26 ---
+    # --- cell 28 ---
+    print(f"top-loss candidates: {len(cands)}; of them mislabelled: {found.sum()} (precision {found.mean():.0%}); "
+          f"mislabelled files caught: {found.sum()}/{len(flipped)} (recall {found.sum() / len(flipped):.0%})")
     lost = r_clean['accuracy'] - r_noisy['accuracy']
     back = r_cleaned['accuracy'] - r_noisy['accuracy']
     print(f"noise cost {lost*100:.1f} points; review recovered {back*100:.1f} of them ({back / lost:.0%})" if lost > 0 else
@@ -196,4 +219,4 @@ def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu_experiment():
     assert r_cleaned['accuracy'] > r_noisy['accuracy'], results               # review gives accuracy back
     test_eq(len(cands), len(flipped))
     test_fail(lambda: inject_label_noise(train_files, SILHOUETTE_CLASSES, frac=1.5), contains='frac=1.5')
-    shutil.rmtree(tmp)
+    shutil.rmtree(tmp); done_with(out)

@@ -58,7 +58,9 @@ def test_11_speed_03_a_small_measurement_experiment():
     import tempfile
     from pathlib import Path
     from tunelab.recipes import linear_probe
-    from tunelab.runner import run_recipe, ResultStore, FeatureCache
+    from tunelab.runner import run_recipe
+    from tunelab.store import ResultStore
+    from tunelab.features import FeatureCache
     from tunelab.data import animal_silhouettes
     data, tmp = animal_silhouettes(30), Path(tempfile.mkdtemp())
     def probe(cache, name):

@@ -165,7 +165,7 @@ def test_12_evaluate_06_from_the_command_line():
     # --- cell 31 ---
     df = pd.DataFrame([dict(run_id=r, recipe=r, dataset='d', arch='a', seed=0, epoch=0, stage=0, train_loss=tl, valid_loss=1., accuracy=a,
                             seconds=1., trainable_params=1, lr_head=1e-3) for r, tl, a in [('nan_run', np.nan, 0.9), ('weak', 0.5, 0.3)]])
-    from tunelab.runner import summarise
+    from tunelab.reports import summarise
     best, line = best_run(df, summarise(df), majority=0.3)
     assert best is None and 'no recipe beat' in line, line
     with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(export_best_run(df, summarise(df), 0.3, [], tmp, tmp/'x.pkl', tmp), None)
@@ -200,7 +200,7 @@ def test_12_evaluate_08_the_experiment_fine_tune_export_evaluate_experiment():
     global vlogits, vy, y
     # --- cell 33 ---
     from tunelab.data import shapes_dataset, SHIFTS
-    IMG, N = (64, 60) if SIZE == 'smoke' else (128, 200)
+    IMG, N = (64, 60) if SIZE == 'smoke' else (128, rehearsed(200, 20))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'held-out': shapes_dataset('none', n_per_class=40, size=64, seed=1)}
     tests |= {s: shapes_dataset(s, n_per_class=40, size=64, seed=1) for s in SHIFTS if s not in ('none', 'all')}

@@ -248,8 +248,8 @@ def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment()
     from tunelab.models import tune_learner
     t_lesson, cpu_lesson, load_start = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     CFG = dict(smoke=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=3, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
-               full=dict(n=500, size=64, bs=64, lr=2e-3, epochs_a=5, epochs_b=5, seeds=[0, 1, 2], fisher_items=1000,
-                         lams=[1e1, 1e2, 1e3, 1e4, 1e5, 1e6]))[SIZE]
+               full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(5, 1), epochs_b=rehearsed(5, 1),
+                         seeds=rehearsed([0, 1, 2], [0]), fisher_items=rehearsed(1000, 60), lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2])))[SIZE]
     OLD, NEW, ce, tmp = list(range(5)), list(range(5, 10)), CrossEntropyLossFlat(), Path(tempfile.mkdtemp())
 
     def make_learner(dls, pretrained=True, **kwargs):
@@ -332,7 +332,7 @@ def test_13_what_goes_wrong_08_experiment_2_negative_transfer_experiment():
     global NT, a, d, data, dls, gain, learn, neg, ntab, permute, pretrained, reset, rows, s, seed, sp, start, starts
     # --- cell 32 ---
     NT = dict(smoke=dict(n=50, size=32, bs=32, lr=2e-3, epochs=4, seeds=[0, 1]),
-              full=dict(n=500, size=64, bs=64, lr=2e-3, epochs=8, seeds=[0, 1, 2]))[SIZE]
+              full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs=rehearsed(8, 1), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
     starts = {'ImageNet weights': (True, None), 'random init': (False, None),
               'ImageNet, stem + blocks 0-2 reset': (True, [0, 1, 2, 3]), 'ImageNet, blocks 4-6 reset': (True, [5, 6, 7])}
     rows = []
@@ -377,7 +377,8 @@ def test_13_what_goes_wrong_09_experiment_3_out_of_distribution_experiment():
     from tunelab.data import shapes_dataset, SHIFTS, SHAPE_CLASSES
     from tunelab.recipes import lp_ft, full_fine_tune
     OD = dict(smoke=dict(n=60, n_shift=30, size=48, bs=32, epochs=5, probe_epochs=10, seeds=[0, 1]),
-              full=dict(n=300, n_shift=100, size=64, bs=64, epochs=5, probe_epochs=20, seeds=[0, 1, 2]))[SIZE]
+              full=dict(n=rehearsed(300, 20), n_shift=rehearsed(100, 10), size=64, bs=64, epochs=rehearsed(5, 1),
+                       probe_epochs=rehearsed(20, 2), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
     SHIFT_NAMES = [s for s in SHIFTS if s != 'none']
 
     def shapes_tensors(shift, n, seed):

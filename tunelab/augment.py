@@ -7,11 +7,18 @@ from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 import numpy as np, pandas as pd, torch
 from pathlib import Path
+from types import SimpleNamespace
 from fastai.vision.all import (TensorImage, Flip, Rotate, Zoom, Warp, Brightness, Contrast, Saturation, RandomResizedCropGPU,
-                               aug_transforms, Pipeline, MixUp, CutMix, Learner)
+                               aug_transforms, Pipeline, MixUp, CutMix, Learner,
+                               CrossEntropyLossFlat, get_image_files, accuracy)
+from .recipes import aug_recipes
+from .runner import run_experiments
+from .reports import final_results
+from .evaluate import learner_of_run
 
 # %% auto #0
-__all__ = ['AUGMENTATIONS', 'augment_batch', 'show_augmentations', 'AugExplorer', 'mix_preview', 'evaluate_on', 'aug_ablation']
+__all__ = ['AUGMENTATIONS', 'VARIANTS', 'augment_batch', 'show_augmentations', 'AugExplorer', 'mix_preview', 'evaluate_on',
+           'aug_ablation']
 
 # %% ../nbs/10_augmentation.ipynb #e1594ca6
 AUGMENTATIONS = {
@@ -90,10 +97,8 @@ class AugExplorer:
 # %% ../nbs/10_augmentation.ipynb #46a115bf
 def mix_preview(xb:torch.Tensor, yb:torch.Tensor, cb_cls=MixUp, seed:int=0) -> torch.Tensor:
     "The images a `MixUp` or `CutMix` callback makes of batch `xb`, `yb` (run through the callback's own `before_batch`)."
-    from types import SimpleNamespace
     torch.manual_seed(seed)
     cb = cb_cls()
-    from fastai.vision.all import CrossEntropyLossFlat
     x, y = TensorImage(xb.clone()), yb.clone()
     learn = SimpleNamespace(x=x, y=y, xb=(x,), yb=(y,), training=True, loss_func=CrossEntropyLossFlat(), dls=SimpleNamespace(n_inp=1))
     cb.learn = learn
@@ -104,28 +109,31 @@ def mix_preview(xb:torch.Tensor, yb:torch.Tensor, cb_cls=MixUp, seed:int=0) -> t
 # %% ../nbs/10_augmentation.ipynb #38b4c345
 def evaluate_on(learn:Learner, path:Path, tta:bool=False) -> float:
     "Accuracy of `learn` on every image under `path` (labels from folder names), optionally with test-time augmentation."
-    from fastai.vision.all import get_image_files, accuracy
     dl = learn.dls.test_dl(get_image_files(path), with_labels=True)
     with learn.no_bar():
         preds, targs = learn.tta(dl=dl) if tta else learn.get_preds(dl=dl)
     return float(accuracy(preds, targs))
 
+VARIANTS = {'no_aug': 'none', 'aug_default': 'default', 'aug_mixup': 'default+mixup'}   # recipe -> the ablation's name
+
 def aug_ablation(train:Path,                 # training image folder
                  test_sets:dict,             # name -> image folder, evaluated after training
                  seeds=(0, 1, 2), epochs:int=5, size:int=64, bs:int=16, lr:float=2e-3,
-                 arch:str='efficientnet_lite0') -> pd.DataFrame:
-    "Fine-tune with no augmentation, `aug_transforms`, and `aug_transforms` + MixUp (and evaluate the second with TTA); one row per run and test set."
-    from fastprogress.fastprogress import progress_bar
-    from tunelab.data import image_dls
-    from tunelab.models import tune_learner
-    variants = [('none', False, []), ('default', True, []), ('default+mixup', True, [MixUp])]
-    rows = []
-    for seed in progress_bar(list(seeds), leave=False):
-        for name, aug, cbs in variants:
-            seed_everything(seed)
-            learn = tune_learner(image_dls(train, size=size, bs=bs, aug=aug, seed=seed), arch)
-            with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, lr, cbs=[c() for c in cbs])
+                 arch:str='efficientnet_lite0',
+                 out:Path|None=None          # results store (resumable); default: `lesson_out`'s
+                ) -> pd.DataFrame:
+    "`aug_recipes` (`fine_tune(epochs, lr)` three ways) through the runner, each run scored on every test set; `default` with TTA too."
+    recipes = aug_recipes(epochs + 1, lr, arch=arch)
+    store, rows = Path(out) if out is not None else lesson_out('aug_ablation'), []
+    try:
+        df = run_experiments(recipes, {Path(train).name: train}, seeds=seeds, out=store, img_size=size, bs=bs, quiet=True,
+                             keep_models=True)
+        by_name = {r.name: r for r in recipes}
+        for f in final_results(df).itertuples():
+            learn, name = learner_of_run(by_name[f.recipe], train, store/'checkpoints', f.run_id, size, bs), VARIANTS[f.recipe]
             for t, p in test_sets.items():
-                rows.append(dict(variant=name, seed=seed, test=t, accuracy=evaluate_on(learn, p)))
-                if name == 'default': rows.append(dict(variant='default+tta', seed=seed, test=t, accuracy=evaluate_on(learn, p, tta=True)))
+                rows.append(dict(variant=name, seed=f.seed, test=t, accuracy=evaluate_on(learn, p)))
+                if name == 'default': rows.append(dict(variant='default+tta', seed=f.seed, test=t, accuracy=evaluate_on(learn, p, tta=True)))
+    finally:
+        if out is None: done_with(store)
     return pd.DataFrame(rows)

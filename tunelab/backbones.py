@@ -5,7 +5,8 @@
 # %% ../nbs/08_backbones.ipynb #3728e63a
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import time
+import time, copy
+from dataclasses import replace
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
@@ -13,7 +14,8 @@ from fastai.vision.all import Learner
 from .data import image_dls
 from .models import tune_learner
 from .recipes import Recipe, linear_probe, fastai_fine_tune
-from .runner import run_experiments, final_results, validate_experiments
+from .runner import run_experiments, validate_experiments
+from .reports import final_results
 
 # %% auto #0
 __all__ = ['train_throughput', 'compare_backbones', 'pareto_front', 'plot_backbones']
@@ -22,17 +24,16 @@ __all__ = ['train_throughput', 'compare_backbones', 'pareto_front', 'plot_backbo
 def train_throughput(learn:Learner, n_steps:int=5, warmup:int=2) -> float:
     "Training images per second on this device: `n_steps` timed full training steps on one batch, after `warmup` steps."
     if n_steps < 1 or warmup < 0: raise ValueError(f"n_steps={n_steps}, warmup={warmup}: need n_steps >= 1 and warmup >= 0")
-    import copy
     saved = copy.deepcopy(learn.model.state_dict())
     if learn.opt is None: learn.create_opt()
     frozen_idx = getattr(learn.opt, 'frozen_idx', 0)
     xb, yb = learn.dls.one_batch()
     learn.unfreeze()
     model, opt = learn.model.train(), learn.opt
-    use_amp = xb.device.type == 'cuda' and any(type(cb).__name__ == 'MixedPrecision' for cb in learn.cbs)
+    use_amp = hasattr(learn, 'mixed_precision')              # `DeviceMixedPrecision` or fastai's `to_fp16`: time it in float16
     sync = torch.cuda.synchronize if xb.device.type == 'cuda' else (lambda: None)
     def step():
-        with torch.autocast(xb.device.type, enabled=use_amp):
+        with torch.autocast(xb.device.type, dtype=torch.float16, enabled=use_amp):
             loss = learn.loss_func(model(xb), yb)
         loss.backward(); opt.step(); opt.zero_grad()
     for _ in range(warmup): step()
@@ -50,7 +51,6 @@ def _candidate(c) -> tuple[str, bool, str]:
     return arch, pretrained, arch if pretrained else f"{arch}_random"
 
 def _recipes_for(arch:str, pretrained:bool, label:str, probe_epochs:int, epochs:int) -> tuple[Recipe, Recipe]:
-    from dataclasses import replace
     probe = replace(linear_probe(probe_epochs, arch=arch), name=f"probe-{label}", pretrained=pretrained)
     tuned = replace(fastai_fine_tune(epochs, arch=arch), name=f"finetune-{label}", pretrained=pretrained)
     return probe, tuned

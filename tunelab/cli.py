@@ -8,15 +8,55 @@ from .core import *    # first: it quietens the import-time noise of the librari
 import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
 import pandas as pd
-from .data import image_dls
-from .models import smoke_finetune, finetune_result, OFFLINE_BACKBONES
-from .data import animal_silhouettes, full_dataset
-from .recipes import Recipe, standard_recipes
-from .runner import run_experiments, summarise, plot_results, plot_curves, baselines, best_recipe, check_out_folder, atomic_write
-from .evaluate import check_export_path, export_learner, export_best_run, predict_images
+from .models import OFFLINE_BACKBONES
+from .data import animal_silhouettes, full_dataset, image_files, StratifiedSplitter
+from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch
+from .runner import run_experiments
+from .reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results
+from .store import check_out_folder, atomic_write
+from .evaluate import check_export_path, export_learner, export_best_run, predict_images, learner_of_run
 
 # %% auto #0
-__all__ = ['IMG_SIZES', 'finetune_command', 'compare_command', 'predict_command', 'info_command', 'main']
+__all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command', 'predict_command',
+           'info_command', 'main']
+
+# %% ../nbs/90_cli.ipynb #bc205850
+def _train_images(data:Path) -> int:
+    "How many of `data`'s images the runner trains on: all but its stratified validation split."
+    return len(StratifiedSplitter(0.2, seed=42)(image_files(data)[0])[0])
+
+def finetune_result(data:Path,                     # an image folder, one sub-folder per class
+                    arch:str='efficientnet_lite0', # backbone
+                    pretrained:bool=True,          # `fastai_fine_tune`, or `from_scratch` with random weights
+                    epochs:int=3,                  # epochs after the frozen one; random init trains `epochs`+1, all groups
+                    base_lr:float=2e-3,            # `fine_tune`'s base_lr; the peak rate for random init
+                    img_size:int=48,               # training image size
+                    seed:int=42,                   # seeds the run (the split is the runner's)
+                    out:Path|None=None,            # results store (resumable); default: `lesson_out`'s
+                    quiet:bool=False,              # hide fastai's progress bars and table
+                    learners:list|None=None        # if given, the trained `Learner` is appended to it (to export it)
+                   ) -> dict:
+    "Fine-tune `arch` on `data` through the runner; one row: accuracy, validation loss and seconds."
+    recipe = (fastai_fine_tune if pretrained else from_scratch)(epochs + 1, base_lr, arch=arch)
+    store = Path(out) if out is not None else lesson_out('finetune')
+    try:
+        df = run_experiments([recipe], {Path(data).name: data}, seeds=[seed], out=store, img_size=img_size, quiet=quiet,
+                             keep_models=learners is not None)
+        f = final_results(df).iloc[0]
+        if learners is not None: learners.append(learner_of_run(recipe, data, store/'checkpoints', f.run_id, img_size))
+    finally:
+        if out is None: done_with(store)
+    return dict(arch=arch, pretrained=pretrained, epochs=recipe.epochs, images=_train_images(data), size=img_size,
+                accuracy=float(f.accuracy), valid_loss=float(f.valid_loss), seconds=round(float(f.total_seconds), 1), seed=seed)
+
+def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:int=3,
+                   n_per_class:int=300,           # silhouettes per class
+                   size:int=48,                   # image size
+                   base_lr:float=2e-3,
+                   seed:int=42,                   # seeds the run
+                   quiet:bool=False, learners:list|None=None, out:Path|None=None) -> dict:
+    "`finetune_result` on the animal silhouettes: the smoke-size first result."
+    return finetune_result(animal_silhouettes(n_per_class), arch, pretrained, epochs, base_lr, size, seed, out, quiet, learners)
 
 # %% ../nbs/90_cli.ipynb #b64504aa
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument('--img-size', type=int, default=48, help='training image size in pixels (default %(default)s)')
     f.add_argument('--n-per-class', type=int, help='silhouettes per class when --data is not given (default 300)')
     f.add_argument('--lr', type=float, default=2e-3, help="fine_tune's base learning rate (default %(default)s)")
-    f.add_argument('--seed', type=int, default=42, help='seed for the split and the run (default %(default)s)')
+    f.add_argument('--seed', type=int, default=42, help='seed for the run; the validation split is fixed (default %(default)s)')
+    f.add_argument('--out', type=Path, help='results store, resumable (default: a temporary folder, removed afterwards)')
     f.add_argument('--compare-random', action='store_true', help='also train the same network from random weights, for contrast')
     f.add_argument('--export', type=Path, metavar='PATH', help='save the fine-tuned model: PATH.pkl is a fastai learner (a pickle: '
                    'load only files you trust), PATH.pth is weights and a JSON card, loaded without unpickling')
@@ -68,11 +109,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/90_cli.ipynb #c369559b
-def _finetune_folder(path, arch, epochs, img_size, lr, seed, pretrained=True, learners=None) -> dict:
-    "Fine-tune `arch` on the image folder `path`; the same result row as `smoke_finetune`."
-    seed_everything(seed)
-    return {**finetune_result(image_dls(path, size=img_size, seed=seed), arch, pretrained, epochs, lr, learners=learners), 'seed': seed}
-
 IMG_SIZES = (16, 1024)   # the training image sizes the commands accept, in pixels
 
 def _check_img_size(size):
@@ -103,9 +139,11 @@ def finetune_command(args) -> pd.DataFrame:
     print(f"tunelab: fine-tuning {args.arch} on {what} at {args.img_size}px: 1 frozen epoch + {args.epochs} unfrozen")
     runs = [True, False] if args.compare_random else [True]
     rows, learners = [], []
+    data = args.data or animal_silhouettes(n_per_class)
+    if args.out: check_out_folder(args.out, [data], create=False)
     for pre in runs:
-        if args.data: rows.append(_finetune_folder(args.data, args.arch, args.epochs, args.img_size, args.lr, args.seed, pre, learners))
-        else: rows.append(smoke_finetune(args.arch, pre, args.epochs, n_per_class, args.img_size, args.lr, args.seed, learners=learners))
+        rows.append(finetune_result(data, args.arch, pre, args.epochs, args.lr, args.img_size, args.seed, args.out,
+                                    learners=learners if pre else None))
     res = pd.DataFrame(rows)
     res.insert(1, 'weights', res.pop('pretrained').map({True: 'ImageNet', False: 'random'}))
     print(res.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

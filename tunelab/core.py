@@ -15,7 +15,8 @@ from fastai.torch_core import set_seed
 
 # %% auto #0
 __all__ = ['SIZES', 'OfflineError', 'DataError', 'device_type', 'in_colab', 'network_available', 'require_network', 'gpu_name',
-           'environment', 'LessonSize', 'lesson_size', 'seed_everything', 'tunelab_home', 'lesson_out', 'done_with']
+           'environment', 'LessonSize', 'lesson_size', 'rehearsal', 'rehearsed', 'seed_everything', 'amp_dtype',
+           'DeviceMixedPrecision', 'tunelab_home', 'lesson_out', 'done_with']
 
 # %% ../nbs/00_core.ipynb #5f278f04
 class OfflineError(RuntimeError):
@@ -100,6 +101,16 @@ def lesson_size(verbose:bool=True) -> LessonSize:
         print(f"tunelab: running the {res.upper()} size: {res.reason} (set TUNELAB_SIZE={other} to change)")
     return res
 
+# %% ../nbs/00_core.ipynb #d87099bd
+def rehearsal() -> bool:
+    "True under `TUNELAB_REHEARSAL=1`: a full-size rehearsal on tiny stand-ins (`tools/rehearse_full.py`), with `rehearsed` counts."
+    return os.environ.get('TUNELAB_REHEARSAL', '').strip() not in ('', '0')
+
+def rehearsed(full,   # a full-size count: epochs, seeds, images
+              small): # the same count in a rehearsal (smaller)
+    "`full`, or `small` during a full-size rehearsal (`rehearsal()`): only counts change, never the code path."
+    return small if rehearsal() else full
+
 # %% ../nbs/00_core.ipynb #8b604e0b
 def seed_everything(seed:int=42,             # the seed
                     deterministic:bool=False # also make cuDNN deterministic (slower on GPU)
@@ -108,6 +119,25 @@ def seed_everything(seed:int=42,             # the seed
     os.environ['PYTHONHASHSEED'] = str(seed)
     set_seed(seed, reproducible=deterministic)
     return seed
+
+# %% ../nbs/00_core.ipynb #bdec7270
+from torch.amp import GradScaler
+from fastai.callback.fp16 import MixedPrecision, AMPMode
+
+def amp_dtype(device:str # where the model trains: 'cuda', 'cpu' or 'mps'
+             ) -> torch.dtype|None:
+    "The autocast dtype tunelab trains with on `device`: float16 on a CUDA GPU, None (float32) on a CPU or MPS."
+    return torch.float16 if device == 'cuda' else None
+
+class DeviceMixedPrecision(MixedPrecision):
+    "fastai's `MixedPrecision` (`to_fp16`), autocasting on the device the batches are on instead of always on 'cuda'."
+    @property
+    def name(self): return 'mixed_precision'          # `learn.mixed_precision`, as `to_fp16` names it
+    def before_fit(self):
+        dev = getattr(self.dls.device, 'type', None) or 'cpu'
+        dtype = torch.float16 if self.amp_mode == AMPMode.FP16 else torch.bfloat16
+        self.kwargs['enabled'] = dtype == torch.float16  # bfloat16 has float32's range: no loss scaling (as fastai)
+        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=dtype), GradScaler(dev, **self.kwargs), []
 
 # %% ../nbs/00_core.ipynb #0440fce8
 def _plum_function(f, owner, warn, methods):

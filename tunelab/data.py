@@ -5,7 +5,8 @@
 # %% ../nbs/01_data.ipynb #e654d712
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import os, gzip, pickle, importlib.util, warnings, math, colorsys
+import os, gzip, pickle, importlib.util, warnings, math, colorsys, operator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, torch
@@ -14,14 +15,16 @@ from fastcore.basics import store_attr
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller, L,
                                get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions,
-                               PILImage)
+                               PILImage, TfmdDL, ToTensor, RandTransform, ResizeMethod)
+from fastai.data.load import SkipItemException
 
 # %% auto #0
-__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'MIN_STEPS', 'PETS_LABEL',
-           'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain',
+__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'MIN_STEPS', 'item_memo',
+           'PETS_LABEL', 'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain',
            'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset', 'image_files', 'to_rgb', 'load_rgb',
            'RGBImage', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers', 'StratifiedSplitter',
-           'fit_bs', 'image_dls', 'pets_dls', 'imagenette_dls', 'pets_folder', 'smoke_dls']
+           'fit_bs', 'item_tfms_fixed', 'ItemMemo', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls',
+           'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -195,10 +198,10 @@ def _extracted_path(url:str) -> Path:
     "Where `untar_data(url)` keeps the extracted data (whether or not it is there yet)."
     from fastai.data.external import fastai_cfg
     from fastdownload import FastDownload
-    from fastcore.net import urldest
+    from fastcore.net import urlclean
     import fastai.data
     d = FastDownload(fastai_cfg(), module=fastai.data, base='~/.fastai')
-    return d.data_path('data', urldest(url, d.arch_path()))
+    return d.data_path('data', d.arch_path()/urlclean(Path(url).name))   # not `urldest`: without an archive folder it names that folder
 
 def full_dataset(name:str) -> Path:
     "Path to full-size dataset `name` ('pets' or 'imagenette'): the local copy, else a download; `OfflineError` if neither."
@@ -304,6 +307,19 @@ def _class_level(path:Path, files) -> int:
     if level == 0: raise DataError(f"{path}: the images lie in it directly; put them in one sub-folder per class")
     return level
 
+_checked = {}   # (folder, its files' and folders' names, sizes and times) -> unreadable files: a dataset version is opened once
+
+def _opened_bad(path:Path, files:list, folders:list) -> dict:
+    "The unreadable files among `files` (file -> why): opened once per version of the folder in this process, then remembered."
+    def stat(f):
+        try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns)
+        except OSError: return (str(f), None, None)
+    key = (str(Path(path).resolve()), tuple(map(stat, files)), tuple(str(d) for d, _ in folders))
+    if key not in _checked:
+        if len(_checked) >= 16: _checked.pop(next(iter(_checked)))
+        _checked[key] = {f: why for f in progress_bar(files, leave=False) if (why := _readable(f))}
+    return _checked[key]
+
 def check_image_folder(path:Path,           # an image folder: one sub-folder per class
                        on_bad:str='skip',   # 'skip' (warn with a count) or 'raise' for unreadable images
                        get_y=parent_label,  # how a file's class is found
@@ -316,10 +332,7 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     files, notes, folders = _walk_images(path)
     if not files: raise DataError(f"{path} holds no image files (looked for {', '.join(sorted(image_extensions)[:6])}, ...)")
     if notes: warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3]) + (' ...' if len(notes) > 3 else ''))
-    bad = {}
-    for f in progress_bar(files, leave=False):
-        why = _readable(f)
-        if why: bad[f] = why
+    bad = _opened_bad(path, files, folders)
     good = [f for f in files if f not in bad]
     counts, level = {}, 1
     if get_y is parent_label:   # an image folder: each folder at the class level without sub-folders is a class, even empty
@@ -389,6 +402,69 @@ def fit_bs(bs:int, n_train:int, min_steps:int=MIN_STEPS) -> int:
     return n_train // steps
 
 
+# %% ../nbs/01_data.ipynb #46ec135e
+def _crops_nothing(t:Resize, size:tuple) -> bool:
+    "Whether fastai's `Resize` `t` keeps all of an image of `size` (w, h), so where its random crop falls cannot matter."
+    if t.method == ResizeMethod.Squish: return True
+    w, h = size
+    op = operator.gt if t.method == ResizeMethod.Pad else operator.lt     # fastai's own rule in `Resize.encodes`
+    m = w / t.size[0] if op(w / t.size[0], h / t.size[1]) else h / t.size[1]
+    return (int(m * t.size[0]), int(m * t.size[1])) == (w, h)
+
+def item_tfms_fixed(tfms, size:tuple, split_idx:int|None) -> bool:
+    "Whether item transforms `tfms` give an image of `size` (w, h) the same result every call on split `split_idx`."
+    for t in tfms:
+        if type(t) is Resize:
+            if split_idx != 1 and not _crops_nothing(t, size): return False
+        elif type(t) is not ToTensor: return False          # anything else may be random: never reused
+    return True
+
+# %% ../nbs/01_data.ipynb #1b507c09
+class ItemMemo:
+    "Images after their item transforms, kept in memory where those are fixed (`item_tfms_fixed`), up to `max_mb`."
+    def __init__(self, max_mb:float=1024): self.max_mb, self.enabled = max_mb, True; self.clear()
+    def clear(self): self.items, self.nbytes, self.hits = {}, 0, 0
+    def get(self, key): return self.items.get(key)
+    def put(self, key, x, size:tuple):
+        nb = x.numel() * x.element_size()
+        if self.nbytes + nb <= self.max_mb * 2**20: self.items[key], self.nbytes = (x, size), self.nbytes + nb
+    @contextmanager
+    def off(self):
+        "Decode and transform every image every time inside the block (as fastai does)."
+        was, self.enabled = self.enabled, False
+        try: yield self
+        finally: self.enabled = was
+    def __repr__(self): return f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, {self.hits:,} reuses)"
+
+item_memo = ItemMemo(float(os.environ.get('TUNELAB_ITEM_MEMO_MB', 1024)))
+
+# %% ../nbs/01_data.ipynb #bf719934
+class MemoDL(TfmdDL):
+    "fastai's `TfmdDL` that reuses `item_memo`'s copy of an image after fixed item transforms, drawing the same random numbers."
+    def _memo_key(self, s):
+        items, tls = getattr(self.dataset, 'items', None), getattr(self.dataset, 'tls', None)
+        if not item_memo.enabled or item_memo.max_mb <= 0 or self.fake_l.num_workers or s is None or items is None or not tls:
+            return None                                       # worker processes would each fill (and lose) their own copy
+        try: st = os.stat(items[s])
+        except (OSError, TypeError): return None
+        if getattr(self, '_sig', None) is None: self._sig = f"{tls[0].tfms!r}|{self.after_item!r}"
+        return (str(items[s]), st.st_size, st.st_mtime_ns, self._sig)
+
+    def do_item(self, s):
+        key = self._memo_key(s)
+        if key is None: return super().do_item(s)
+        split, hit = self.after_item.split_idx, item_memo.get(key)
+        if hit is not None and item_tfms_fixed(self.after_item.fs, hit[1], split):
+            for t in self.after_item.fs:                      # the draws the transforms would have made
+                if isinstance(t, RandTransform): t.before_call(None, split_idx=split)
+            item_memo.hits += 1
+            return (hit[0], *(tl[s] for tl in self.dataset.tls[1:]))
+        try: item = self.create_item(s); res = self.after_item(item)
+        except SkipItemException: return None
+        size = getattr(item[0], 'size', None)
+        if isinstance(size, tuple) and item_tfms_fixed(self.after_item.fs, size, split): item_memo.put(key, res[0], size)
+        return res
+
 # %% ../nbs/01_data.ipynb #ce219ced
 def image_dls(path:Path,              # an image folder (or the root of a dataset)
               size:int=64,            # training image size
@@ -404,7 +480,7 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
               device=None,            # where batches go (default: the GPU if there is one)
               **aug_kwargs            # passed to `aug_transforms` (e.g. `max_rotate`, `do_flip`)
              ):
-    "Checked, presized fastai `DataLoaders` for an image folder, with a seeded split and batch augmentation."
+    "Checked, presized fastai `DataLoaders` for an image folder, with a seeded split and batch augmentation; `MemoDL` loaders."
     report = check_image_folder(path, on_bad=on_bad, get_y=get_y)
     presize = presize or int(round(size*1.5))
     # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
@@ -418,29 +494,33 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
     use_bs = fit_bs(bs or default_bs(size), n_train)
     if bs and use_bs != bs: warnings.warn(f"batch size {bs} lowered to {use_bs}: {n_train} training images make fewer than {MIN_STEPS} batches of {bs}")
     dls = dsets.dataloaders(path=path, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, bs=use_bs, device=device,
-                            num_workers=default_workers() if num_workers is None else num_workers)
+                            num_workers=default_workers() if num_workers is None else num_workers, dl_type=MemoDL)
     dls.report = report
     return dls
 
 # %% ../nbs/01_data.ipynb #da54e184
+PETS_LABEL = r'^(.*)_\d+\.jpg$'
+
+def pets_breed(fn) -> str:
+    "The breed in an Oxford-IIIT Pets file's name: `great_pyrenees_12.jpg` -> 'great_pyrenees' (capitalised breeds are cats)."
+    return RegexLabeller(PETS_LABEL)(Path(fn).name)   # the name only: on the whole path the regex would keep the folders
+
 def pets_dls(size:int=224, presize:int=460, **kwargs):
     "Oxford-IIIT Pets (37 breeds, label from the file name) at `size`, presized from `presize` (a download the first time)."
-    return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=RegexLabeller(PETS_LABEL), **kwargs)
+    return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=pets_breed, **kwargs)
 
 def imagenette_dls(size:int=160, presize:int=240, **kwargs):
     "Imagenette (10 ImageNet classes) with its own train/val split, at `size` (a download the first time)."
     return image_dls(full_dataset('imagenette'), size=size, presize=presize, splitter=GrandparentSplitter(valid_name='val'), **kwargs)
-
-PETS_LABEL = r'^(.*)_\d+\.jpg$'
 
 def pets_folder(dest:Path|None=None) -> Path:
     "Oxford-IIIT Pets as an image folder (one sub-folder per breed, linking the downloaded files), for the runner and `tunelab compare`."
     import shutil
     dest = Path(dest or tunelab_home()/'pets_by_breed')
     if (dest/'.complete').exists(): return dest
-    files, lab = get_image_files(full_dataset('pets')/'images'), RegexLabeller(PETS_LABEL)
+    files = get_image_files(full_dataset('pets')/'images')
     for f in progress_bar(files, leave=False):
-        t = dest/lab(f)/f.name
+        t = dest/pets_breed(f)/f.name
         t.parent.mkdir(parents=True, exist_ok=True)
         if t.exists() or t.is_symlink(): continue
         try: t.symlink_to(Path(f).resolve())

@@ -13,12 +13,15 @@ from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock,
                                load_learner, get_image_files, image_extensions, accuracy, ClassificationInterpretation)
 from .data import image_dls, image_files
 from .models import create_backbone, timm_model, torchvision_model, tune_learner
-from .runner import (ResultStore, run_recipe, load_checkpoint, final_checkpoint, final_results, diverged_runs, best_recipe)
+from .store import ResultStore
+from .runner import run_recipe
+from .checkpoint import load_checkpoint, final_checkpoint
+from .reports import final_results, diverged_runs, best_recipe
 
 # %% auto #0
 __all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'ModelFileError', 'check_export_path', 'model_card', 'export_learner',
            'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run', 'learner_from_checkpoint',
-           'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature',
+           'learner_of_run', 'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature',
            'temperature_scale', 'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
 
 # %% ../nbs/12_evaluate.ipynb #1d2832f4
@@ -164,6 +167,13 @@ def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|No
     learn = tune_learner(dls, recipe.arch, pretrained=False, splitter=recipe.splitter, train_bn=recipe.train_bn)
     learn.model.load_state_dict(state['model'])
     return learn
+
+def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int|None=None) -> Learner:
+    "The trained Learner of finished run `rid`, from the last checkpoint the runner kept under `ckpt_dir` (`keep_model(s)=True`)."
+    ckpt = final_checkpoint(ckpt_dir, rid)
+    if not ckpt.exists():
+        raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; use another store")
+    return learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs)
 
 # %% ../nbs/12_evaluate.ipynb #97fbe0d6
 def export_best_run(df:pd.DataFrame,       # the comparison's rows (`run_experiments`)

@@ -15,7 +15,7 @@ from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders, L
 from .data import silhouette_arrays, _subset
 from .models import create_backbone, timm_model, torchvision_model, _backbone_stats
 from .recipes import Recipe, Stage, register_callback, apply_stage, fit_stage, recipe_cbs
-from .runner import feature_cache_blocker, split_fixed, compute_features, feature_learner, _copy_rng
+from .features import feature_cache_blocker, split_fixed, compute_features, feature_learner, _copy_rng
 
 # %% auto #0
 __all__ = ['image_tensor', 'permute_pixels', 'tensor_dls', 'silhouette_dls', 'clone_state', 'body_head_params', 'l2sp_terms',

@@ -11,10 +11,10 @@ from fastcore.basics import patch
 from fastai.vision.all import Learner, Callback, CancelFitException, BnFreeze, L
 from fastai.callback.training import bn_types
 from .models import tune_learner, param_groups_table     # Learner.param_groups_table, used by group_summary
-from .recipes import Recipe, Stage, apply_stage, recipe_cbs, group_lrs
+from .recipes import Recipe, apply_stage, recipe_cbs, group_lrs
 
 # %% auto #0
-__all__ = ['freeze_policies', 'recipe_learner', 'changed_table']
+__all__ = ['recipe_learner', 'changed_table']
 
 # %% ../nbs/06_freezing.ipynb #55af0897
 def _bn_behaviour(learn:Learner, bns:list) -> str:
@@ -64,19 +64,6 @@ def plot_groups(self:Learner, lr=None, ax=None, title:str|None=None):
     return ax
 
 # %% ../nbs/06_freezing.ipynb #04706271
-def freeze_policies(epochs:int=3,                  # epochs (one one-cycle stage)
-                    lr:float=2e-3,                 # peak learning rate of every group that trains
-                    partial:int=3,                 # top groups that train in the partial policy
-                    arch:str='efficientnet_lite0'  # backbone
-                   ) -> list:
-    "The four freezing policies as recipes: feature extraction, fastai's freeze, partial `freeze_to`, full fine-tuning."
-    st = lambda train: (Stage(epochs, train=train, lr=lr),)
-    return [Recipe('feature_extraction', st(1), arch=arch, train_bn=False, bn_eval=True,
-                   description='head only; body fixed, BatchNorm in eval mode (Keras-style)'),
-            Recipe('fastai_freeze', st(1), arch=arch, description="head + BatchNorm weights; statistics update (fastai's default freeze)"),
-            Recipe(f'freeze_to_{partial}', st(partial), arch=arch, description=f'top {partial} groups train (freeze_to(-{partial}))'),
-            Recipe('full_fine_tune', st('all'), arch=arch, description='every group trains')]
-
 def recipe_learner(dls, recipe:Recipe, **kwargs) -> Learner:
     "A `tune_learner` set up as `recipe`'s first stage: its backbone, splitter, BatchNorm policy and frozen groups."
     learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn, **kwargs)

@@ -8,17 +8,17 @@ from .core import *    # first: it quietens the import-time noise of the librari
 from contextlib import nullcontext
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from fastai.vision.all import Learner, Callback, ParamScheduler, SchedLin, combine_scheds, even_mults, L
-from .recipes import Recipe, Stage, group_lrs, ulmfit_lrs
+from fastai.vision.all import Learner, Callback, ParamScheduler, SchedLin, combine_scheds, L
+from .recipes import group_lrs, ulmfit_lrs
 
 # %% auto #0
-__all__ = ['layer_decay_lrs', 'lr_rules', 'sched_stlr', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find', 'rate_recipes']
+__all__ = ['layer_decay_lrs', 'lr_rules', 'sched_stlr', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find']
 
 # %% ../nbs/07_discriminative_lrs.ipynb #2b46fe26
 def layer_decay_lrs(lr:float, n_groups:int, decay:float=0.75, min_scale:float=0.) -> list:
     "timm's layer-wise decay, stem first: group `i` gets `lr * max(min_scale, decay**(n_groups-1-i))`."
     if not 0 < decay <= 1: raise ValueError(f"decay={decay} must be in (0, 1]")
-    return [lr * max(min_scale, decay ** (n_groups - 1 - i)) for i in range(n_groups)]
+    return [max(lr * min_scale, o) for o in ulmfit_lrs(lr, n_groups, 1 / decay)]     # ULMFiT's series, factor 1/decay
 
 def lr_rules(lr:float=1e-3, n_groups:int=9, **rules) -> pd.DataFrame:
     "The rate of every group (rows, stem first) under common rules (columns); extra `rules` map a name to a list of rates."
@@ -93,14 +93,3 @@ def plot_lr_find(found:dict, ax=None):
         ax.annotate(f"{lr:.1e}", (lr, np.interp(np.log(lr), np.log(d.lr), d.loss)), textcoords='offset points', xytext=(5, 5), fontsize=8)
     ax.set_xscale('log'); ax.set_title('lr_find before and after unfreezing (red: valley suggestion)')
     return ax
-
-# %% ../nbs/07_discriminative_lrs.ipynb #1ac3bd3c
-def rate_recipes(head_lr:float, lr:float, epochs:int=3, arch:str='efficientnet_lite0') -> list:
-    "One head epoch at `head_lr`, then `epochs`-1 epochs of every group with head rate `lr`: one rate, slice over blocks / 2 groups, ULMFiT ÷2.6."
-    head = Stage(1, train=1, lr=head_lr)
-    rest = lambda **kw: (head, Stage(epochs - 1, 'all', lr=lr, **kw))
-    return [Recipe('one_rate', rest(), arch=arch, description='every group at the same rate'),
-            Recipe('slice_blocks', rest(spread='geometric', lr_min=lr / 100), arch=arch, description='slice(lr/100, lr) over per-block groups'),
-            Recipe('slice_2groups', rest(spread='geometric', lr_min=lr / 100), arch=arch, splitter='fastai',
-                   description="slice(lr/100, lr) over fastai's 2 groups (body, head)"),
-            Recipe('ulmfit_rates', rest(spread='ulmfit'), arch=arch, description='÷2.6 per group below the head')]

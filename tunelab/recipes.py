@@ -6,27 +6,30 @@
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 import json, inspect
-from dataclasses import dataclass, field, asdict, fields
+from dataclasses import dataclass, field, asdict, fields, replace
 import numpy as np, pandas as pd
-from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_transforms, even_mults, L
+from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_transforms, L
 from fastai.learner import SkipToEpoch
+from fastai.optimizer import _BaseOptimizer
 from .unfreeze import GradualUnfreeze
 
 # %% auto #0
 __all__ = ['SPREADS', 'SCHEDULES', 'CALLBACKS', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'fit_stage',
            'register_callback', 'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes',
            'linear_probe', 'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes',
-           'lp_ft', 'recipe_cbs', 'apply_recipe']
+           'lp_ft', 'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs', 'apply_recipe']
 
 # %% ../nbs/03_recipes.ipynb #30b82dcf
+class _RateGroups(_BaseOptimizer):
+    "Just enough of a fastai optimizer for `set_hyper`: `n` parameter groups without parameters."
+    def __init__(self, n:int): self.param_lists, self.hypers = L([] for _ in range(n)), L({} for _ in range(n))
+
 def group_lrs(lr, n_groups:int) -> list:
-    "One rate per parameter group from `lr` (a number, a list, or a `slice`), exactly as fastai's `Optimizer.set_hyper` does."
-    if isinstance(lr, slice):
-        lr = even_mults(lr.start, lr.stop, n_groups) if lr.start else [lr.stop / 10] * (n_groups - 1) + [lr.stop]
-    lr = [float(o) for o in np.atleast_1d(np.asarray(lr, dtype=float))]
-    if len(lr) == 1: lr = lr * n_groups
-    if len(lr) != n_groups: raise ValueError(f"{len(lr)} learning rates for {n_groups} parameter groups")
-    return lr
+    "One rate per parameter group from `lr` (a number, a list, or a `slice`), as fastai's `Optimizer.set_hyper` sets them."
+    opt = _RateGroups(n_groups)
+    try: opt.set_hyper('lr', lr)
+    except AssertionError: raise ValueError(f"{len(L(lr))} learning rates for {n_groups} parameter groups") from None
+    return [float(h['lr']) for h in opt.hypers]
 
 def ulmfit_lrs(lr:float, n_groups:int, factor:float=2.6) -> list:
     "ULMFiT's discriminative rates, stem first: each group's rate is the one above ÷ `factor`; the head gets `lr`."
@@ -76,11 +79,11 @@ class Stage:
         return n_groups if self.train == 'all' else self.train
 
     def lr_spec(self, n_groups:int):
-        "The rate as fastai takes it: a number, or a `slice` that `Optimizer.set_hyper` spreads over the groups."
+        "The rate as fastai takes it: a number, a `slice` that `Optimizer.set_hyper` spreads over the groups, or ULMFiT's list."
         if self.spread == 'same': return self.lr
         if self.spread == 'fastai': return slice(self.lr)
         if self.spread == 'geometric': return slice(self.lr_min, self.lr)
-        return slice(self.lr / self.lr_factor ** (n_groups - 1), self.lr)      # ULMFiT: a geometric series, ratio lr_factor
+        return ulmfit_lrs(self.lr, n_groups, self.lr_factor)
 
     def lrs(self, n_groups:int) -> list:
         "The peak learning rate of every group, first (stem) to last (head): `group_lrs` of `lr_spec`."
@@ -268,6 +271,52 @@ def lp_ft(epochs:int=4, probe_epochs:int=10, probe_lr:float=5e-3, lr:float=1e-4,
     "LP-FT (Kumar et al. 2022): a linear probe trained to convergence (cacheable), then every group at a small rate from that head."
     return Recipe('lp_ft', (Stage(probe_epochs, train=1, lr=probe_lr), Stage(epochs, 'all', lr=lr)), arch=arch, aug='none',
                   train_bn=False, bn_eval=True, description='probe on fixed features, then all layers at ~10x less than full_fine_tune')
+
+# %% ../nbs/03_recipes.ipynb #1a4a9214
+def from_scratch(epochs:int=4, lr:float=2e-3, arch:str='efficientnet_lite0') -> Recipe:
+    "Random initialisation: every group trains from the first step at one rate (what pretraining is measured against)."
+    return Recipe('from_scratch', (Stage(epochs, 'all', lr=lr),), arch=arch, pretrained=False,
+                  description='random weights, all layers from the start, one rate')
+
+# %% ../nbs/03_recipes.ipynb #2cadff4a
+def freeze_policies(epochs:int=3,                  # epochs (one one-cycle stage)
+                    lr:float=2e-3,                 # peak learning rate of every group that trains
+                    partial:int=3,                 # top groups that train in the partial policy
+                    arch:str='efficientnet_lite0'  # backbone
+                   ) -> list:
+    "Lesson 06's four freezing policies: feature extraction, fastai's freeze, partial `freeze_to`, full fine-tuning."
+    st = lambda train: (Stage(epochs, train=train, lr=lr),)
+    return [Recipe('feature_extraction', st(1), arch=arch, train_bn=False, bn_eval=True,
+                   description='head only; body fixed, BatchNorm in eval mode (Keras-style)'),
+            Recipe('fastai_freeze', st(1), arch=arch,
+                   description="head + BatchNorm weights; statistics update (fastai's default freeze)"),
+            Recipe(f'freeze_to_{partial}', st(partial), arch=arch,
+                   description=f'top {partial} groups train (freeze_to(-{partial}))'),
+            full_fine_tune(epochs, lr, arch=arch)]
+
+# %% ../nbs/03_recipes.ipynb #2e48023a
+def rate_recipes(head_lr:float,                  # the head epoch's rate
+                 lr:float,                       # the head's peak rate once every group trains
+                 epochs:int=3,                   # 1 head epoch + `epochs`-1 of everything
+                 arch:str='efficientnet_lite0'   # backbone
+                ) -> list:
+    "Lesson 07's rates: one rate, `slice(lr/100, lr)` over blocks or fastai's 2 groups, ULMFiT ÷2.6."
+    head = Stage(1, train=1, lr=head_lr)
+    rest = lambda **kw: (head, Stage(epochs - 1, 'all', lr=lr, **kw))
+    sliced = rest(spread='geometric', lr_min=lr / 100)
+    return [Recipe('one_rate', rest(), arch=arch, description='every group at the same rate'),
+            Recipe('slice_blocks', sliced, arch=arch, description='slice(lr/100, lr) over per-block groups'),
+            Recipe('slice_2groups', sliced, arch=arch, splitter='fastai',
+                   description="slice(lr/100, lr) over fastai's 2 groups (body, head)"),
+            Recipe('ulmfit_rates', rest(spread='ulmfit'), arch=arch, description='÷2.6 per group below the head')]
+
+# %% ../nbs/03_recipes.ipynb #ed53ffdf
+def aug_recipes(epochs:int=6, lr:float=2e-3, arch:str='efficientnet_lite0') -> list:
+    "Lesson 10's ablation: fastai's `fine_tune` with no augmentation, with `aug_transforms`, and with both and MixUp."
+    ft = fastai_fine_tune(epochs, lr, arch=arch)
+    return [replace(ft, name='no_aug', aug='none', description="fine_tune without augmentation"),
+            replace(ft, name='aug_default', description="fine_tune with fastai's aug_transforms"),
+            replace(ft, name='aug_mixup', cbs=('MixUp',), description="fine_tune with aug_transforms and MixUp")]
 
 # %% ../nbs/03_recipes.ipynb #7baaa68c
 def recipe_cbs(recipe:Recipe) -> list:
