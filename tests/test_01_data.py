@@ -98,9 +98,9 @@ def test_01_data_04_checking_an_image_folder_before_training():
     "nbs/01_data.ipynb, section 'checking_an_image_folder_before_training': its testable cells, in order."
     global a, b, bottom, broken, c, clear, exif, f, flat, linked, nested, odd, one, opened, photo, r1, r2, ramp, rep
     global rep2, rep_l, sil, split, t0, t1, t2, time, top, two, v, w
-    # --- cell 26 ---
-    check_image_folder(path)
     # --- cell 27 ---
+    check_image_folder(path)
+    # --- cell 28 ---
     import time
     v = tmp/'versioned'; shutil.copytree(path, v)
     t0 = time.perf_counter(); r1 = check_image_folder(v); t1 = time.perf_counter(); r2 = check_image_folder(v); t2 = time.perf_counter()
@@ -112,7 +112,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         warnings.simplefilter('always'); test_eq(len(check_image_folder(v).bad), 1)
     assert any('cannot be read' in str(o.message) for o in w)
     shutil.rmtree(v)
-    # --- cell 28 ---
+    # --- cell 29 ---
     broken = tmp/'broken'; shutil.copytree(path, broken)
     f = get_image_files(broken/'cat')[0]; f.write_bytes(f.read_bytes()[:60])     # truncated
     (broken/'dog'/'notes.jpg').write_text('not an image')                        # wrong content
@@ -121,7 +121,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep = check_image_folder(broken)
     print(w[0].message)
     rep
-    # --- cell 29 ---
+    # --- cell 30 ---
     test_eq(len(rep.bad), 2)
     test_eq(len(rep.good), 200 - 1)
     test_eq(rep.counts['cat'], 19)
@@ -138,7 +138,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_fail(lambda: check_image_folder(tmp/'nowhere'), contains='is not a folder')
     (tmp/'empty').mkdir()
     test_fail(lambda: check_image_folder(tmp/'empty'), contains='holds no image files')
-    # --- cell 30 ---
+    # --- cell 31 ---
     linked = tmp/'linked'; shutil.copytree(path, linked)
     (linked/'cat'/'loop').symlink_to(linked, target_is_directory=True)          # a loop: back to the dataset
     (linked/'kitty').symlink_to(linked/'cat', target_is_directory=True)        # a second name for a class folder
@@ -148,7 +148,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep_l = check_image_folder(linked)
     print(w[0].message)
     rep_l
-    # --- cell 31 ---
+    # --- cell 32 ---
     test_eq(image_files(path)[0], list(get_image_files(path)))                   # no links: exactly fastai's files, in its order
     test_eq(len(rep_l.good), 200); test_eq(rep_l.counts, check_image_folder(path).counts)   # no class doubled, none added
     test_eq(len(rep_l.notes), 3); assert 'kitty' not in rep_l.counts
@@ -163,7 +163,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_eq((rep2.level, rep2.counts), (2, {'cat': 40, 'dog': 40})); assert '2 levels below' in rep2.notes[0]
     flat = tmp/'flat'; shutil.copytree(path/'cat', flat)
     test_fail(lambda: check_image_folder(flat), contains='lie in it directly')
-    # --- cell 32 ---
+    # --- cell 33 ---
     odd = tmp/'odd'; odd.mkdir()
     ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)          # 0 ... 65,472
     Image.fromarray(ramp).save(odd/'16bit.png')
@@ -173,7 +173,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     opened = {f: (PILImage.create(odd/f), load_rgb(odd/f)) for f in ('16bit.png', 'rotated.jpg', 'alpha.png')}
     pd.DataFrame([dict(file=f, mode=Image.open(odd/f).mode, fastai_size=a.size, tunelab_size=b.size,
                        fastai_mean=np.asarray(a).mean().round(1), tunelab_mean=np.asarray(b).mean().round(1)) for f, (a, b) in opened.items()])
-    # --- cell 33 ---
+    # --- cell 34 ---
     a, b = (np.asarray(o)[..., 0].astype(int) for o in opened['16bit.png'])
     assert (a == 255).mean() > 0.99, (a == 255).mean()                            # fastai: every value above 255 clipped: white
     test_close(b, np.rint(ramp / 257), eps=0.51)                                  # scaled to 8 bits: the ramp survives
@@ -190,11 +190,11 @@ def test_01_data_05_dataloaders_with_presizing():
     "nbs/01_data.ipynb, section 'dataloaders_with_presizing': its testable cells, in order."
     global RandomResizedCrop, adls, aug, b, bdls, c, dls, few, hits, hits_off, items, n, nullcontext, off, on, random
     global sdls, seed, st_off, st_on, tdls, tiny, trn, two_epochs, val, w, x1, x2, xb, y1, y2, yb
-    # --- cell 36 ---
+    # --- cell 37 ---
     items = get_image_files(path)
     trn, val = StratifiedSplitter(0.2, seed=42)(items)
     pd.Series([parent_label(items[i]) for i in val]).value_counts().to_dict()
-    # --- cell 37 ---
+    # --- cell 38 ---
     # every class gives 20% of its images to validation: 4 of 20 here, whatever the seed
     for seed in (0, 42):
         trn, val = StratifiedSplitter(0.2, seed=seed)(items)
@@ -208,14 +208,14 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always')
         trn, val = StratifiedSplitter(0.2, seed=0)(few)
     test_eq(len(val), 1); assert 3 in trn and 'b' in str(w[0].message), w
-    # --- cell 39 ---
+    # --- cell 40 ---
     test_eq(fit_bs(64, 1600), 64)              # plenty of data: unchanged
     test_eq(fit_bs(64, 40), 10)                # 40 images: 4 batches of 10 instead of none of 64
     test_eq(fit_bs(64, 45), 9)                 # 5 batches of 9: none dropped (4 of 11 would drop one)
     for n in range(8, 300):   # always >= 4 full batches; when lowered, fewer images dropped than there are batches
         b = fit_bs(64, n); assert n // b >= MIN_STEPS and (b == 64 or n % b < n // b), (n, b)
     test_fail(lambda: fit_bs(64, 7), contains='7 training images')
-    # --- cell 41 ---
+    # --- cell 42 ---
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 64), 0), True)     # square into square: nothing cropped
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 0), False)    # training crops a random 48x48 of 64x48
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 1), True)     # validation crops the centre

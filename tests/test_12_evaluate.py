@@ -180,7 +180,7 @@ def test_12_evaluate_07_from_the_command_line_experiment():
     # --- cell 32 ---
     one = tmp/'one.json'
     one.write_text(json.dumps({'name': 'head', 'aug': 'none', 'train_bn': False, 'bn_eval': True, 'stages': [{'epochs': 2, 'train': 1, 'lr': 3e-3}]}))
-    args = ['compare', '--recipe', one, '--only-recipes', '--n-per-class', 16, '--img-size', 32]
+    args = ['compare', '--size', 'smoke', '--recipe', one, '--only-recipes', '--n-per-class', 16, '--img-size', 32]   # smoke: also on a GPU
     code, out, err = run(*args, '--out', tmp/'c1', '--export')                  # checkpoint kept, restored
     test_eq(code, 0); assert 'restored from its last checkpoint' in out and (tmp/'c1'/'best_model.pkl').exists(), out + err
     code, out3, err = run(*args, '--out', tmp/'c2')                               # finished without --export: nothing kept ...

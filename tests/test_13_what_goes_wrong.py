@@ -323,7 +323,7 @@ def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment()
         print(f"  {w:<30} old {r.old_after:.1%} (forgets {r.forgetting*100:5.1f} ± {sd[w]*100:.1f}), new {r.new:.1%} "
               f"({(r.new - plain.new)*100:+.1f} vs plain {hi})")
     test_eq(len(forget), len(order) * len(CFG['seeds']))
-    assert plain.forgetting > 0 and plain.forgetting > low.forgetting + 0.02, (plain, low)   # the failure shows: the higher rate forgets more
+    if not rehearsal(): assert plain.forgetting > 0 and plain.forgetting > low.forgetting + 0.02, (plain, low)   # the failure shows: the higher rate forgets more
 
 
 @pytest.mark.experiment
@@ -362,7 +362,7 @@ def test_13_what_goes_wrong_08_experiment_2_negative_transfer_experiment():
         print(f"pixel-permuted, {s}: {a['pixel-permuted', s]:.1%} "
               f"({(a['pixel-permuted', s] - a['pixel-permuted', 'ImageNet weights'])*100:+.1f} vs all ImageNet weights)")
     test_eq(len(neg), len(NT['seeds']) * 6)
-    assert gain('silhouettes') > gain('pixel-permuted'), (gain('silhouettes'), gain('pixel-permuted'))
+    if not rehearsal(): assert gain('silhouettes') > gain('pixel-permuted'), (gain('silhouettes'), gain('pixel-permuted'))
 
 
 @pytest.mark.experiment
@@ -449,7 +449,7 @@ def test_13_what_goes_wrong_09_experiment_3_out_of_distribution_experiment():
     bn = otab.loc['LP-FT, BatchNorm training']
     print(f"LP-FT with the body's BatchNorm training in stage 2: ID {bn['ID']:.1%}, OOD avg {bn['OOD avg']:.1%} "
           f"(frozen statistics: {otab.loc['LP-FT', 'ID']:.1%}, {otab.loc['LP-FT', 'OOD avg']:.1%})")
-    assert otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min() > 0.4, otab           # each learns the task in distribution (chance: 20%)
+    if not rehearsal(): assert otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min() > 0.4, otab           # each learns the task in distribution (chance: 20%)
 
 
 def test_13_what_goes_wrong_10_progressive_networks():

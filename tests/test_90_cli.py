@@ -18,14 +18,17 @@ def test_90_cli_00_setup():
 
 def test_90_cli_01_one_fine_tune_through_the_runner():
     "nbs/90_cli.ipynb, section 'one_fine_tune_through_the_runner': its testable cells, in order."
-    # --- cell 8 ---
+    # --- cell 6 ---
+    test_eq({c.__name__ for c in RECIPE_CALLBACKS}, set(CALLBACKS))          # every registered callback is offered, and only those
+    test_eq(all(CALLBACKS[c.__name__] is c for c in RECIPE_CALLBACKS), True)
+    # --- cell 10 ---
     _parser().print_help()
 
 
 def test_90_cli_02_bad_input():
     "nbs/90_cli.ipynb, section 'bad_input': its testable cells, in order."
     global Image, Stage, animal_silhouettes, bad, code, compare, d, err, good, k, out, run, tmp
-    # --- cell 9 ---
+    # --- cell 11 ---
     def run(*argv):
         err = io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): code = main(list(argv))
@@ -43,7 +46,7 @@ def test_90_cli_02_bad_input():
     del os.environ['TUNELAB_OFFLINE']
     test_eq(code, 2); assert 'needs a download' in err, err
     test_eq(run('finetune', '--epochs', '0')[0], 2)
-    # --- cell 10 ---
+    # --- cell 12 ---
     from PIL import Image
     from tunelab.data import animal_silhouettes
     from tunelab.recipes import Stage
@@ -72,7 +75,7 @@ def test_90_cli_02_bad_input():
     bad['image size 100000'] = compare('--data', str(good), '--img-size', '100000')
     bad['--arch with --only-recipes'] = compare('--data', str(good), '--only-recipes', '--recipe', str(tmp/'deep.json'), '--arch', 'efficientnet_lite1')
     pd.DataFrame([(k, code, err.strip()) for k, (code, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 11 ---
+    # --- cell 13 ---
     for k, (code, err) in bad.items(): test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert 'is not a folder' in bad['not a folder'][1]
     assert 'a classifier needs at least 2' in bad['one class'][1]
@@ -88,12 +91,12 @@ def test_90_cli_02_bad_input():
 def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     "nbs/90_cli.ipynb, section 'a_comparison_with_a_recipe_of_your_own': its testable cells, in order."
     global again, args, db, df, rj, sqlite3, t
-    # --- cell 12 ---
+    # --- cell 14 ---
     (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'cbs': [{'name': 'MixUp', 'alpha': 0.4}], 'stages': [
         {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
     args = ['compare', '--data', str(good), '--epochs', '2', '--img-size', '32', '--recipe', str(tmp/'mine.json'), '--out', str(tmp/'cmp')]
     df = compare_command(_parser().parse_args(args))
-    # --- cell 13 ---
+    # --- cell 15 ---
     test_eq(sorted(df.recipe.unique()), ['fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'head_then_flat_cos', 'linear_probe'])
     test_eq(len(df), 5 * 2)
     import sqlite3
@@ -111,7 +114,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     "nbs/90_cli.ipynb, section 'the_output_folder_the_lock_and_arguments': its testable cells, in order."
     global Image, ResultStore, _, arguments, argv, bad, before, code, data, data_before, err, failing_writes, first
     global full, holder, k, msg, name, old, out, quick, run_all, runs, snapshot, t, tiny_folder, tmp, waited
-    # --- cell 14 ---
+    # --- cell 16 ---
     from PIL import Image
     from tunelab.store import ResultStore
     tmp = Path(tempfile.mkdtemp())
@@ -133,7 +136,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     code, first, err = run_all('compare', '--out', out, *quick)
     assert code == 0, err
     print('\n'.join(l for l in first.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
-    # --- cell 15 ---
+    # --- cell 17 ---
     def snapshot(folder=out) -> dict:
         "Every file under `folder` (but the lock) with its bytes."
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file() and p.name != '.lock'}
@@ -168,7 +171,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
                     'finetune --n-per-class 5000': ['--n-per-class', 5000], 'finetune --n-per-class with --data': ['--n-per-class', 5, '--data', data]
                    }.items(): bad[k] = run_all('finetune', *argv)
     pd.DataFrame([(k, code, err.strip()) for k, (code, _, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 16 ---
+    # --- cell 18 ---
     for k, (code, _, err) in bad.items():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
         test_eq(snapshot(), before); test_eq(snapshot(data), data_before)           # the store byte for byte, no .tmp, the data untouched
@@ -182,13 +185,13 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     assert 'applies to the offline silhouettes' in msg['--n-per-class with --data'] and 'give 1 to 1000' in msg['--n-per-class 0']
     assert 'above 0' in msg['finetune --lr nan'] and '--seed -1' in msg['finetune --seed -1']
     test_eq((tmp/'a_file').read_text(), 'not a folder'); assert not (data/'red'/'out').exists()
-    # --- cell 17 ---
+    # --- cell 19 ---
     old = ResultStore(out/'results.sqlite').results()
     with failing_writes(errno.ENOSPC, only='.pth.tmp'): code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)
     full = [l for l in err.splitlines() if l.startswith('tunelab: error:')]
     runs = ResultStore(out/'results.sqlite').runs()
     code, full, runs[['seed', 'status']].values.tolist()
-    # --- cell 18 ---
+    # --- cell 20 ---
     test_eq(code, 2); test_eq(len(full), 1); assert 'No space left on device' in full[0] and '.pth' in full[0], full
     test_eq(list(out.rglob('*.tmp')), [])                                             # nothing half-written left behind
     test_eq(sorted(runs[['seed', 'status']].values.tolist()), [[0, 'done'], [1, 'running']])
@@ -200,7 +203,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
 def test_90_cli_05_changed_data_new_runs():
     "nbs/90_cli.ipynb, section 'changed_data_new_runs': its testable cells, in order."
     global _, changed, code, csv, labels, re, same, version
-    # --- cell 19 ---
+    # --- cell 21 ---
     import re
     version = lambda text: re.search(r'data version (\w+)', text).group(1)
     code, same, _ = run_all('compare', '--out', out, *quick)                           # unchanged: nothing trains
@@ -211,7 +214,7 @@ def test_90_cli_05_changed_data_new_runs():
     labels = [json.loads(l)['datasets']['data']['data_version'] for l in ResultStore(out/'results.sqlite').comparisons().label]
     print('\n'.join(l for l in changed.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
     dict(first=version(first), unchanged=version(same), changed=version(changed), csv=csv.data_version.unique().tolist(), labels=labels)
-    # --- cell 20 ---
+    # --- cell 22 ---
     test_eq(code, 0)
     test_eq(version(same), version(first)); test_ne(version(changed), version(first))
     test_eq(csv.data_version.unique().tolist(), [version(changed)])                    # results.csv: the new run only ...
@@ -225,7 +228,7 @@ def test_90_cli_05_changed_data_new_runs():
 def test_90_cli_06_the_data_as_tunelab_reads_it():
     "nbs/90_cli.ipynb, section 'the_data_as_tunelab_reads_it': its testable cells, in order."
     global _, args, bad, before, code, err, flat, k, line, looped, nested, said, tmp2
-    # --- cell 21 ---
+    # --- cell 23 ---
     tmp2 = Path(tempfile.mkdtemp())
     looped = tiny_folder(tmp2/'looped')
     (looped/'red'/'loop').symlink_to(looped, target_is_directory=True)
@@ -241,7 +244,7 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     flat = tmp2/'flat'; shutil.copytree(nested/'red', flat)
     bad = {'nested': run_all('compare', '--out', tmp2/'out', '--data', nested, *args), 'flat': run_all('compare', '--out', tmp2/'out', '--data', flat, *args)}
     {k: err.strip() for k, (_, _, err) in bad.items()}
-    # --- cell 22 ---
+    # --- cell 24 ---
     test_eq(code, 0)
     assert '20 images in 2 classes (blue 10, red 10)' in line and 'crimson' not in line.split(';')[0], line   # no loop, no doubles
     assert 'read once' in line and 'counted once' in line, line
@@ -256,8 +259,8 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
 def test_90_cli_07_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global res
-    # --- cell 23 ---
+    # --- cell 25 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
-    # --- cell 24 ---
+    # --- cell 26 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res

@@ -10,15 +10,18 @@ from pathlib import Path
 import pandas as pd
 from .models import OFFLINE_BACKBONES
 from .data import animal_silhouettes, full_dataset, image_files, StratifiedSplitter
-from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch
+from fastai.vision.all import MixUp, CutMix
+from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch, CALLBACKS
 from .runner import run_experiments
 from .reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results
 from .store import check_out_folder, atomic_write
 from .evaluate import check_export_path, export_learner, export_best_run, predict_images, learner_of_run
+from .forgetting import L2SP, EWC, BodyBnEval
+from .clean import TrainLabels
 
 # %% auto #0
-__all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command', 'predict_command',
-           'info_command', 'main']
+__all__ = ['RECIPE_CALLBACKS', 'IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command',
+           'predict_command', 'info_command', 'main']
 
 # %% ../nbs/90_cli.ipynb #bc205850
 def _train_images(data:Path) -> int:
@@ -58,6 +61,9 @@ def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:i
     "`finetune_result` on the animal silhouettes: the smoke-size first result."
     return finetune_result(animal_silhouettes(n_per_class), arch, pretrained, epochs, base_lr, size, seed, out, quiet, learners)
 
+# %% ../nbs/90_cli.ipynb #d8c84840
+RECIPE_CALLBACKS = (MixUp, CutMix, L2SP, EWC, BodyBnEval, TrainLabels)   # what a --recipe file's "cbs" can name
+
 # %% ../nbs/90_cli.ipynb #b64504aa
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='tunelab', description="Fine-tune pretrained vision models with fastai: the tunelab course's tools.")
@@ -87,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--size', choices=['smoke', 'full'], help='lesson size (default: full with a GPU and the network, else smoke)')
     c.add_argument('--img-size', type=int, help='training image size (default 48 smoke, 160 full)')
     c.add_argument('--n-per-class', type=int, help='silhouettes per class at smoke size without --data (default 200)')
-    c.add_argument('--recipe', type=Path, action='append', default=[], help='a JSON file with a recipe (or a list of them) to add; repeatable')
+    c.add_argument('--recipe', type=Path, action='append', default=[], help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: ' + ', '.join(c.__name__ for c in RECIPE_CALLBACKS))
     c.add_argument('--only-recipes', action='store_true', help='run only the --recipe files, not the standard recipes')
     c.add_argument('--no-feature-cache', action='store_true', help='train linear probes on images, not on cached body features (slower, same result)')
     c.add_argument('--no-channels-last', action='store_true', help="keep PyTorch's default memory order (slower on CPU)")

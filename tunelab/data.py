@@ -19,12 +19,12 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplit
 from fastai.data.load import SkipItemException
 
 # %% auto #0
-__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'MIN_STEPS', 'item_memo',
+__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'item_memo', 'MIN_STEPS',
            'PETS_LABEL', 'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain',
            'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset', 'image_files', 'to_rgb', 'load_rgb',
-           'RGBImage', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers', 'StratifiedSplitter',
-           'fit_bs', 'item_tfms_fixed', 'ItemMemo', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls',
-           'pets_folder', 'smoke_dls']
+           'RGBImage', 'ItemMemo', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers',
+           'StratifiedSplitter', 'fit_bs', 'item_tfms_fixed', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls',
+           'imagenette_dls', 'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -274,6 +274,25 @@ class RGBImage(PILImage):
     @classmethod
     def create(cls, fn, **kwargs): return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
+# %% ../nbs/01_data.ipynb #1b507c09
+class ItemMemo:
+    "Images after their item transforms, kept in memory where those are fixed (`item_tfms_fixed`), up to `max_mb`."
+    def __init__(self, max_mb:float=1024): self.max_mb, self.enabled = max_mb, True; self.clear()
+    def clear(self): self.items, self.nbytes, self.hits = {}, 0, 0
+    def get(self, key): return self.items.get(key)
+    def put(self, key, x, size:tuple):
+        nb = x.numel() * x.element_size()
+        if self.nbytes + nb <= self.max_mb * 2**20: self.items[key], self.nbytes = (x, size), self.nbytes + nb
+    @contextmanager
+    def off(self):
+        "Decode and transform every image every time inside the block (as fastai does)."
+        was, self.enabled = self.enabled, False
+        try: yield self
+        finally: self.enabled = was
+    def __repr__(self): return f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, {self.hits:,} reuses)"
+
+item_memo = ItemMemo(float(os.environ.get('TUNELAB_ITEM_MEMO_MB', 1024)))
+
 # %% ../nbs/01_data.ipynb #71533626
 @dataclass
 class FolderReport:
@@ -315,6 +334,7 @@ def _opened_bad(path:Path, files:list, folders:list) -> dict:
         try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns)
         except OSError: return (str(f), None, None)
     key = (str(Path(path).resolve()), tuple(map(stat, files)), tuple(str(d) for d, _ in folders))
+    if not (item_memo.enabled and item_memo.max_mb > 0): _checked.pop(key, None)   # `item_memo.off()`: open every time, as fastai does
     if key not in _checked:
         if len(_checked) >= 16: _checked.pop(next(iter(_checked)))
         _checked[key] = {f: why for f in progress_bar(files, leave=False) if (why := _readable(f))}
@@ -418,25 +438,6 @@ def item_tfms_fixed(tfms, size:tuple, split_idx:int|None) -> bool:
             if split_idx != 1 and not _crops_nothing(t, size): return False
         elif type(t) is not ToTensor: return False          # anything else may be random: never reused
     return True
-
-# %% ../nbs/01_data.ipynb #1b507c09
-class ItemMemo:
-    "Images after their item transforms, kept in memory where those are fixed (`item_tfms_fixed`), up to `max_mb`."
-    def __init__(self, max_mb:float=1024): self.max_mb, self.enabled = max_mb, True; self.clear()
-    def clear(self): self.items, self.nbytes, self.hits = {}, 0, 0
-    def get(self, key): return self.items.get(key)
-    def put(self, key, x, size:tuple):
-        nb = x.numel() * x.element_size()
-        if self.nbytes + nb <= self.max_mb * 2**20: self.items[key], self.nbytes = (x, size), self.nbytes + nb
-    @contextmanager
-    def off(self):
-        "Decode and transform every image every time inside the block (as fastai does)."
-        was, self.enabled = self.enabled, False
-        try: yield self
-        finally: self.enabled = was
-    def __repr__(self): return f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, {self.hits:,} reuses)"
-
-item_memo = ItemMemo(float(os.environ.get('TUNELAB_ITEM_MEMO_MB', 1024)))
 
 # %% ../nbs/01_data.ipynb #bf719934
 class MemoDL(TfmdDL):
