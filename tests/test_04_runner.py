@@ -9,9 +9,9 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_04_runner_00_setup():
     "nbs/04_runner.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, animal_silhouettes, baselines, best_recipe, errno, feats, final_results, fixed, head, learn_c, mock
-    global np, plot_curves, plot_results, shutil, small, state, subprocess, summarise, sys, tempfile, test_close
-    global test_eq, test_fail, test_ne, textwrap, time, timm, tmp_c, torch
+    global SIZE, animal_silhouettes, baselines, best_recipe, errno, final_results, mock, np, plot_curves, plot_results
+    global shutil, subprocess, summarise, sys, tempfile, test_close, test_eq, test_fail, test_ne, textwrap, time, timm
+    global torch
     # --- cell 3 ---
     import tempfile, subprocess, sys, textwrap, timm, errno, shutil
     from unittest import mock
@@ -21,24 +21,15 @@ def test_04_runner_00_setup():
     from tunelab.data import animal_silhouettes
     # --- cell 4 ---
     SIZE = lesson_size()
-    # --- cell 5 ---
-    tmp_c = Path(tempfile.mkdtemp())
-    small = animal_silhouettes(20, seed=1, dest=tmp_c)
-    seed_everything(0)
-    learn_c = tune_learner(image_dls(small, size=32, bs=32, aug=False), train_bn=False)
-    fixed, head = split_fixed(learn_c.model)
-    state = torch.get_rng_state()
-    feats = compute_features(learn_c, fixed)
-    fixed[1:], {k: tuple(v.shape) for k, v in feats.items()}
 
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
     global Image, c, fc, one, runs, small, st, tmp_c, tmp_v, two, v, versions
-    # --- cell 6 ---
+    # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
     small = animal_silhouettes(20, seed=1, dest=tmp_c)
-    # --- cell 8 ---
+    # --- cell 7 ---
     from PIL import Image
     tmp_v = Path(tempfile.mkdtemp())
     shutil.copytree(small, tmp_v/'copy')                                        # copies keep sizes and modification times
@@ -50,13 +41,13 @@ def test_04_runner_01_one_run():
     shutil.move(one, tmp_v/'copy'/'dog'/one.name)                               # the same file in another class
     versions['one image relabelled'] = data_fingerprint(tmp_v/'copy')
     versions
-    # --- cell 10 ---
+    # --- cell 9 ---
     test_eq(versions['copied elsewhere'], v)
     test_eq(len(set(versions.values())), 3)                                     # replaced and relabelled: two new versions
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, versions['one image replaced']))
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, v, split_seed=1))
     shutil.rmtree(tmp_v)
-    # --- cell 11 ---
+    # --- cell 10 ---
     two = Recipe('probe_then_all', (Stage(2, train=1, lr=3e-3), Stage(1, 'all', lr=1e-4)), aug='none', train_bn=False, bn_eval=True)
     runs = {}
     for fc in (False, True):
@@ -65,7 +56,7 @@ def test_04_runner_01_one_run():
         runs[fc] = st.results()
     pd.concat([runs[False].assign(path='images'), runs[True].assign(path='cached')])[['path', 'epoch', 'stage', 'train_loss',
                                                                                         'valid_loss', 'accuracy', 'seconds']]
-    # --- cell 12 ---
+    # --- cell 11 ---
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(runs[True][c].tolist(), runs[False][c].tolist(), eps=1e-4)
     test_eq(runs[True].epoch.tolist(), [0, 1, 2]); test_eq(runs[True].stage.tolist(), [0, 0, 1])
     test_eq(runs[True].trainable_params.tolist(), runs[False].trainable_params.tolist())
@@ -78,7 +69,7 @@ def test_04_runner_01_one_run():
 def test_04_runner_02_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    # --- cell 14 ---
+    # --- cell 13 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -104,17 +95,17 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 15 ---
+    # --- cell 14 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 16 ---
+    # --- cell 15 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 17 ---
+    # --- cell 16 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -123,7 +114,7 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 18 ---
+    # --- cell 17 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -134,7 +125,7 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
 def test_04_runner_03_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    # --- cell 19 ---
+    # --- cell 18 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -142,7 +133,7 @@ def test_04_runner_03_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 20 ---
+    # --- cell 19 ---
     import shutil; shutil.rmtree(tmp)
 
 
@@ -150,23 +141,23 @@ def test_04_runner_03_bad_input_leaves_the_store_intact():
 def test_04_runner_04_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, base, df, exp_out, fig, full_dataset, plt, r, s
-    # --- cell 21 ---
+    # --- cell 20 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     if SIZE == 'full': df = run_experiments(standard_recipes(rehearsed(4, 2)), {'imagenette': full_dataset('imagenette')}, seeds=rehearsed([0, 1], [0]), out=exp_out, img_size=160, quiet=True)
     else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
-    # --- cell 22 ---
+    # --- cell 21 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(full_dataset('imagenette') if SIZE == 'full' else animal_silhouettes(200))
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 23 ---
+    # --- cell 22 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     print(best_recipe(summarise(df), base['majority'], df)[1])
     test_eq(len(df), rehearsed(4 * 4 * 2, 4 * 2 * 1))          # recipes × epochs × seeds (fewer in a rehearsal)
     if not rehearsal(): assert s.accuracy.min() > 0.3, s   # too little stand-in data in a rehearsal (lesson 00) to judge
-    # --- cell 24 ---
+    # --- cell 23 ---
     shutil.rmtree(exp_out)

@@ -9,10 +9,9 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_04a_reports_00_setup():
     "nbs/04a_reports.ipynb, section 'setup': its testable cells, in order."
-    global Path, Recipe, Stage, animal_silhouettes, ax, cols, d, errno, fastai_fine_tune, h, image_dls, line
-    global linear_probe, m, mock, name, np, os, paired, pd, plt, s, s2, shutil, standard_recipes, subprocess, sys
-    global tempfile, test_close, test_eq, test_fail, test_ne, textwrap, time, torch, toy, toy_runs, tune_learner
-    global two_versions, unclear, wide
+    global Path, Recipe, Stage, animal_silhouettes, errno, fastai_fine_tune, image_dls, linear_probe, mock, np, os, pd
+    global shutil, standard_recipes, subprocess, sys, tempfile, test_close, test_eq, test_fail, test_ne, textwrap
+    global time, torch, tune_learner
     # --- cell 3 ---
     import os, tempfile, subprocess, sys, textwrap, errno, shutil, time
     from pathlib import Path
@@ -22,19 +21,51 @@ def test_04a_reports_00_setup():
     from tunelab.data import animal_silhouettes, image_dls
     from tunelab.models import tune_learner
     from tunelab.recipes import Recipe, Stage, linear_probe, fastai_fine_tune, standard_recipes
+
+
+def test_04a_reports_01_one_row_per_run():
+    "nbs/04a_reports.ipynb, section 'one_row_per_run': its testable cells, in order."
+    global cols, toy
     # --- cell 5 ---
     cols = dict(dataset='d', arch='x', seed=0, stage=0, seconds=1., trainable_params=10, lr_head=1e-3)
     toy = pd.DataFrame(dict(run_id=list('aabbcc'), recipe=['good'] * 2 + ['blew_up'] * 2 + ['weak'] * 2, epoch=[0, 1] * 3,
                             train_loss=[1, .5, 1e22, np.nan, 1, .9], valid_loss=[1, .6, np.inf, np.nan, 1, 1],
                             accuracy=[.5, .8, .1, .95, .3, .4], **cols))
+    test_eq(final_results(toy).set_index('run_id').accuracy.to_dict(), {'a': .8, 'b': .95, 'c': .4})
+    test_eq(final_results(toy).total_seconds.tolist(), [2., 2., 2.])
+    test_eq(diverged_runs(toy), {'b'})
+
+
+def test_04a_reports_02_a_summary_over_seeds():
+    "nbs/04a_reports.ipynb, section 'a_summary_over_seeds': its testable cells, in order."
+    global h, m, s
+    # --- cell 7 ---
     s = summarise(toy)
     test_eq(s.diverged.to_dict(), {('d', 'blew_up'): 1, ('d', 'good'): 0, ('d', 'weak'): 0})
+    m, h = t_interval([.62, .725, .815]); test_close(m, 0.72, eps=1e-3); test_close(h, 0.242, eps=1e-3)
+    test_eq(np.isnan(t_interval([.5])[1]), True)                          # one seed: no interval
+    s
+
+
+def test_04a_reports_03_the_majority_class_baseline():
+    "nbs/04a_reports.ipynb, section 'the_majority_class_baseline': its testable cells, in order."
+    global base
+    # --- cell 9 ---
+    base = baselines(animal_silhouettes(20, seed=1, dest=Path(tempfile.mkdtemp())))
+    test_eq((base['majority'], base['chance']), (0.1, 0.1))               # ten balanced classes, stratified split
+    base
+
+
+def test_04a_reports_04_naming_a_winner():
+    "nbs/04a_reports.ipynb, section 'naming_a_winner': its testable cells, in order."
+    global d, h, line, m, name, paired, s2, toy_runs, two_versions, unclear, wide
+    # --- cell 12 ---
     test_eq(s.index[0], ('d', 'blew_up'))                  # the diverged run has the top accuracy here ...
     name, line = best_recipe(s, majority=0.5)
     test_eq(name, 'good'); assert 'blew_up' in line and 'one seed' in line, line     # ... and is never named best
     test_eq(best_recipe(s, majority=0.85)[0], None)       # below the majority-class baseline: no winner
     print(best_recipe(s, majority=0.85)[1])
-    # --- cell 6 ---
+    # --- cell 13 ---
     def toy_runs(accs:dict) -> pd.DataFrame:
         "One-epoch runs: recipe -> final accuracy per seed."
         return pd.DataFrame([dict(run_id=f"{r}{s}", recipe=r, epoch=0, train_loss=1., valid_loss=1., accuracy=a,
@@ -44,7 +75,7 @@ def test_04a_reports_00_setup():
     print(summarise(paired)[['runs', 'accuracy', 'ci95']].round(3).to_string())
     print(paired_differences(paired, 'steady', 'close').round(3).to_string())
     for d in (paired, unclear): print(best_recipe(summarise(d), 0.5, d)[1])
-    # --- cell 7 ---
+    # --- cell 14 ---
     s2 = summarise(paired)
     m, h = t_interval([.62, .725, .815])
     test_close(s2.loc[('d', 'steady'), 'ci95'], h); test_close(h, 4.303 * np.std([.62, .725, .815], ddof=1) / np.sqrt(3), eps=1e-3)     # t(0.975, 2 dof) = 4.303
@@ -58,15 +89,24 @@ def test_04a_reports_00_setup():
     test_eq(best_recipe(s2, 0.9, paired)[0], None)                                        # below the baseline still loses
     two_versions = pd.concat([paired.assign(data_version='a'), paired.assign(data_version='b', run_id=lambda d: d.run_id + 'b')])
     test_fail(lambda: summarise(two_versions), contains='2 data versions')
+    test_close(scipy.stats.t.ppf(0.975, 1), 12.706, eps=1e-3)                             # two seeds: the interval is ±12.7 standard errors
+    # --- cell 16 ---
+    print(gap_vs_spread(summarise(paired), 'steady', 'close'))
+    test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'), "steady - close: +2.0 points (within the largest seed spread, 20.0)")
+    wide = toy_runs({'a': [.90, .91], 'b': [.70, .72]})
+    test_eq(gap_vs_spread(summarise(wide), 'b', 'a'), "b - a: -19.5 points (larger than the largest seed spread, 2.0)")
+
+
+def test_04a_reports_05_plots():
+    "nbs/04a_reports.ipynb, section 'plots': its testable cells, in order."
+    global ax, axs, fig, plt
+    # --- cell 18 ---
     import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(12, 3))
+    plot_results(paired, ax=axs[0], baseline=dict(majority=.5, chance=.1)); plot_curves(paired, ax=axs[1]);
+    # --- cell 19 ---
     ax = plot_results(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_label() for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), ['chance 25.0%', 'majority class 50.0%'])
     ax = plot_curves(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_ydata()[0] for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), [0.25, 0.5])
     plt.close('all')
-    test_close(scipy.stats.t.ppf(0.975, 1), 12.706, eps=1e-3)                             # two seeds: the interval is ±12.7 standard errors
-    # --- cell 9 ---
-    print(gap_vs_spread(summarise(paired), 'steady', 'close'))
-    test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'), "steady - close: +2.0 points (within the largest seed spread, 20.0)")
-    wide = toy_runs({'a': [.90, .91], 'b': [.70, .72]})
-    test_eq(gap_vs_spread(summarise(wide), 'b', 'a'), "b - a: -19.5 points (larger than the largest seed spread, 2.0)")

@@ -26,7 +26,7 @@ import os, sys, time, argparse, tempfile, shutil, ast, re, json, socket, colorsy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = sorted(p.name for p in (ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')) + ['index.ipynb']
+LESSONS = sorted(p.name for p in (ROOT/'nbs').glob('[0-9][0-9]*_*.ipynb')) + ['index.ipynb']
 
 # The real sets' classes. Pets: 12 cat breeds (capitalised) and 25 dog breeds (lower case), as in the real file names.
 PETS_CATS = ['Abyssinian', 'Bengal', 'Birman', 'Bombay', 'British_Shorthair', 'Egyptian_Mau', 'Maine_Coon', 'Persian',

@@ -11,10 +11,10 @@ from fastai.vision.all import L, parent_label
 from .data import check_image_folder, StratifiedSplitter
 
 # %% auto #0
-__all__ = ['final_results', 'diverged_runs', 't_interval', 'summarise', 'paired_differences', 'baselines', 'best_recipe',
-           'show_baseline', 'plot_results', 'plot_curves', 'gap_vs_spread']
+__all__ = ['final_results', 'diverged_runs', 't_interval', 'summarise', 'baselines', 'paired_differences', 'best_recipe',
+           'gap_vs_spread', 'show_baseline', 'plot_results', 'plot_curves']
 
-# %% ../nbs/04a_reports.ipynb #70a1d3cc
+# %% ../nbs/04a_reports.ipynb #346b526c
 def final_results(df:pd.DataFrame) -> pd.DataFrame:
     "The last epoch of each run, with the run's total training time."
     last = df.sort_values('epoch').groupby('run_id').tail(1).set_index('run_id')
@@ -26,6 +26,8 @@ def diverged_runs(df:pd.DataFrame) -> set:
     bad = ~np.isfinite(df[['train_loss', 'valid_loss']].astype(float)).all(axis=1)
     return set(df.run_id[bad])
 
+
+# %% ../nbs/04a_reports.ipynb #cd2466db
 def t_interval(x, conf:float=0.95) -> tuple:
     "(mean, half-width of the `conf` confidence interval of the mean) of the values `x`, from Student's t; NaN width below 2 values."
     x = np.asarray(x, dtype=float)
@@ -50,11 +52,8 @@ def summarise(df:pd.DataFrame) -> pd.DataFrame:
     res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds']]   # per seed, for `best_recipe`
     return res.sort_values('accuracy', ascending=False)
 
-def paired_differences(df:pd.DataFrame, a:str, b:str) -> pd.DataFrame:
-    "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
-    f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values='accuracy')
-    return (f[a] - f[b]).dropna().rename('difference').reset_index()
 
+# %% ../nbs/04a_reports.ipynb #e2ef29a7
 def baselines(path:Path, valid_pct:float=0.2, seed:int=42) -> dict:
     "Accuracy of always guessing the commonest class of the validation split the runner uses (same seed), and chance."
     items = L(check_image_folder(path).good)
@@ -63,6 +62,15 @@ def baselines(path:Path, valid_pct:float=0.2, seed:int=42) -> dict:
     return dict(majority=float(counts.iloc[0] / counts.sum()), majority_class=counts.index[0],
                 chance=1 / len(set(map(parent_label, items))))
 
+
+# %% ../nbs/04a_reports.ipynb #a5160324
+def paired_differences(df:pd.DataFrame, a:str, b:str) -> pd.DataFrame:
+    "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
+    f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values='accuracy')
+    return (f[a] - f[b]).dropna().rename('difference').reset_index()
+
+
+# %% ../nbs/04a_reports.ipynb #a96ce71c
 def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
                 majority:float,        # the majority-class baseline (`baselines`)
                 df:pd.DataFrame|None=None # the per-epoch results (default: the final rows `summarise` keeps in `summary.attrs`)
@@ -92,6 +100,19 @@ def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
                       f"{gap if len(d) >= 2 else 'fewer than 2 shared seeds'} includes zero; {base}")
     return b.recipe, f"best here: {b.recipe} at {mean}, ahead of {r.recipe} by a {gap}; {base}"
 
+
+# %% ../nbs/04a_reports.ipynb #85be8e7d
+def gap_vs_spread(summary:pd.DataFrame,  # `summarise`'s table, for one dataset
+                  a:str, b:str           # two recipes
+                 ) -> str:
+    "One line: `a`'s mean accuracy minus `b`'s, and whether that is larger than the largest spread between one recipe's seeds."
+    s = summary.reset_index().set_index('recipe')
+    if s.index.duplicated().any(): raise ValueError("gap_vs_spread compares recipes on one dataset: select one first")
+    spread, d = (s.acc_max - s.acc_min).max(), s.accuracy[a] - s.accuracy[b]
+    return (f"{a} - {b}: {d*100:+.1f} points ({'larger than' if abs(d) > spread else 'within'} "
+            f"the largest seed spread, {spread*100:.1f})")
+
+# %% ../nbs/04a_reports.ipynb #666ca755
 def _ci95(x) -> tuple:
     m, h = t_interval(x); return (m - h, m + h) if np.isfinite(h) else (m, m)
 
@@ -126,13 +147,3 @@ def plot_curves(df:pd.DataFrame, metric:str='accuracy', ax=None, baseline:dict|N
     ax.set_title(f"Validation {metric} per epoch")
     return show_baseline(ax, baseline if metric == 'accuracy' else None, vertical=False)
 
-# %% ../nbs/04a_reports.ipynb #85be8e7d
-def gap_vs_spread(summary:pd.DataFrame,  # `summarise`'s table, for one dataset
-                  a:str, b:str           # two recipes
-                 ) -> str:
-    "One line: `a`'s mean accuracy minus `b`'s, and whether that is larger than the largest spread between one recipe's seeds."
-    s = summary.reset_index().set_index('recipe')
-    if s.index.duplicated().any(): raise ValueError("gap_vs_spread compares recipes on one dataset: select one first")
-    spread, d = (s.acc_max - s.acc_min).max(), s.accuracy[a] - s.accuracy[b]
-    return (f"{a} - {b}: {d*100:+.1f} points ({'larger than' if abs(d) > spread else 'within'} "
-            f"the largest seed spread, {spread*100:.1f})")
