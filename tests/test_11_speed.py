@@ -44,8 +44,9 @@ def test_11_speed_02_plain_fastai_the_baseline():
 @pytest.mark.experiment
 def test_11_speed_03_a_small_measurement_experiment():
     "nbs/11_speed.ipynb, section 'a_small_measurement': its testable cells, in order."
-    global FeatureCache, Path, ResultStore, animal_silhouettes, data, fastai_probe, k, linear_probe, net, probe, res
-    global run_recipe, steps, tempfile, tmp, tune_learner, v, xb, yb
+    global FeatureCache, Path, ResultStore, animal_silhouettes, data, epoch, every_image_opened, fastai_probe
+    global image_dls, item_memo, k, linear_probe, mdls, net, one_epoch, probe, res, run_recipe, steps, tempfile, tmp
+    global tune_learner, v, xb, yb
     # --- cell 10 ---
     from tunelab.models import tune_learner
     xb, yb = dls.one_batch()
@@ -79,3 +80,16 @@ def test_11_speed_03_a_small_measurement_experiment():
     # --- cell 12 ---
     test_close(res['cached']['accuracy'], res['uncached']['accuracy'], eps=0.011)      # the same training, to float rounding
     # speed is measured and printed, never asserted here (a busy machine would fail it): bench/bench.py holds the targets
+    # --- cell 13 ---
+    from tunelab.data import image_dls, item_memo
+    mdls = image_dls(data, size=48, bs=64)
+    def one_epoch():
+        start = time.perf_counter()
+        for _ in mdls.train: pass
+        return time.perf_counter() - start
+    def every_image_opened():
+        with item_memo.off(): return one_epoch()
+    one_epoch()                                                     # the first epoch opens every image and fills the memo
+    epoch = interleaved({'every image opened': every_image_opened, 'from memory': one_epoch}, rounds=2)
+    print(f"one training epoch of {len(mdls.train_ds)} images: every image opened {epoch['every image opened']:.2f} s, "
+          f"from memory {epoch['from memory']:.2f} s: {epoch['every image opened'] / epoch['from memory']:.1f}x; {item_memo}")
