@@ -9,7 +9,7 @@ from contextlib import nullcontext
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from fastai.vision.all import Learner, Callback, ParamScheduler, SchedLin, combine_scheds, L
-from .recipes import group_lrs, ulmfit_lrs
+from .recipes import group_lrs, ulmfit_lrs, Stage, apply_stage, fit_stage
 
 # %% auto #0
 __all__ = ['layer_decay_lrs', 'lr_rules', 'sched_stlr', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find']
@@ -70,18 +70,21 @@ def plot_lrs(recorded:dict, logy:bool=True, groups=None, axs=None):
 
 # %% ../nbs/07_discriminative_lrs.ipynb #20872037
 def find_lrs(learn:Learner, num_it:int=60, head_epochs:int=1, quiet:bool=True) -> dict:
-    "`lr_find` frozen; train the head `head_epochs` at its suggestion; unfreeze; `lr_find` again. Returns suggestions and curves."
+    "`lr_find` with the head training; the head trained `head_epochs` at its suggestion; `lr_find` with every group. Stages as recipes run them."
     curves = []
     def run(stage):
         sug = learn.lr_find(num_it=num_it, show_plot=False)
         curves.append(pd.DataFrame(dict(stage=stage, lr=[float(o) for o in learn.recorder.lrs], loss=[float(o) for o in learn.recorder.losses])))
         return float(sug.valley)
     with learn.no_bar() if quiet else nullcontext():
+        apply_stage(learn, Stage(head_epochs, train=1))
         frozen = run('frozen (head trains)')
-        with learn.no_logging() if quiet else nullcontext(): learn.fit_one_cycle(head_epochs, frozen)
-        learn.unfreeze()
+        head = Stage(head_epochs, train=1, lr=frozen)
+        with learn.no_logging() if quiet else nullcontext(): fit_stage(learn, head)
+        apply_stage(learn, Stage(1, 'all'))
         unfrozen = run(f'unfrozen (after {head_epochs} head epoch{"s" if head_epochs > 1 else ""})')
     return dict(frozen=frozen, unfrozen=unfrozen, curves=pd.concat(curves, ignore_index=True))
+
 
 def plot_lr_find(found:dict, ax=None):
     "Both `lr_find` curves of `find_lrs`, with their suggestions marked."
