@@ -35,12 +35,17 @@ def drop_progress_bars(nb):
         if 'outputs' in c: c['outputs'] = outs
     return nb
 
+def _sources(nb): return [(c.cell_type, c.source) for c in nb.cells]
+
 def run(path:Path):
     nb = read_nb(path)
+    before = _sources(nb)
     t = time.perf_counter()
     cwd = os.getcwd(); os.chdir(path.parent)
     try: CaptureShell(path=path.parent).run_all(nb, exc_stop=True, preproc=lambda c: 'nbdev_export(' in c.source)
     finally: os.chdir(cwd)
+    if _sources(read_nb(path)) != before:       # someone edited it meanwhile: keep their edit, run it again later
+        print(f"{path}: changed on disk while it ran; outputs NOT written (run it again)", flush=True); return
     write_nb(drop_progress_bars(nb), path)
     print(f"{path}: ran in {time.perf_counter() - t:.0f} s", flush=True)
 
