@@ -19,8 +19,14 @@ export/import cell. The other cells do the same at both sizes and run in the REA
 runs every cell instead (slower). Nothing here is shipped in the package; the user's ~/.fastai, ~/.cache and
 ~/.cache/tunelab are not read or written.
 
+The cells run in this process with execnb where it can be imported (the dev stack). A Python without execnb (the wheel
+with Colab's versions, `.venv-colab`, which has nbconvert and so nbclient and ipykernel) runs them in a Jupyter kernel of
+that same Python through nbclient: the same cells, environment, table and exit code; the tunelab tested is the one that
+Python imports (the wheel there; the script checks that the kernel imports the same one, and prints where it is).
+
     OMP_NUM_THREADS=1 python tools/rehearse_full.py                      # every lesson
     python tools/rehearse_full.py nbs/08_backbones.ipynb --keep         # one lesson; keep the folder to inspect
+    OMP_NUM_THREADS=1 .venv-colab/bin/python tools/rehearse_full.py      # on Colab's stack (the wheel, nbclient)
 """
 import os, sys, time, argparse, tempfile, shutil, ast, re, json, socket, colorsys, hashlib
 from pathlib import Path
@@ -188,31 +194,103 @@ def block_network():
         raise OSError(f"tools/rehearse_full.py: network blocked (connection to {address})")
     socket.socket.connect = connect
 
+def _has_execnb() -> bool:
+    "Whether execnb (the dev stack's runner) can be imported; else the notebooks run in a Jupyter kernel through nbclient."
+    try: import execnb.shell; return True
+    except ImportError: return False
+
+def _error(e) -> str: return f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+
 def run_notebook(path:Path, dest:Path, env:dict, all_cells:bool=False) -> dict:
     "Execute the notebook at `path` (its full-size cells, or `all_cells`) as a copy in `dest`; a row of the table."
+    run_cells = _run_execnb if _has_execnb() else _run_nbclient
+    os.environ.clear(); os.environ.update(env)          # a notebook's cells may change the environment: not for the next one
+    t, cpu = time.perf_counter(), time.process_time()
+    n, n_code, n_full, kernel_cpu, err = run_cells(path, dest, all_cells)
+    return dict(notebook=path.name, cells=f"{n}/{n_code}", full_cells=n_full, seconds=time.perf_counter() - t,
+                cpu=time.process_time() - cpu if kernel_cpu is None else kernel_cpu, status='ok' if not err else 'ERROR', error=err)
+
+def _select(sources:list, all_cells:bool) -> tuple:
+    "(indices of the cells to run, the full-size cells) among a notebook's code cells, given as sources."
+    run, full = full_size_cells(sources)
+    return (list(range(len(sources))) if all_cells else run), full
+
+def _run_execnb(path:Path, dest:Path, all_cells:bool) -> tuple:
+    "Run the cells in this process with execnb's shell (the dev stack): (cells run, code cells, full-size cells, None, error)."
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     nb = read_nb(path)
     code = [c for c in nb.cells if c.cell_type == 'code' and 'nbdev_export(' not in c.source]
-    run, full = (list(range(len(code))), []) if all_cells else full_size_cells([c.source for c in code])
-    if all_cells: full = full_size_cells([c.source for c in code])[1]
-    os.environ.clear(); os.environ.update(env)          # a notebook's cells may change the environment: not for the next one
-    shell, t, cpu, err, n = CaptureShell(path=dest), time.perf_counter(), time.process_time(), '', 0
+    run, full = _select([c.source for c in code], all_cells)
+    shell, err, n = CaptureShell(path=dest), '', 0
     cwd = os.getcwd(); os.chdir(dest)
     try:
         for j in run:
             shell.cell(code[j]); n += 1
             if shell.exc:
-                e = shell.exc
-                err = f"cell {code[j].idx_}: {type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+                err = f"cell {code[j].idx_}: {_error(shell.exc)}"
                 break
         size = shell.user_ns.get('SIZE')
         if not err and size is not None and str(size) != 'full': err = f"ran at size {size!r}, not full"
     finally:
         os.chdir(cwd)
         write_nb(nb, dest/path.name)
-    return dict(notebook=path.name, cells=f"{n}/{len(code)}", full_cells=len(full), seconds=time.perf_counter() - t, cpu=time.process_time() - cpu,
-                status='ok' if not err else 'ERROR', error=err)
+    return n, len(code), len(full), None, err
+
+KERNEL_NAME = 'tunelab-rehearsal'
+
+def kernel_spec(jupyter_dir:Path) -> Path:
+    "A Jupyter kernel spec for the Python that runs this script (its ipykernel), found through `JUPYTER_PATH=jupyter_dir`."
+    d = jupyter_dir/'kernels'/KERNEL_NAME
+    d.mkdir(parents=True, exist_ok=True)
+    (d/'kernel.json').write_text(json.dumps(dict(argv=[sys.executable, '-Xfrozen_modules=off', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+                                                 display_name=f'tunelab rehearsal ({sys.executable})', language='python')))
+    return d
+
+def _kernel_prelude() -> str:
+    "What the kernel runs before a notebook's cells: the network blocked, tunelab.core first (as this process does), the CPU clock."
+    import inspect
+    return '\n'.join(['import socket, time, tunelab, tunelab.core', inspect.getsource(block_network), 'block_network()',
+                      '_rehearsal_cpu0 = time.process_time()', 'print(tunelab.__file__)'])
+
+_KERNEL_PROBE = ("import json as _j, time as _t; print(_j.dumps(dict(size=None if globals().get('SIZE') is None else str(SIZE), "
+                 "cpu=_t.process_time() - _rehearsal_cpu0)))")
+
+def _run_nbclient(path:Path, dest:Path, all_cells:bool) -> tuple:
+    """Run the cells in a Jupyter kernel of this very Python, through nbclient (nbconvert's runner): the stack that has the
+    wheel but no execnb (Colab's). (cells run, code cells, full-size cells, the kernel's CPU seconds, error)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    nb = nbformat.read(path, as_version=4)
+    idx = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and 'nbdev_export(' not in c.source]
+    run, full = _select([nb.cells[i].source for i in idx], all_cells)
+    n, err, kernel_cpu, n_cells = 0, '', None, len(nb.cells)
+    def helper(src):                                  # a cell of our own, appended (and removed before the notebook is written)
+        nb.cells.append(nbformat.v4.new_code_cell(src))
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+        return ''.join(o.get('text', '') for o in nb.cells[-1].outputs if o.get('output_type') == 'stream' and o.get('name') == 'stdout').strip()
+    client = NotebookClient(nb, timeout=3600, kernel_name=KERNEL_NAME, allow_errors=False, resources={'metadata': {'path': str(dest)}})
+    try:
+        with client.setup_kernel():
+            import tunelab
+            where = helper(_kernel_prelude()).splitlines()[-1]
+            if Path(where).resolve() != Path(tunelab.__file__).resolve():
+                raise RuntimeError(f"the kernel imports tunelab from {where}, not from {tunelab.__file__}")
+            for j in run:
+                try: client.execute_cell(nb.cells[idx[j]], idx[j]); n += 1
+                except CellExecutionError as e:
+                    n += 1
+                    err = f"cell {idx[j]}: {e.ename}: {e.evalue.splitlines()[0][:300] if e.evalue else ''}"
+                    break
+            probe = json.loads(helper(_KERNEL_PROBE).splitlines()[-1])
+            kernel_cpu = probe['cpu']
+            if not err and probe['size'] is not None and probe['size'] != 'full': err = f"ran at size {probe['size']!r}, not full"
+    except Exception as e: err = err or f"kernel: {_error(e)}"
+    finally:
+        del nb.cells[n_cells:]
+        nbformat.write(nb, dest/path.name)
+    return n, len(idx), len(full), kernel_cpu, err
 
 def run_cli(dest:Path, env:dict) -> dict:
     "`tunelab compare --size full` (Imagenette, the command's full-size default) with two epochs; a row of the table."
@@ -238,8 +316,16 @@ def main():
     t0, tmp = time.perf_counter(), Path(tempfile.mkdtemp(prefix='tunelab_rehearsal_'))
     env = {**os.environ, **rehearsal_env(tmp)}
     for k in ('TUNELAB_TEST_SIZE', 'HF_TOKEN'): env.pop(k, None)
+    execnb = _has_execnb()
+    if not execnb:                                      # no execnb (Colab's stack): a kernel of this Python, through nbclient
+        env['JUPYTER_PATH'] = os.pathsep.join([str(tmp/'jupyter')] + ([env['JUPYTER_PATH']] if env.get('JUPYTER_PATH') else []))
+        kernel_spec(tmp/'jupyter')
     os.environ.update(env)                              # before fastai, huggingface_hub and torch read their settings
     import tunelab.core                                 # first: it quietens the libraries' import-time warnings
+    import fastai, fastcore, torch, timm, pandas
+    print(f"tunelab from {Path(tunelab.core.__file__).parent}; python {sys.version.split()[0]} ({sys.executable}), fastai {fastai.__version__}, "
+          f"fastcore {fastcore.__version__}, torch {torch.__version__}, timm {timm.__version__}, pandas {pandas.__version__}; "
+          f"cells run {'in this process with execnb' if execnb else 'in a Jupyter kernel of this Python with nbclient (no execnb)'}", flush=True)
     try:
         block_network()
         sets = make_datasets(tmp/'fastai', args.n_per_breed)
