@@ -22,7 +22,7 @@ An epoch takes max(GPU time, loader time): loader workers and the GPU overlap. E
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python tools/t4_estimate.py
 """
-import os, statistics, time
+import os, time
 os.environ.setdefault('OMP_NUM_THREADS', '1'); os.environ.setdefault('MKL_NUM_THREADS', '1')
 import torch
 torch.set_num_threads(1)
@@ -30,8 +30,8 @@ torch.set_num_threads(1)
 # published (NVIDIA DeepLearningExamples, PyTorch/Classification/ConvNets, resnet50v1.5 and efficientnet READMEs)
 V100_TRAIN_AMP = {'resnet50': 1200, 'efficientnet_b0': 1301}   # img/s, 1x V100 16GB, mixed precision, training
 T4_OVER_V100 = 1198 / 3382                                     # ResNet-50 mixed-precision inference, batch 256
-# Oxford-IIIT Pets: 3,680 + 3,669 images (TFDS catalog); Imagenette (320 px): 9,469 + 3,925 (Hugging Face frgfm/imagenette)
-IMAGES = {'pets': 3680 + 3669, 'imagenette': 9469 + 3925}
+# Oxford-IIIT Pets: 3,680 + 3,669 images (TFDS catalog); Imagenette: 9.47k + 3.93k, rounded as shown (Hugging Face frgfm/imagenette)
+IMAGES = {'pets': 3680 + 3669, 'imagenette': 9470 + 3930}
 SHORT_SIDE = {'pets': None, 'imagenette': 320}                 # test JPEG: as it is, or shrunk like Imagenette-320
 TRAIN_PCT = 0.8                                                # the runner's stratified split holds out 20%
 
@@ -56,7 +56,7 @@ WORK = [
 
 def t4_train_rate(arch:str, size:int, flops:dict) -> float:
     "Estimated T4 mixed-precision training images/s for `arch` at `size` px."
-    if arch.startswith('efficientnet'): base = V100_TRAIN_AMP['efficientnet_b0'] * T4_OVER_V100   # Lite0 is lighter than B0
+    if arch.startswith('efficientnet'): base = V100_TRAIN_AMP['efficientnet_b0'] * T4_OVER_V100   # B0 stands in for Lite0
     else: base = V100_TRAIN_AMP['resnet50'] * T4_OVER_V100 * flops['resnet50'] / flops[arch]
     return base * (224 / size) ** 2
 
@@ -73,8 +73,8 @@ def count_flops(archs) -> dict:
 
 def item_seconds(size:int,            # training image size (the loader presizes to 1.5 x size)
                  short_side:int|None, # shrink the test JPEG to this shorter side first (Imagenette-320's files), or not
-                 n_per_class:int=48, reps:int=3) -> float:
-    "Seconds per image through `image_dls`'s training loader (decode, presize, collate; no batch transforms), one process."
+                 n_per_class:int=48, reps:int=5) -> float:
+    "Seconds per image through `image_dls`'s training loader (decode, presize, collate; no batch augmentation), one process: the fastest of `reps` passes."
     import sklearn.datasets, shutil, tempfile, io, contextlib
     from pathlib import Path
     from PIL import Image
@@ -98,13 +98,14 @@ def item_seconds(size:int,            # training image size (the loader presizes
             for xb, yb in dl: n += len(xb)
             ts.append((time.perf_counter() - t) / n)
     shutil.rmtree(d, ignore_errors=True)
-    return statistics.median(ts)
+    return min(ts)
 
 def main():
     archs = sorted({a for w in WORK for a in ([w[2]] if isinstance(w[2], str) else (w[2] or [])) if not a.startswith('efficientnet')}
                    | {'resnet50'})
     flops = count_flops(archs)
     item_s = {(d, s): item_seconds(s, SHORT_SIDE[d]) for d, s in sorted({(w[1], w[3]) for w in WORK if w[1]})}
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("measured on this CPU, 1 thread, image_dls's training loader per image (china.jpg, 640x427; shrunk to a "
           "320-px shorter side for Imagenette): " + ', '.join(f"{d} at {s} px {t*1000:.1f} ms" for (d, s), t in item_s.items())
           + "; so 2 loader workers give at most " + ', '.join(f"{2/t:.0f} img/s ({d})" for (d, s), t in item_s.items()))
