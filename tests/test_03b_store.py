@@ -9,18 +9,15 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_03b_store_00_setup():
     "nbs/03b_store.ipynb, section 'setup': its testable cells, in order."
-    global Path, Recipe, Stage, animal_silhouettes, errno, fastai_fine_tune, image_dls, linear_probe, mock, np, os, pd
-    global shutil, sqlite3, standard_recipes, subprocess, sys, tempfile, test_close, test_eq, test_fail, test_ne
-    global textwrap, time, torch, tune_learner
+    global Path, animal_silhouettes, errno, linear_probe, mock, os, shutil, sqlite3, subprocess, sys, tempfile
+    global test_eq, test_fail, textwrap, time
     # --- cell 3 ---
     import os, tempfile, subprocess, sys, textwrap, errno, shutil, time
     from pathlib import Path
     from unittest import mock
-    import numpy as np, pandas as pd, torch
-    from fastcore.test import test_eq, test_fail, test_ne, test_close
-    from tunelab.data import animal_silhouettes, image_dls
-    from tunelab.models import tune_learner
-    from tunelab.recipes import Recipe, Stage, linear_probe, fastai_fine_tune, standard_recipes
+    from fastcore.test import test_eq, test_fail
+    from tunelab.data import animal_silhouettes
+    from tunelab.recipes import linear_probe
     import sqlite3
 
 

@@ -9,18 +9,12 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_03c_checkpoint_00_setup():
     "nbs/03c_checkpoint.ipynb, section 'setup': its testable cells, in order."
-    global Path, Recipe, Stage, a, animal_silhouettes, b, errno, fastai_fine_tune, image_dls, learn, linear_probe
-    global mock, np, os, pd, random, s0, shutil, standard_recipes, state, subprocess, synth_learner, sys, tempfile
-    global test_close, test_eq, test_fail, test_ne, textwrap, time, tmp_k, torch, tune_learner
+    global Path, a, b, learn, np, random, s0, shutil, state, synth_learner, tempfile, test_eq, tmp_k, torch
     # --- cell 3 ---
-    import os, tempfile, subprocess, sys, textwrap, errno, shutil, time
+    import tempfile, shutil
     from pathlib import Path
-    from unittest import mock
-    import numpy as np, pandas as pd, torch
-    from fastcore.test import test_eq, test_fail, test_ne, test_close
-    from tunelab.data import animal_silhouettes, image_dls
-    from tunelab.models import tune_learner
-    from tunelab.recipes import Recipe, Stage, linear_probe, fastai_fine_tune, standard_recipes
+    import numpy as np, torch
+    from fastcore.test import test_eq
     import random
     from fastai.test_utils import synth_learner
     # --- cell 5 ---

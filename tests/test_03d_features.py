@@ -9,20 +9,18 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_03d_features_00_cached_features_for_a_fixed_body():
     "nbs/03d_features.ipynb, section 'cached_features_for_a_fixed_body': its testable cells, in order."
-    global Callback, Path, Recipe, Stage, animal_silhouettes, cache, copy, dl_feat, dl_img, efficientnet_lite, errno
-    global f1, f2, f3, fastai_fine_tune, feats, fixed, fx, head, hl, image_dls, k, learn_c, linear_probe, loss_cached
-    global loss_full, mock, net, np, one_step, os, pd, probe, set_bn_eval, shutil, small, standard_recipes, start
-    global state, subprocess, sys, tempfile, test_close, test_eq, test_fail, test_ne, textwrap, time, timm, timm_model
-    global tmp_c, torch, tune_learner, w_cached, w_full, xb, yb
+    global Callback, Path, Recipe, Stage, animal_silhouettes, cache, copy, dl_feat, dl_img, efficientnet_lite, f1, f2
+    global f3, fastai_fine_tune, feats, fixed, fx, head, hl, image_dls, k, learn_c, linear_probe, loss_cached
+    global loss_full, net, one_step, probe, set_bn_eval, small, start, state, tempfile, test_close, test_eq, test_ne
+    global timm, timm_model, tmp_c, torch, tune_learner, w_cached, w_full, xb, yb
     # --- cell 3 ---
-    import os, tempfile, subprocess, sys, textwrap, errno, shutil, time
+    import tempfile
     from pathlib import Path
-    from unittest import mock
-    import numpy as np, pandas as pd, torch
-    from fastcore.test import test_eq, test_fail, test_ne, test_close
+    import torch
+    from fastcore.test import test_eq, test_ne, test_close
     from tunelab.data import animal_silhouettes, image_dls
     from tunelab.models import tune_learner
-    from tunelab.recipes import Recipe, Stage, linear_probe, fastai_fine_tune, standard_recipes
+    from tunelab.recipes import Recipe, Stage, linear_probe, fastai_fine_tune
     import timm
     from fastai.vision.all import Callback
     # --- cell 5 ---

@@ -9,18 +9,13 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_04a_reports_00_setup():
     "nbs/04a_reports.ipynb, section 'setup': its testable cells, in order."
-    global Path, Recipe, Stage, animal_silhouettes, errno, fastai_fine_tune, image_dls, linear_probe, mock, np, os, pd
-    global shutil, standard_recipes, subprocess, sys, tempfile, test_close, test_eq, test_fail, test_ne, textwrap
-    global time, torch, tune_learner
+    global Path, animal_silhouettes, np, pd, tempfile, test_close, test_eq, test_fail
     # --- cell 3 ---
-    import os, tempfile, subprocess, sys, textwrap, errno, shutil, time
+    import tempfile
     from pathlib import Path
-    from unittest import mock
-    import numpy as np, pandas as pd, torch
-    from fastcore.test import test_eq, test_fail, test_ne, test_close
-    from tunelab.data import animal_silhouettes, image_dls
-    from tunelab.models import tune_learner
-    from tunelab.recipes import Recipe, Stage, linear_probe, fastai_fine_tune, standard_recipes
+    import numpy as np, pandas as pd
+    from fastcore.test import test_eq, test_fail, test_close
+    from tunelab.data import animal_silhouettes
 
 
 def test_04a_reports_01_one_row_per_run():
