@@ -5,12 +5,18 @@ os.environ.setdefault('MPLBACKEND', 'Agg')   # plots in notebook cells draw off-
 # Tests run the smoke size wherever they run (a GPU box with the network would otherwise pick full);
 # TUNELAB_TEST_SIZE=full runs the full-size path on purpose.
 os.environ['TUNELAB_SIZE'] = os.environ.get('TUNELAB_TEST_SIZE', 'smoke')
+# Every temporary folder of the pass (the cells' `tempfile.mkdtemp`, the CLI's subprocesses through $TMPDIR, pytest's own)
+# goes under one folder, removed at the end (TUNELAB_KEEP_TMP=1 keeps it to look into): a test pass leaves nothing in /tmp.
+_TMP = tempfile.mkdtemp(prefix='tunelab_tests_')
+os.environ['TMPDIR'] = tempfile.tempdir = _TMP
 # One results store for the whole pass (`tunelab.core.lesson_out`): a run one lesson trained is not trained again by the next.
 _RESULTS = None if os.environ.get('TUNELAB_RESULTS') else tempfile.mkdtemp(prefix='tunelab_results_')
 if _RESULTS: os.environ['TUNELAB_RESULTS'] = _RESULTS
 
 def pytest_sessionfinish(session, exitstatus):
     if _RESULTS: shutil.rmtree(_RESULTS, ignore_errors=True)
+    if os.environ.get('TUNELAB_KEEP_TMP'): print(f"\ntemporary files kept in {_TMP}")
+    else: shutil.rmtree(_TMP, ignore_errors=True)
 MARKS = ['experiment']   # cell flags that become pytest markers: `pytest -m "not experiment"` is the fast lane
 
 def pytest_configure(config):
