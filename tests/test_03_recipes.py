@@ -133,3 +133,39 @@ def test_03_recipes_05_recipes_run_on_fastai():
     # --- cell 30 ---
     test_eq(moved, [False] * 7 + [True, True])
     test_close(lrs[-2], lrs[-1] / 2.6)
+
+
+def test_03_recipes_06_where_a_recipe_starts_another_model_s_bo():
+    "nbs/03_recipes.ipynb, section 'where_a_recipe_starts_another_model_s_bo': its testable cells, in order."
+    global fn, groups, head, moved, n, names, old, resnet, sd, second, tempfile, three, v
+    # --- cell 33 ---
+    old = tune_learner(smoke_dls(20, size=32, bs=16), train_bn=False)
+    with torch.no_grad(): old.model[0].model.conv_stem.weight.add_(1.)           # a body that is not ImageNet's
+    three = tune_learner(dls, n_out=3)
+    head = {k: v.clone() for k, v in three.model.state_dict().items() if not k.startswith('0.')}
+    n = load_body(three, old.model.state_dict(), 'the old model')
+    sd = three.model.state_dict()
+    test_eq(all(torch.equal(sd[k], v) for k, v in old.model.state_dict().items() if k.startswith('0.')), True)
+    test_eq(all(torch.equal(sd[k], v) for k, v in head.items()), True)          # the head is untouched
+    test_eq(n, len([k for k in sd if k.startswith('0.')]))
+    resnet = tune_learner(dls, 'resnet18', pretrained=False)
+    test_fail(lambda: load_body(three, resnet.model.state_dict(), 'a resnet'), contains='a resnet: ')
+    groups = [[p.detach().clone() for p in g] for g in three.splitter(three.model)]
+    names = reinit_groups(three, [0, 1])
+    moved = [any(not torch.equal(a, b) for a, b in zip(g0, g)) for g0, g in zip(groups, three.splitter(three.model))]
+    test_eq(moved, [True, True] + [False] * 7)                                   # exactly the two groups asked for
+    test_eq(names[0], '0.model.conv_stem')
+    test_fail(lambda: reinit_groups(three, [12]), contains='the model has 9 parameter groups')
+    # --- cell 34 ---
+    import tempfile
+    fn = Path(tempfile.mkdtemp())/'old.pth'; torch.save(old.model.state_dict(), fn)
+    second = replace(full_fine_tune(2), name='second_round', init=str(fn), reinit=(0,))
+    print(second)
+    test_eq(Recipe.from_json(second.to_json()), second)
+    v = init_version(second); test_eq(v.startswith('sha1:'), True)
+    torch.save(three.model.state_dict(), fn); test_ne(init_version(second), v)  # another file content, another identity
+    test_eq(init_version(replace(second, init='run:abc')), 'run:abc'); test_eq(init_version(full_fine_tune()), None)
+    test_fail(lambda: replace(second, reinit=(9,)).validate(9), contains='reinit group(s) [9] out of range')
+    test_fail(lambda: replace(second, init='run:'), contains="init is 'run:RUN_ID'")
+    test_fail(lambda: replace(second, reinit=('stem',)), contains='reinit lists parameter-group indices')
+    test_fail(lambda: init_version(replace(second, init='/no/such.pth')), contains='init file /no/such.pth not found')

@@ -9,23 +9,25 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_04_runner_00_setup():
     "nbs/04_runner.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, animal_silhouettes, baselines, best_recipe, errno, final_results, mock, np, plot_curves, plot_results
-    global shutil, subprocess, summarise, sys, tempfile, test_close, test_eq, test_fail, test_ne, textwrap, time, timm
-    global torch
+    global SIZE, animal_silhouettes, baselines, best_recipe, errno, final_results, image_dls, mock, np, plot_curves
+    global plot_results, replace, shutil, subprocess, summarise, sys, tempfile, test_close, test_eq, test_fail
+    global test_ne, textwrap, time, timm, torch
     # --- cell 3 ---
     import tempfile, subprocess, sys, textwrap, timm, errno, shutil
     from unittest import mock
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     from tunelab.reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results
     import time, numpy as np, torch
-    from tunelab.data import animal_silhouettes
+    from tunelab.data import animal_silhouettes, image_dls
+    from dataclasses import replace
     # --- cell 4 ---
     SIZE = lesson_size()
 
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
-    global Image, c, fc, one, runs, small, st, tmp_c, tmp_v, two, v, versions
+    global Image, a, b, body, c, ck_i, fc, first, imagenet, one, rid_a, rid_b, runs, second, small, st, st_i, tmp_c
+    global tmp_v, two, v, versions
     # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
     small = animal_silhouettes(20, seed=1, dest=tmp_c)
@@ -47,7 +49,7 @@ def test_04_runner_01_one_run():
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, versions['one image replaced']))
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, v, split_seed=1))
     shutil.rmtree(tmp_v)
-    # --- cell 10 ---
+    # --- cell 12 ---
     two = Recipe('probe_then_all', (Stage(2, train=1, lr=3e-3), Stage(1, 'all', lr=1e-4)), aug='none', train_bn=False, bn_eval=True)
     runs = {}
     for fc in (False, True):
@@ -56,7 +58,7 @@ def test_04_runner_01_one_run():
         runs[fc] = st.results()
     pd.concat([runs[False].assign(path='images'), runs[True].assign(path='cached')])[['path', 'epoch', 'stage', 'train_loss',
                                                                                         'valid_loss', 'accuracy', 'seconds']]
-    # --- cell 11 ---
+    # --- cell 13 ---
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(runs[True][c].tolist(), runs[False][c].tolist(), eps=1e-4)
     test_eq(runs[True].epoch.tolist(), [0, 1, 2]); test_eq(runs[True].stage.tolist(), [0, 0, 1])
     test_eq(runs[True].trainable_params.tolist(), runs[False].trainable_params.tolist())
@@ -64,12 +66,27 @@ def test_04_runner_01_one_run():
     test_eq(list((tmp_c/'cache_True'/'checkpoints').glob('*.pth')), [])                  # a finished run leaves no checkpoint
     test_eq(_cache_plan(two, [None, 'it trains more than the head']),
             "feature cache, probe_then_all: stage 1 cached; stage 2 uncached: it trains more than the head")
+    # --- cell 14 ---
+    first = Recipe('first', (Stage(1, 'all', lr=1e-3),), aug='none')
+    st_i, ck_i = ResultStore(tmp_c/'init'/'results.sqlite'), tmp_c/'init'/'checkpoints'
+    rid_a = run_recipe(first, small, 'small', 0, st_i, ck_i, img_size=32, bs=32, quiet=True, keep_model=True)
+    second = Recipe('second', (Stage(1, train=1, lr=1e-3),), aug='none', train_bn=False, bn_eval=True, init=f'run:{rid_a}')
+    rid_b = run_recipe(second, small, 'small', 0, st_i, ck_i, img_size=32, bs=32, quiet=True, keep_model=True)
+    a, b = (load_checkpoint(final_checkpoint(ck_i, r))['model'] for r in (rid_a, rid_b))
+    imagenet = tune_learner(image_dls(small, size=32, bs=32), train_bn=False).model.state_dict()
+    body = [k for k in a if k.startswith('0.')]
+    test_eq(all(torch.equal(a[k], b[k]) for k in body), True)                       # the second run's body is the first's...
+    test_eq(all(torch.equal(a[k], imagenet[k]) for k in body), False)              # ...which is not ImageNet's
+    test_ne(rid_b, run_id(replace(second, init='run:0123456789ab'), 'small', 0, 32, 32, data_fingerprint(small)))
+    test_fail(lambda: run_recipe(replace(second, init='run:0123456789ab'), small, 'small', 0, st_i, ck_i, img_size=32, bs=32),
+              contains='0123456789ab.final.pth does not exist')
+    test_eq(st_i.status(run_id(replace(second, init='run:0123456789ab'), 'small', 0, 32, 32, data_fingerprint(small))), None)
 
 
 def test_04_runner_02_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    # --- cell 13 ---
+    # --- cell 16 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -95,17 +112,17 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 14 ---
+    # --- cell 17 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 15 ---
+    # --- cell 18 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 16 ---
+    # --- cell 19 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -114,7 +131,7 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 17 ---
+    # --- cell 20 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -125,7 +142,7 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
 def test_04_runner_03_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    # --- cell 18 ---
+    # --- cell 21 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -133,7 +150,7 @@ def test_04_runner_03_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 19 ---
+    # --- cell 22 ---
     import shutil; shutil.rmtree(tmp)
 
 
@@ -141,23 +158,23 @@ def test_04_runner_03_bad_input_leaves_the_store_intact():
 def test_04_runner_04_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, base, df, exp_out, fig, full_dataset, plt, r, s
-    # --- cell 20 ---
+    # --- cell 23 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     if SIZE == 'full': df = run_experiments(standard_recipes(rehearsed(4, 2)), {'imagenette': full_dataset('imagenette')}, seeds=rehearsed([0, 1], [0]), out=exp_out, img_size=160, quiet=True)
     else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
-    # --- cell 21 ---
+    # --- cell 24 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(full_dataset('imagenette') if SIZE == 'full' else animal_silhouettes(200))
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 22 ---
+    # --- cell 25 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     print(best_recipe(summarise(df), base['majority'], df)[1])
     test_eq(len(df), rehearsed(4 * 4 * 2, 4 * 2 * 1))          # recipes × epochs × seeds (fewer in a rehearsal)
     if not rehearsal(): assert s.accuracy.min() > 0.3, s   # too little stand-in data in a rehearsal (lesson 00) to judge
-    # --- cell 23 ---
+    # --- cell 26 ---
     shutil.rmtree(exp_out)

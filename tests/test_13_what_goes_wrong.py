@@ -22,9 +22,9 @@ def test_13_what_goes_wrong_00_setup():
     print(f"load average {load:.1f} on {os.cpu_count()} cores: {torch.get_num_threads()} torch thread(s) (put back at the end)")
 
 
-def test_13_what_goes_wrong_01_images_as_tensors_the_fast_path_for_many():
-    "nbs/13_what_goes_wrong.ipynb, section 'images_as_tensors_the_fast_path_for_many': its testable cells, in order."
-    global _, a, axs, dA, dP, fig, i, plt, x0, xb, xp, xp0, yb
+def test_13_what_goes_wrong_01_the_data_silhouettes_as_image_folders_an():
+    "nbs/13_what_goes_wrong.ipynb, section 'the_data_silhouettes_as_image_folders_an': its testable cells, in order."
+    global _, a, axs, dA, dP, fa, fig, fp, i, ia, ip, plt, tempfile, x0, xb, xp, xp0, yb
     # --- cell 7 ---
     import matplotlib.pyplot as plt
     seed_everything(0)
@@ -45,6 +45,13 @@ def test_13_what_goes_wrong_01_images_as_tensors_the_fast_path_for_many():
     test_eq(xp0[1] - xp0[0], torch.full((3, 4, 4), 48.))                           # the same permutation for every image
     test_ne(xp0, x0); test_eq(permute_pixels(x0, 0), xp0)                          # seeded
     test_fail(lambda: image_tensor(np.zeros((2, 2, 2, 2, 2))), contains='images of shape (2, 2, 2, 2, 2)')
+    import tempfile
+    fa, fp = (silhouette_folder(range(5), 4, 32, seed=0, permute=p, dest=Path(tempfile.mkdtemp())) for p in (None, 0))
+    test_eq(sorted(o.name for o in fa.iterdir() if o.is_dir()), ['bear', 'bird', 'cat', 'cow', 'dog'])
+    ia, ip = (np.asarray(Image.open(sorted((f/'cat').glob('*.png'))[0])) for f in (fa, fp))
+    test_eq(ia.shape, (32, 32)); test_eq(sorted(ia.flatten().tolist()), sorted(ip.flatten().tolist()))   # the same pixels...
+    test_ne(ia, ip)                                                                                      # ...elsewhere
+    test_eq(silhouette_folder(range(5), 4, 32, seed=0, dest=fa.parent), fa)                              # cached
 
 
 def test_13_what_goes_wrong_02_l2_sp_stay_near_where_you_started():
@@ -187,9 +194,9 @@ def test_13_what_goes_wrong_04_interpolating_weights_wise_ft():
     curve
 
 
-def test_13_what_goes_wrong_05_measuring_forgetting_re_initialising_blo():
-    "nbs/13_what_goes_wrong.ipynb, section 'measuring_forgetting_re_initialising_blo': its testable cells, in order."
-    global before, dls, groups, kept, lite, moved, other, reset
+def test_13_what_goes_wrong_05_measuring_forgetting():
+    "nbs/13_what_goes_wrong.ipynb, section 'measuring_forgetting': its testable cells, in order."
+    global before, dls, kept, lite, other
     # --- cell 24 ---
     dls = silhouette_dls(range(2), n_per_class=10, size=32)
     seed_everything(0)
@@ -202,88 +209,91 @@ def test_13_what_goes_wrong_05_measuring_forgetting_re_initialising_blo():
     kept = clone_state(lite.model)
     print(f"old head on its own body {before:.0%}, on a random body {old_task_accuracy(lite, other.model[0]):.0%} (a toy: 4 validation images)")
     test_eq(all(torch.equal(v, kept[k]) for k, v in lite.model.state_dict().items()), True)   # the old learner is untouched
-    groups = [[p.detach().clone() for p in g] for g in lite.splitter(lite.model)]
-    reset = reinit_groups(lite, [0, 1])
-    moved = [any(not torch.equal(a, b) for a, b in zip(g0, g)) for g0, g in zip(groups, lite.splitter(lite.model))]
-    print(f"reset {len(reset)} modules, from {reset[0]} to {reset[-1]}")
-    test_eq(moved, [True, True] + [False] * 7)                                   # exactly the two groups asked for
-    test_fail(lambda: reinit_groups(lite, [12]), contains='the model has 9 parameter groups')
 
 
 def test_13_what_goes_wrong_06_lp_ft_as_a_recipe_with_its_probe_on_cach():
     "nbs/13_what_goes_wrong.ipynb, section 'lp_ft_as_a_recipe_with_its_probe_on_cach': its testable cells, in order."
-    global after, body, full_fine_tune, lite, lp_ft, probed, r, start, stats, tuned
+    global ResultStore, feature_cache_blocker, final, final_checkpoint, full_fine_tune, image_dls, kept
+    global load_checkpoint, lp_ft, r, rec, replace, res, rid, run_recipe, shapes_dataset, start, stats, store
+    global tempfile, tiny, tmp_lp
     # --- cell 26 ---
+    import tempfile
+    from dataclasses import replace
     from tunelab.recipes import lp_ft, full_fine_tune
+    from tunelab.data import shapes_dataset, image_dls
+    from tunelab.store import ResultStore
+    from tunelab.checkpoint import final_checkpoint, load_checkpoint
+    from tunelab.features import feature_cache_blocker
+    from tunelab.runner import run_recipe
     r = lp_ft(epochs=1, probe_epochs=2)
-    print(r)
-    seed_everything(0)
-    lite = tune_learner(dls, n_out=2, normalize=False, loss_func=CrossEntropyLossFlat(), train_bn=r.train_bn)
-    test_eq(feature_cache_blocker(r, r.stages[0], lite.model), None)              # the probe stage is cacheable
-    test_eq(feature_cache_blocker(r, r.stages[1], lite.model), 'it trains more than the head')
-    start = clone_state(lite.model)
-    probed, tuned = fit_recipe(lite, r)
-    body = lambda sd: [k for k in sd if k.startswith('0.')]
-    test_eq(all(torch.equal(probed[k], start[k]) for k in body(start)), True)      # probe: body bit-identical, BatchNorm stats too
-    test_eq(any(not torch.equal(probed[k], start[k]) for k in start if k.startswith('1.') and 'weight' in k), True)
-    test_eq(any(not torch.equal(tuned[k], probed[k]) for k in body(start)), True)  # then the body moves
-    lite.model.load_state_dict(probed)
-    apply_stage(lite, r.stages[1])
-    with lite.no_bar(), lite.no_logging(): fit_stage(lite, r.stages[1], cbs=[BodyBnEval()])
-    after = clone_state(lite.model)
-    stats = [k for k in start if k.startswith('0.') and ('running_' in k)]
-    test_eq(all(torch.equal(after[k], probed[k]) for k in stats), True)            # BodyBnEval: BatchNorm statistics kept
-    test_eq(any(not torch.equal(tuned[k], probed[k]) for k in stats), True)        # without it they move
-    test_eq(any(not torch.equal(after[k], probed[k]) for k in body(start) if 'weight' in k), True)
+    kept = replace(r, name='lp_ft_bn_kept', cbs=('BodyBnEval',))
+    print(kept)
+    tiny, tmp_lp = shapes_dataset('none', n_per_class=12, size=32, seed=0), Path(tempfile.mkdtemp())
+    start = tune_learner(image_dls(tiny, size=32, bs=12), train_bn=False).model.state_dict()     # the ImageNet body
+    test_eq(feature_cache_blocker(kept, kept.stages[0], nn.Sequential(nn.Identity())), None)    # the probe stage is cacheable
+    store, final = ResultStore(tmp_lp/'results.sqlite'), {}
+    for rec in (r, kept):
+        rid = run_recipe(rec, tiny, 'tiny', 0, store, tmp_lp/'checkpoints', img_size=32, bs=12, quiet=True, keep_model=True)
+        final[rec.name] = load_checkpoint(final_checkpoint(tmp_lp/'checkpoints', rid))['model']
+    # --- cell 27 ---
+    stats = [k for k in start if k.startswith('0.') and 'running_' in k]
+    test_eq(all(torch.equal(final['lp_ft_bn_kept'][k], start[k]) for k in stats), True)   # BodyBnEval: statistics as pretrained
+    test_eq(any(not torch.equal(final['lp_ft'][k], start[k]) for k in stats), True)       # without it they move
+    test_eq(any(not torch.equal(final['lp_ft_bn_kept'][k], start[k]) for k in start if k.startswith('0.') and k.endswith('.weight')), True)
+    test_eq(len(list((tmp_lp/'features').glob('*.pth'))), 1)                              # one cached probe, shared by both runs
+    res = store.results().pivot_table(index='epoch', columns='recipe', values='valid_loss')
+    test_close(res.loc[[0, 1], 'lp_ft'], res.loc[[0, 1], 'lp_ft_bn_kept'], eps=1e-6)      # the same probe in both
+    res
 
 
 @pytest.mark.experiment
 def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment():
     "nbs/13_what_goes_wrong.ipynb, section 'experiment_1_catastrophic_forgetting': its testable cells, in order."
-    global CFG, NEW, OLD, ax, best, best_way, ce, cpu_lesson, d, ewc_grid, fig, forget, ftab, grid, hi, i, lam, lo
-    global load_start, low, m, make_learner, order, plain, r, rows, s, sd, sequential_tasks, t_lesson, tempfile, tmp
-    global train, tune_learner, w, ways_to_learn_b
-    # --- cell 27 ---
-    import tempfile
+    global CFG, NEW, OLD, RUN, ax, best, best_way, cpu_lesson, d, dA, dB, ewc_grid, fig, files_to_predict
+    global final_results, forget, ftab, grid, hi, i, lam, learner_of_run, lo, load_start, low, m, order, out, plain, r
+    global rows, run_experiments, s, sd, sequential_tasks, shifted_accuracy, t_lesson, task_a, tune_learner, w
+    global ways_to_learn_b
+    # --- cell 28 ---
     from tunelab.models import tune_learner
+    from tunelab.runner import run_experiments
+    from tunelab.reports import final_results
+    from tunelab.evaluate import learner_of_run, shifted_accuracy, files_to_predict
     t_lesson, cpu_lesson, load_start = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     CFG = dict(smoke=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=3, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
                full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(5, 1), epochs_b=rehearsed(5, 1),
                          seeds=rehearsed([0, 1, 2], [0]), fisher_items=rehearsed(1000, 60), lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2])))[SIZE]
-    OLD, NEW, ce, tmp = list(range(5)), list(range(5, 10)), CrossEntropyLossFlat(), Path(tempfile.mkdtemp())
+    OLD, NEW, out = list(range(5)), list(range(5, 10)), lesson_out('what_goes_wrong')
+    RUN = dict(out=out, img_size=CFG['size'], bs=CFG['bs'], quiet=True, keep_models=True)
+    dA, dB = (silhouette_folder(c, CFG['n'], CFG['size'], seed=0) for c in (OLD, NEW))
+    task_a = Recipe('task_A', (Stage(CFG['epochs_a'], 'all', lr=CFG['lr']),), aug='none', description='task A, all layers')
 
-    def make_learner(dls, pretrained=True, **kwargs):
-        return tune_learner(dls, n_out=dls.c, pretrained=pretrained, normalize=False, loss_func=ce, **kwargs)
-
-    def train(learn, stage, cbs=()):
-        "Fit one `Stage` on `learn`; its validation accuracy afterwards."
-        apply_stage(learn, stage)
-        with learn.no_bar(), learn.no_logging(): fit_stage(learn, stage, cbs=list(cbs))
-        with learn.no_bar(): return float(learn.validate()[1])
-
-    def ways_to_learn_b(ewc_file, lams):
-        "Name -> (stage, callbacks) for task B."
+    def ways_to_learn_b(rid_a, ewc_file, lams) -> list:
+        "Task B's recipes: each starts from task A's kept model (`init`) under a new head."
         e, lr = CFG['epochs_b'], CFG['lr']
-        ways = {f'fine-tune, lr {lr:g}': (Stage(e, 'all', lr=lr), []), f'fine-tune, lr {lr/10:g}': (Stage(e, 'all', lr=lr/10), []),
-                'freeze: top 2 blocks + head': (Stage(e, train=3, lr=lr), [BnFreeze()]),
-                'L2-SP α=0.1 β=0.01': (Stage(e, 'all', lr=lr), [L2SP(0.1, 0.01, start='fit')])}
-        return ways | {f'EWC λ={lam:g}': (Stage(e, 'all', lr=lr), [EWC(lam, ewc_file)]) for lam in lams}
-    # --- cell 28 ---
+        base = Recipe('b', (Stage(e, 'all', lr=lr),), aug='none', train_bn=False, init=f'run:{rid_a}')
+        ways = [replace(base, name='finetune', description=f'fine-tune, lr {lr:g}'),
+                replace(base, name='finetune_low', stages=(Stage(e, 'all', lr=lr / 10),), description=f'fine-tune, lr {lr/10:g}'),
+                replace(base, name='freeze_top2', stages=(Stage(e, train=3, lr=lr),), bn_eval=True, description='freeze: top 2 blocks + head'),
+                replace(base, name='l2sp', cbs=({'name': 'L2SP', 'alpha': 0.1, 'beta': 0.01, 'start': 'fit'},), description='L2-SP α=0.1 β=0.01')]
+        return ways + [replace(base, name=f"ewc_1e{round(np.log10(lam))}", description=f'EWC λ={lam:g}',
+                               cbs=({'name': 'EWC', 'lam': lam, 'state': str(ewc_file)},)) for lam in lams]
+    # --- cell 29 ---
     def sequential_tasks(seed, lams):
-        "Learn task A, then task B in each way; one row per way with old-task accuracy before and after, and new-task accuracy."
-        seed_everything(seed)
-        dA, dB = (silhouette_dls(c, CFG['n'], CFG['size'], seed=seed, bs=CFG['bs']) for c in (OLD, NEW))
-        old = make_learner(dA)
-        acc_a = train(old, Stage(CFG['epochs_a'], 'all', lr=CFG['lr']))
-        fn = tmp/f'ewc_seed{seed}.pth'
-        torch.save(ewc_state(old.model, dA.train, n_items=CFG['fisher_items'], bs=16), fn)
+        "Task A, then task B in each way, all through the runner; one row per way: old-task accuracy before and after, new-task accuracy."
+        a = final_results(run_experiments([task_a], {'task A': dA}, seeds=[seed], **RUN)).iloc[0]
+        old = learner_of_run(task_a, dA, out/'checkpoints', a.run_id, img_size=CFG['size'], bs=CFG['bs'])
+        test_close(old_task_accuracy(old, old.model[0]), a.accuracy, eps=1e-6)   # the kept model scores what the run recorded
+        fn = out/'ewc'/f'{a.run_id}.pth'                                          # task A's Fisher, computed once per task-A run
+        if not fn.exists():
+            fn.parent.mkdir(exist_ok=True); seed_everything(seed)
+            torch.save(ewc_state(old.model, old.dls.train, n_items=CFG['fisher_items'], bs=16), fn)
+        ways = ways_to_learn_b(a.run_id, fn, lams)
+        b = final_results(run_experiments(ways, {'task B': dB}, seeds=[seed], **RUN)).set_index('recipe')
         rows = []
-        for way, (stage, cbs) in ways_to_learn_b(str(fn), lams).items():
-            seed_everything(seed)
-            new = make_learner(dB, pretrained=False, train_bn=False)          # train_bn=False: "frozen" includes BatchNorm
-            new.model[0].load_state_dict(old.model[0].state_dict())             # task A's body, a new head for task B
-            acc_b = train(new, stage, cbs)
-            rows.append(dict(way=way, seed=seed, old_before=acc_a, old_after=old_task_accuracy(old, new.model[0]), new=acc_b))
+        for w in ways:
+            new = learner_of_run(w, dB, out/'checkpoints', b.loc[w.name, 'run_id'], img_size=CFG['size'], bs=CFG['bs'])
+            rows.append(dict(way=w.description, seed=seed, old_before=float(a.accuracy), new=float(b.loc[w.name, 'accuracy']),
+                             old_after=old_task_accuracy(old, new.model[0])))
         return rows
 
     grid = pd.DataFrame(sequential_tasks(CFG['seeds'][0], CFG['lams']))
@@ -292,16 +302,16 @@ def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment()
     best_way = ewc_grid.loc[ewc_grid.mean_acc.idxmax(), 'way']
     print(f"EWC on seed {CFG['seeds'][0]}: λ grid {', '.join(f'{l:g}' for l in CFG['lams'])}; chosen by mean of old and new accuracy: {best_way}")
     ewc_grid[['way', 'old_after', 'new', 'mean_acc']].round(3)
-    # --- cell 29 ---
+    # --- cell 30 ---
     lam = float(best_way.split('=')[1])
     rows = grid[~grid.way.str.startswith('EWC') | (grid.way == best_way)].to_dict('records')
     for s in CFG['seeds'][1:]: rows += sequential_tasks(s, [lam])
     forget = pd.DataFrame(rows)
     forget['forgetting'] = forget.old_before - forget.old_after
-    order = list(ways_to_learn_b('', [lam]))
+    order = [w.description for w in ways_to_learn_b('x', 'x', [lam])]
     ftab = forget.groupby('way')[['old_before', 'old_after', 'forgetting', 'new']].agg(['mean', 'std']).loc[order]
     ftab.round(3)
-    # --- cell 30 ---
+    # --- cell 31 ---
     fig, ax = plt.subplots(figsize=(7, 3))
     for i, w in enumerate(order):
         d = forget[forget.way == w]
@@ -309,7 +319,7 @@ def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment()
     ax.axhline(forget.old_before.mean(), ls=':', color='grey'); ax.axhline(0.2, ls='--', color='grey', lw=0.8)
     ax.set_xlabel('task B accuracy (new)'); ax.set_ylabel('task A accuracy after B (old)')
     ax.set_title('Each dot a seed; dotted: task A before B, dashed: chance'); ax.legend(fontsize=7, bbox_to_anchor=(1, 1));
-    # --- cell 31 ---
+    # --- cell 32 ---
     m = forget.groupby('way')[['old_before', 'old_after', 'forgetting', 'new']].mean()
     sd = forget.groupby('way').forgetting.std()
     hi, lo = order[0], order[1]
@@ -329,26 +339,23 @@ def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment()
 @pytest.mark.experiment
 def test_13_what_goes_wrong_08_experiment_2_negative_transfer_experiment():
     "nbs/13_what_goes_wrong.ipynb, section 'experiment_2_negative_transfer': its testable cells, in order."
-    global NT, a, d, data, dls, gain, learn, neg, ntab, permute, pretrained, reset, rows, s, seed, sp, start, starts
-    # --- cell 32 ---
+    global NT, a, d, df2, gain, imagenet, label, neg, ntab, perm, run2, s, sil, sp, starts
+    # --- cell 33 ---
     NT = dict(smoke=dict(n=50, size=32, bs=32, lr=2e-3, epochs=4, seeds=[0, 1]),
               full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs=rehearsed(8, 1), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
-    starts = {'ImageNet weights': (True, None), 'random init': (False, None),
-              'ImageNet, stem + blocks 0-2 reset': (True, [0, 1, 2, 3]), 'ImageNet, blocks 4-6 reset': (True, [5, 6, 7])}
-    rows = []
-    for data, permute in (('silhouettes', None), ('pixel-permuted', 0)):
-        for seed in NT['seeds']:
-            for start, (pretrained, reset) in starts.items():
-                if data == 'silhouettes' and reset: continue
-                seed_everything(seed)
-                dls = silhouette_dls(OLD, NT['n'], NT['size'], seed=seed, permute=permute, bs=NT['bs'])
-                learn = make_learner(dls, pretrained=pretrained)
-                if reset: reinit_groups(learn, reset)
-                rows.append(dict(data=data, start=start, seed=seed, accuracy=train(learn, Stage(NT['epochs'], 'all', lr=NT['lr']))))
-    neg = pd.DataFrame(rows)
+    imagenet = Recipe('imagenet', (Stage(NT['epochs'], 'all', lr=NT['lr']),), aug='none', description='ImageNet weights')
+    starts = [imagenet, replace(imagenet, name='random_init', pretrained=False, description='random init'),
+              replace(imagenet, name='reset_low', reinit=(0, 1, 2, 3), description='ImageNet, stem + blocks 0-2 reset'),
+              replace(imagenet, name='reset_high', reinit=(5, 6, 7), description='ImageNet, blocks 4-6 reset')]
+    sil, perm = (silhouette_folder(OLD, NT['n'], NT['size'], seed=0, permute=p) for p in (None, 0))
+    run2 = dict(out=out, img_size=NT['size'], bs=NT['bs'], quiet=True)
+    df2 = pd.concat([run_experiments(starts[:2], {'silhouettes': sil}, seeds=NT['seeds'], **run2),
+                     run_experiments(starts, {'pixel-permuted': perm}, seeds=NT['seeds'], **run2)])
+    label = {r.name: r.description for r in starts}
+    neg = final_results(df2).assign(data=lambda d: d.dataset, start=lambda d: d.recipe.map(label))[['data', 'start', 'seed', 'accuracy']]
     ntab = neg.groupby(['data', 'start'], sort=False).accuracy.agg(['mean', 'std', 'min', 'max'])
     ntab.round(3)
-    # --- cell 33 ---
+    # --- cell 34 ---
     a = neg.groupby(['data', 'start']).accuracy.mean()
     sp = neg.groupby(['data', 'start']).accuracy.agg(lambda s: s.max() - s.min())
     gain = lambda d: (a[d, 'ImageNet weights'] - a[d, 'random init']) * 100
@@ -368,59 +375,45 @@ def test_13_what_goes_wrong_08_experiment_2_negative_transfer_experiment():
 @pytest.mark.experiment
 def test_13_what_goes_wrong_09_experiment_3_out_of_distribution_experiment():
     "nbs/13_what_goes_wrong.ipynb, section 'experiment_3_out_of_distribution': its testable cells, in order."
-    global ALPHAS, Image, OD, SHAPE_CLASSES, SHIFTS, SHIFT_NAMES, a, accuracies, ax, b, best_a, bn, col, curve, curves
-    global d, dls, evals, fig, full_fine_tune, g, k, kind, learn, lp_ft, name, noise, o, ood, otab, ours, p, paper
-    global per_seed, probed, r, rows, seed, shapes_dataset, shapes_tensors, shift_dls, shifted, spread, tuned, wc
-    global wmean, x_id, y_id
-    # --- cell 34 ---
-    from PIL import Image
-    from tunelab.data import shapes_dataset, SHIFTS, SHAPE_CLASSES
-    from tunelab.recipes import lp_ft, full_fine_tune
+    global ALPHAS, OD, SHIFTS, SHIFT_NAMES, a, acc, ax, b, best_a, bn, col, curves, d, df3, evals, f3, fig, g, id_path
+    global k, kept, kind, learn, lpft, m, methods, noise, o, ood, otab, ours, p, paper, per_seed, probe, r, rows, seed
+    global shapes_dataset, shift_paths, spread, wc, wmean
+    # --- cell 35 ---
+    from tunelab.data import shapes_dataset, SHIFTS
     OD = dict(smoke=dict(n=60, n_shift=30, size=48, bs=32, epochs=5, probe_epochs=10, seeds=[0, 1]),
               full=dict(n=rehearsed(300, 20), n_shift=rehearsed(100, 10), size=64, bs=64, epochs=rehearsed(5, 1),
                        probe_epochs=rehearsed(20, 2), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
     SHIFT_NAMES = [s for s in SHIFTS if s != 'none']
-
-    def shapes_tensors(shift, n, seed):
-        "Images and labels of a generated shapes set, as `image_tensor` and a label list."
-        path = shapes_dataset(shift, n_per_class=n, size=OD['size'], seed=seed)
-        files = [(f, i) for i, c in enumerate(SHAPE_CLASSES) for f in sorted((path/c).glob('*.png'))]
-        return image_tensor(np.stack([np.asarray(Image.open(f).convert('RGB')) for f, _ in files]), OD['size']), [i for _, i in files]
-
-    x_id, y_id = shapes_tensors('none', OD['n'], seed=0)
-    shifted = {s: shapes_tensors(s, OD['n_shift'], seed=1) for s in SHIFT_NAMES}          # other images (seed 1) in each domain
-    shift_dls = lambda: {s: DataLoader(list(zip(x, torch.tensor(y))), bs=128) for s, (x, y) in shifted.items()}
-    print(f"ID: {len(y_id)} images ({OD['size']} px); each shift: {len(shifted['colour'][1])} images")
-    # --- cell 35 ---
-    def accuracies(learn, dls):
-        with learn.no_bar(): return {n: float(learn.validate(dl=dl)[1]) for n, dl in dls.items()}
-
-    ALPHAS = (0, 0.25, 0.5, 0.75, 1)
-    rows, curves = [], []
+    id_path = shapes_dataset('none', n_per_class=OD['n'], size=OD['size'], seed=0)
+    shift_paths = {s: shapes_dataset(s, n_per_class=OD['n_shift'], size=OD['size'], seed=1) for s in SHIFT_NAMES}   # other images (seed 1)
+    print(f"ID: {OD['n'] * 5} images ({OD['size']} px), 80% to train; each shift: {len(files_to_predict(shift_paths['colour']))} images")
+    # --- cell 36 ---
+    r = lp_ft(OD['epochs'], probe_epochs=OD['probe_epochs'])
+    methods = {'LP': replace(r, name='LP', stages=r.stages[:1], description='the probe of lp_ft alone'),
+               'LP-FT': replace(r, name='LP-FT', cbs=('BodyBnEval',)),
+               'LP-FT, BatchNorm training': replace(r, name='LP-FT_bn_training'),
+               'FT': replace(full_fine_tune(OD['epochs']), name='FT', aug='none')}
+    df3 = run_experiments(list(methods.values()), {'shapes': id_path}, seeds=OD['seeds'], out=out, img_size=OD['size'], bs=OD['bs'],
+                          quiet=True, keep_models=True)
+    f3 = final_results(df3).set_index(['recipe', 'seed'])
+    probe = df3[df3.epoch < OD['probe_epochs']].pivot_table(index=['seed', 'epoch'], columns='recipe', values='valid_loss')
+    for m in ('LP-FT', 'LP-FT_bn_training'): test_close(probe[m], probe['LP'], eps=1e-6)   # every LP-FT starts from the LP run's probe
+    ALPHAS, rows, curves = (0, 0.25, 0.5, 0.75, 1), [], []
     for seed in OD['seeds']:
-        seed_everything(seed)
-        dls = tensor_dls(x_id, y_id, seed=seed, bs=OD['bs'])
-        evals = {'ID': dls.valid} | shift_dls()
-        r = lp_ft(OD['epochs'], probe_epochs=OD['probe_epochs'])
-        learn = make_learner(dls, train_bn=r.train_bn)
-        probed, tuned = fit_recipe(learn, r, cbs=[BodyBnEval()])
-        learn.model.load_state_dict(probed)                                  # the same probe, fine-tuned with BatchNorm training
-        apply_stage(learn, r.stages[1])
-        with learn.no_bar(), learn.no_logging(): fit_stage(learn, r.stages[1], cbs=recipe_cbs(r))
-        rows += [dict(method='LP-FT, BatchNorm training', seed=seed, data=k, accuracy=v) for k, v in accuracies(learn, evals).items()]
-        curve = wise_ft_curve(learn, probed, tuned, evals, alphas=ALPHAS).assign(seed=seed)
-        curves.append(curve)
-        for a, name in ((0, 'LP'), (1, 'LP-FT')):
-            rows += [dict(method=name, seed=seed, data=d.data, accuracy=d.accuracy) for d in curve[curve.alpha == a].itertuples()]
-        seed_everything(seed)
-        learn = make_learner(tensor_dls(x_id, y_id, seed=seed, bs=OD['bs']))
-        fit_recipe(learn, full_fine_tune(OD['epochs']))
-        rows += [dict(method='FT', seed=seed, data=k, accuracy=v) for k, v in accuracies(learn, evals).items()]
+        kept = {m: learner_of_run(rec, id_path, out/'checkpoints', f3.loc[(rec.name, seed), 'run_id'], img_size=OD['size'], bs=OD['bs'])
+                for m, rec in methods.items()}
+        for m, learn in kept.items():
+            with learn.no_bar(): acc = {'ID': float(learn.validate()[1])}
+            acc |= {s: shifted_accuracy(learn, p, bs=128)[0] for s, p in shift_paths.items()}
+            rows += [dict(method=m, seed=seed, data=k, accuracy=v) for k, v in acc.items()]
+        lpft = kept['LP-FT']
+        evals = {'ID': lpft.dls.valid} | {s: lpft.dls.test_dl(files_to_predict(p), with_labels=True, bs=128) for s, p in shift_paths.items()}
+        curves.append(wise_ft_curve(lpft, clone_state(kept['LP'].model), clone_state(lpft.model), evals, alphas=ALPHAS).assign(seed=seed))
     ood = pd.DataFrame(rows); curves = pd.concat(curves)
     otab = ood.pivot_table(index='method', columns='data', values='accuracy', aggfunc='mean')[['ID'] + SHIFT_NAMES]
     otab['OOD avg'] = otab[SHIFT_NAMES].mean(axis=1)
     otab.loc[['FT', 'LP', 'LP-FT', 'LP-FT, BatchNorm training']].round(3)
-    # --- cell 36 ---
+    # --- cell 37 ---
     per_seed = ood.assign(ood=ood.data != 'ID').groupby(['method', 'seed', 'ood']).accuracy.mean().unstack()
     spread = per_seed.groupby('method').agg(lambda s: s.max() - s.min())
     paper = {'ID': {'FT': 85.8, 'LP': 83.5, 'LP-FT': 86.5}, 'OOD': {'FT': 66.8, 'LP': 71.6, 'LP-FT': 74.4}}
@@ -433,7 +426,7 @@ def test_13_what_goes_wrong_09_experiment_3_out_of_distribution_experiment():
             noise = max(spread.loc[a, col], spread.loc[b, col]) * 100
             print(f"   {a} - {b}: paper {p:+.1f}, ours {o:+.1f} -> {'same direction' if p * o > 0 else 'OPPOSITE direction'}"
                   f"{'' if abs(o) > noise else ' (within the seed range, ' + f'{noise:.1f} points: not established)'}")
-    # --- cell 37 ---
+    # --- cell 38 ---
     wc = curves.assign(kind=np.where(curves.data == 'ID', 'ID', 'OOD avg')).groupby(['kind', 'alpha', 'seed']).accuracy.mean().reset_index()
     fig, ax = plt.subplots(figsize=(6, 3))
     for k, d in wc.groupby('kind'):
@@ -455,7 +448,7 @@ def test_13_what_goes_wrong_09_experiment_3_out_of_distribution_experiment():
 def test_13_what_goes_wrong_10_progressive_networks():
     "nbs/13_what_goes_wrong.ipynb, section 'progressive_networks': its testable cells, in order."
     global adapters, k, lite_body, n_col, stage_ch
-    # --- cell 38 ---
+    # --- cell 39 ---
     lite_body = timm_model(create_backbone('efficientnet_lite0', pretrained=False), 5)[0]
     n_col = sum(p.numel() for p in lite_body.parameters())
     stage_ch = [[m for m in blk.modules() if isinstance(m, nn.Conv2d)][-1].out_channels for blk in lite_body.model.blocks]
@@ -469,14 +462,15 @@ def test_13_what_goes_wrong_10_progressive_networks():
 def test_13_what_goes_wrong_11_when_each_failure_happens_how_to_see_it__experiment():
     "nbs/13_what_goes_wrong.ipynb, section 'when_each_failure_happens_how_to_see_it_': its testable cells, in order."
     global cpu_total, t_total
-    # --- cell 39 ---
+    # --- cell 40 ---
     t_total, cpu_total = time.perf_counter() - t_lesson, time.process_time() - cpu_lesson
     print(f"the three experiments took {t_total:.0f} s ({cpu_total:.0f} CPU-seconds) at {SIZE} size on {os.cpu_count()} CPU core(s); "
           f"{torch.get_num_threads()} torch thread(s); load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} now")
     test_eq(sorted(forget.way.unique()) == sorted(order), True)
+    done_with(out)                                   # the lesson's temporary results store (kept when TUNELAB_RESULTS names one)
 
 
 def test_13_what_goes_wrong_12_exercises():
     "nbs/13_what_goes_wrong.ipynb, section 'exercises': its testable cells, in order."
-    # --- cell 40 ---
+    # --- cell 41 ---
     torch.set_num_threads(threads)

@@ -12,15 +12,16 @@ import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import store_attr
 from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders, L
-from .data import silhouette_arrays, _subset
+from PIL import Image
+from .data import silhouette_arrays, _subset, SILHOUETTE_CLASSES
 from .models import create_backbone, timm_model, torchvision_model, _backbone_stats
-from .recipes import Recipe, Stage, register_callback, apply_stage, fit_stage, recipe_cbs
+from .recipes import Recipe, Stage, register_callback, reinit_groups
 from .features import feature_cache_blocker, split_fixed, compute_features, feature_learner, _copy_rng
 
 # %% auto #0
-__all__ = ['image_tensor', 'permute_pixels', 'tensor_dls', 'silhouette_dls', 'clone_state', 'body_head_params', 'l2sp_terms',
-           'pretrained_body_weights', 'start_weights', 'L2SP', 'fisher_diagonal', 'ewc_state', 'ewc_penalty', 'EWC',
-           'interpolate_weights', 'wise_ft_curve', 'old_task_accuracy', 'reinit_groups', 'BodyBnEval', 'fit_recipe']
+__all__ = ['image_tensor', 'permute_pixels', 'tensor_dls', 'silhouette_dls', 'silhouette_folder', 'clone_state',
+           'body_head_params', 'l2sp_terms', 'pretrained_body_weights', 'start_weights', 'L2SP', 'fisher_diagonal',
+           'ewc_state', 'ewc_penalty', 'EWC', 'interpolate_weights', 'wise_ft_curve', 'old_task_accuracy', 'BodyBnEval']
 
 # %% ../nbs/13_what_goes_wrong.ipynb #f66b2025
 def image_tensor(x:np.ndarray,        # uint8 images: N×H×W (grey) or N×H×W×3
@@ -71,6 +72,26 @@ def silhouette_dls(classes,          # silhouette class indices (0-9), relabelle
     x = image_tensor(X[idx], size)
     x = x if permute is None else permute_pixels(x, permute)
     return tensor_dls(x, [classes.index(Y[i]) for i in idx], seed=seed, **kwargs)
+
+def silhouette_folder(classes,                   # silhouette class indices (0-9)
+                      n_per_class:int=60, size:int=32, seed:int=42,
+                      permute:int|None=None,     # seed of a pixel permutation (negative transfer), or None
+                      dest:Path|None=None        # parent folder (default `tunelab_home()`)
+                     ) -> Path:
+    "An image folder of a seeded, class-balanced subset of the silhouettes of `classes` at `size` px; written once, cached."
+    classes = sorted(classes)
+    name = f"silhouettes_{'-'.join(map(str, classes))}_{n_per_class}_{size}px_seed{seed}" + ('' if permute is None else f"_perm{permute}")
+    path = Path(dest or tunelab_home())/name
+    if (path/'.complete').exists(): return path
+    X, Y = silhouette_arrays()
+    idx = [i for i in _subset(Y, n_per_class, seed) if Y[i] in classes]
+    x = image_tensor(X[idx], size, stats=([0.] * 3, [1.] * 3))               # in [0, 1], not normalised
+    if permute is not None: x = permute_pixels(x, permute)
+    for c in classes: (path/SILHOUETTE_CLASSES[c]).mkdir(parents=True, exist_ok=True)
+    for j, i in enumerate(idx):
+        Image.fromarray(x[j, 0].mul(255).round().byte().numpy()).save(path/SILHOUETTE_CLASSES[Y[i]]/f"{i:05d}.png")
+    (path/'.complete').write_text(f"{len(idx)} images\n")
+    return path
 
 # %% ../nbs/13_what_goes_wrong.ipynb #11aafb1f
 def clone_state(model:nn.Module) -> dict:
@@ -219,49 +240,12 @@ def old_task_accuracy(old:Learner,        # the old task's learner: its head and
         with old.no_bar(): return float(old.validate()[1])
     finally: old.model[0].load_state_dict(keep)
 
-def reinit_groups(learn:Learner, groups) -> list:
-    "Put parameter groups `groups` (indices into `learn.splitter`'s groups) back to a random initialisation; the modules reset."
-    n = len(learn.splitter(learn.model))
-    if not all(-n <= g < n for g in groups): raise ValueError(f"groups {list(groups)}: the model has {n} parameter groups")
-    groups = [g % n for g in groups]
-    ids = {id(p) for i, g in enumerate(learn.splitter(learn.model)) if i in groups for p in g}
-    bb = create_backbone(learn.arch, pretrained=False)
-    fresh = (timm_model if hasattr(bb, 'reset_classifier') else torchvision_model)(bb, learn.dls.c)
-    fresh_mods, names = dict(fresh.named_modules()), []
-    for name, m in learn.model.named_modules():
-        own = list(m.parameters(recurse=False))
-        if own and all(id(p) in ids for p in own):
-            src = dict(fresh_mods[name].named_parameters(recurse=False)) | dict(fresh_mods[name].named_buffers(recurse=False))
-            with torch.no_grad():
-                for k, t in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False)): t.copy_(src[k])
-            names.append(name)
-    return names
 
 # %% ../nbs/13_what_goes_wrong.ipynb #d8468b19
 @register_callback
 class BodyBnEval(Callback):
     "Keep the body's BatchNorm layers in eval mode while it trains: their statistics stay as they were (Keras's advice)."
+    body_only = True                             # nothing to do on cached body features: the runner leaves it out there
     def before_train(self):                      # after fastai's TrainEvalCallback has put the model in train mode
         for m in self.learn.model[0].modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
-
-def fit_recipe(learn:Learner, recipe:Recipe, cached:bool=True,
-               cbs=None,                         # extra callbacks, for the stages that train on images (not the cached ones)
-               quiet:bool=True) -> list:
-    "`apply_recipe` with cacheable head-only stages trained on body features computed once; the weights after each stage."
-    recipe.validate(len(learn.splitter(learn.model)))
-    states = []
-    for stage in recipe.stages:
-        if cached and feature_cache_blocker(recipe, stage, learn.model) is None:
-            fixed, head = split_fixed(learn.model)                       # head shares its modules with learn.model
-            hl = feature_learner(learn, head, compute_features(learn, fixed))
-            apply_stage(hl, stage)
-            with hl.no_bar() if quiet else nullcontext(), hl.no_logging() if quiet else nullcontext():
-                fit_stage(hl, stage, cbs=recipe_cbs(recipe))
-            _copy_rng(hl.dls, learn.dls)
-        else:
-            apply_stage(learn, stage)
-            with learn.no_bar() if quiet else nullcontext(), learn.no_logging() if quiet else nullcontext():
-                fit_stage(learn, stage, cbs=L(cbs) + recipe_cbs(recipe))
-        states.append(clone_state(learn.model))
-    return states

@@ -5,19 +5,22 @@
 # %% ../nbs/03_recipes.ipynb #690b517f
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import json, inspect
+import json, inspect, hashlib
+from pathlib import Path
 from dataclasses import dataclass, field, asdict, fields, replace
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_transforms, L
 from fastai.learner import SkipToEpoch
 from fastai.optimizer import _BaseOptimizer
+from .models import create_backbone, timm_model, torchvision_model
 from .unfreeze import GradualUnfreeze
 
 # %% auto #0
 __all__ = ['SPREADS', 'SCHEDULES', 'CALLBACKS', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'fit_stage',
            'register_callback', 'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes',
            'linear_probe', 'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes',
-           'lp_ft', 'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs', 'apply_recipe']
+           'lp_ft', 'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs', 'apply_recipe',
+           'init_version', 'load_body', 'reinit_groups']
 
 # %% ../nbs/03_recipes.ipynb #30b82dcf
 class _RateGroups(_BaseOptimizer):
@@ -171,6 +174,8 @@ class Recipe:
     splitter:str = 'blocks'              # parameter groups: 'blocks' or 'fastai'
     description:str = ''                 # one line for people
     cbs:tuple = ()                       # callbacks by registered name: 'MixUp' or {'name': 'MixUp', 'alpha': 0.4}
+    init:str|None = None                 # the body's starting weights: 'run:RUN_ID' (a run kept in the same store) or a weights file
+    reinit:tuple = ()                    # parameter groups put back to random weights before the first stage
 
     def __post_init__(self):
         if not self.name or not str(self.name).replace('_', '').replace('-', '').isalnum():
@@ -181,6 +186,11 @@ class Recipe:
         object.__setattr__(self, 'aug', check_aug(self.aug, self.name))
         object.__setattr__(self, 'cbs', tuple(callback_spec(c, self.name) for c in self.cbs))
         if self.splitter not in ('blocks', 'fastai'): raise ValueError(f"recipe {self.name!r}: splitter must be 'blocks' or 'fastai'")
+        if not (self.init is None or (isinstance(self.init, str) and self.init not in ('', 'run:'))):
+            raise ValueError(f"recipe {self.name!r}: init is 'run:RUN_ID' or the path of a weights file, not {self.init!r}")
+        if not all(isinstance(g, int) and not isinstance(g, bool) for g in self.reinit):
+            raise ValueError(f"recipe {self.name!r}: reinit lists parameter-group indices, not {self.reinit!r}")
+        object.__setattr__(self, 'reinit', tuple(self.reinit))
 
     @property
     def epochs(self) -> int: return sum(s.epochs for s in self.stages)
@@ -195,6 +205,8 @@ class Recipe:
         for i, s in enumerate(self.stages):
             try: s.n_trainable(n_groups)
             except ValueError as e: raise ValueError(f"recipe {self.name!r}, stage {i}: {e}") from None
+        bad = [g for g in self.reinit if not -n_groups <= g < n_groups]
+        if bad: raise ValueError(f"recipe {self.name!r}: reinit group(s) {bad} out of range: the model has {n_groups} parameter groups")
 
     def stage_of(self, epoch:int) -> tuple[int, int]:
         "(stage index, epoch within that stage) of the recipe's `epoch` (counting from 0)."
@@ -217,8 +229,9 @@ class Recipe:
         bn = 'BatchNorm frozen (eval)' if self.bn_eval else 'BatchNorm trainable' if self.train_bn else 'BatchNorm weights frozen'
         aug = ', '.join(f"{k}={v}" for k, v in self.aug.items()) if isinstance(self.aug, dict) else self.aug
         cbs = ''.join(f", {c['name']}({', '.join(f'{k}={v}' for k, v in c.items() if k != 'name')})" for c in self.cbs)
-        head = (f"{self.name}: {self.arch} ({'ImageNet' if self.pretrained else 'random'} weights), aug {aug}{cbs}, {bn}, "
-                f"{self.epochs} epochs")
+        w = f"body from {self.init}" if self.init else 'ImageNet weights' if self.pretrained else 'random weights'
+        w += f", groups {'/'.join(map(str, self.reinit))} reset to random" if self.reinit else ''
+        head = f"{self.name}: {self.arch} ({w}), aug {aug}{cbs}, {bn}, {self.epochs} epochs"
         return '\n'.join([head] + [f"  {i+1}. {s}" for i, s in enumerate(self.stages)])
 
 # %% ../nbs/03_recipes.ipynb #3be5c2b1
@@ -319,9 +332,12 @@ def aug_recipes(epochs:int=6, lr:float=2e-3, arch:str='efficientnet_lite0') -> l
             replace(ft, name='aug_mixup', cbs=('MixUp',), description="fine_tune with aug_transforms and MixUp")]
 
 # %% ../nbs/03_recipes.ipynb #7baaa68c
-def recipe_cbs(recipe:Recipe) -> list:
+def recipe_cbs(recipe:Recipe,
+               cached:bool=False    # for a stage trained on cached body features: without callbacks marked `body_only`
+              ) -> list:
     "Fresh callbacks a recipe needs on every fit: fastai's `BnFreeze` for `bn_eval`, then those it names."
-    return ([BnFreeze()] if recipe.bn_eval else []) + [make_callback(c) for c in recipe.cbs]
+    cbs = [make_callback(c) for c in recipe.cbs]
+    return ([BnFreeze()] if recipe.bn_eval else []) + [c for c in cbs if not (cached and getattr(c, 'body_only', False))]
 
 def apply_recipe(learn:Learner, recipe:Recipe, cbs=None):
     "Train `learn` with every stage of `recipe` in order."
@@ -329,3 +345,40 @@ def apply_recipe(learn:Learner, recipe:Recipe, cbs=None):
     for stage in recipe.stages:
         apply_stage(learn, stage)
         fit_stage(learn, stage, cbs=L(cbs) + recipe_cbs(recipe))
+
+# %% ../nbs/03_recipes.ipynb #44cf819e
+def init_version(recipe:Recipe) -> str|None:
+    "What identifies `recipe.init`: 'run:RUN_ID' as it is, a file by the SHA-1 of its bytes; None without `init`."
+    if recipe.init is None or recipe.init.startswith('run:'): return recipe.init
+    fn = Path(recipe.init).expanduser()
+    if not fn.is_file(): raise FileNotFoundError(f"recipe {recipe.name!r}: init file {fn} not found")
+    return 'sha1:' + hashlib.sha1(fn.read_bytes()).hexdigest()[:16]
+
+def load_body(learn:Learner, state:dict, source:str='init') -> int:
+    "Copy the body (names starting '0.') of `state` into `learn.model`, whose head stays as it is; the number of tensors copied."
+    own = {k: v for k, v in learn.model.state_dict().items() if k.startswith('0.')}
+    body = {k: v for k, v in state.items() if k.startswith('0.')}
+    bad = sorted(k for k in own if k not in body or body[k].shape != own[k].shape)
+    if bad: raise ValueError(f"{source}: {len(bad)} of the body's {len(own)} tensors are missing or of another shape "
+                             f"(another architecture?): {bad[:3]}")
+    learn.model.load_state_dict(body, strict=False)
+    return len(body)
+
+# %% ../nbs/03_recipes.ipynb #4765ff6b
+def reinit_groups(learn:Learner, groups) -> list:
+    "Put parameter groups `groups` (indices into `learn.splitter`'s groups) back to a random initialisation; the modules reset."
+    n = len(learn.splitter(learn.model))
+    if not all(-n <= g < n for g in groups): raise ValueError(f"groups {list(groups)}: the model has {n} parameter groups")
+    groups = [g % n for g in groups]
+    ids = {id(p) for i, g in enumerate(learn.splitter(learn.model)) if i in groups for p in g}
+    bb = create_backbone(learn.arch, pretrained=False)
+    fresh = (timm_model if hasattr(bb, 'reset_classifier') else torchvision_model)(bb, learn.dls.c)
+    fresh_mods, names = dict(fresh.named_modules()), []
+    for name, m in learn.model.named_modules():
+        own = list(m.parameters(recurse=False))
+        if own and all(id(p) in ids for p in own):
+            src = dict(fresh_mods[name].named_parameters(recurse=False)) | dict(fresh_mods[name].named_buffers(recurse=False))
+            with torch.no_grad():
+                for k, t in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False)): t.copy_(src[k])
+            names.append(name)
+    return names

@@ -8,7 +8,7 @@ from .core import *    # first: it quietens the import-time noise of the librari
 import os, json, hashlib
 from contextlib import ExitStack
 from pathlib import Path
-import pandas as pd
+import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import L
 from .data import image_dls, check_image_folder, image_files
@@ -21,7 +21,8 @@ from .checkpoint import _set_rng_state
 from .features import _cache_plan
 
 # %% auto #0
-__all__ = ['data_fingerprint', 'run_id', 'run_recipe', 'validate_experiments', 'describe_data', 'run_experiments']
+__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'run_recipe', 'validate_experiments',
+           'describe_data', 'run_experiments']
 
 # %% ../nbs/04_runner.ipynb #187aff0d
 def data_fingerprint(path:Path,   # an image folder
@@ -43,10 +44,40 @@ def run_id(recipe:Recipe,               # the strategy (architecture, stages, ra
            split_seed:int=42            # seed of the validation split
           ) -> str:
     "A stable id for one run: the same recipe, data (name and version), seed and settings give the same id; any change, a new one."
-    key = json.dumps(dict(recipe=recipe.to_dict(), dataset=dataset, data=data_version, seed=seed, img_size=img_size, bs=bs,
+    rd = {k: v for k, v in recipe.to_dict().items() if v or k not in ('init', 'reinit')}    # ids from before these fields hold
+    if recipe.init: rd['init'] = init_version(recipe)                                     # a file: by its content
+    key = json.dumps(dict(recipe=rd, dataset=dataset, data=data_version, seed=seed, img_size=img_size, bs=bs,
                           split=dict(how='stratified', valid_pct=0.2, seed=split_seed)), sort_keys=True)
     return hashlib.sha1(key.encode()).hexdigest()[:12]
 
+
+# %% ../nbs/04_runner.ipynb #92c41667
+def init_path(recipe:Recipe, ckpt_dir:Path) -> Path|None:
+    "The file `recipe.init` names: a kept run's last checkpoint ('run:RUN_ID', under `ckpt_dir`) or a weights file; None without."
+    if recipe.init is None: return None
+    fn = final_checkpoint(ckpt_dir, recipe.init[4:]) if recipe.init.startswith('run:') else Path(recipe.init).expanduser()
+    if not fn.is_file():
+        raise ValueError(f"recipe {recipe.name!r} starts from {recipe.init}, but {fn} does not exist"
+                         + (" (run that recipe first with keep_model=True, into the same output folder)" if recipe.init.startswith('run:') else ''))
+    return fn
+
+def set_start(learn, recipe:Recipe, ckpt_dir:Path) -> list:
+    "Give a new run its starting weights: the body of `recipe.init` (tensors only; the head stays new), then `reinit` groups random."
+    fn = init_path(recipe, ckpt_dir)
+    if fn is not None:
+        d = torch.load(fn, map_location='cpu', weights_only=True)
+        load_body(learn, d.get('model') or d.get('state_dict') or d, f"recipe {recipe.name!r}, init {recipe.init}")
+    return reinit_groups(learn, recipe.reinit) if recipe.reinit else []
+
+def resume(learn, recipe:Recipe, state:dict) -> int:
+    "Put a run's checkpoint back into `learn`: its stage set up, weights, optimizer and RNG states; the epochs it had done."
+    apply_stage(learn, recipe.stages[recipe.stage_of(state['epoch'])[0]])
+    learn.model.load_state_dict(state['model'])
+    learn.opt.load_state_dict(dict(state=state['opt']['state'], hypers=L(state['opt']['hypers'])))
+    _set_rng_state(learn, state['rng'])
+    return state['epoch'] + 1
+
+# %% ../nbs/04_runner.ipynb #2988e12d
 def run_recipe(recipe:Recipe,            # the strategy
                data:Path,                # an image folder
                dataset:str,              # its name in the results
@@ -76,17 +107,10 @@ def run_recipe(recipe:Recipe,            # the strategy
     learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn,
                          channels_last=channels_last)
     recipe.validate(len(learn.splitter(learn.model)))
-    done = 0
-    if state is not None:
-        done = state['epoch'] + 1
-        stage_i, _ = recipe.stage_of(state['epoch'])
-        apply_stage(learn, recipe.stages[stage_i])
-        learn.model.load_state_dict(state['model'])
-        learn.opt.load_state_dict(dict(state=state['opt']['state'], hypers=L(state['opt']['hypers'])))
-        _set_rng_state(learn, state['rng'])
-        store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version)
-        store.add_epoch(state['row'])
-    else: store.start(rid, recipe, dataset, seed, data_version=data_version)
+    if state is None: set_start(learn, recipe, ckpt_dir); done = 0
+    else: done = resume(learn, recipe, state)
+    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version)
+    if state is not None: store.add_epoch(state['row'])
     base = dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed)
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
     blockers = [feature_cache_blocker(recipe, s, learn.model, cbs) for s in recipe.stages]
@@ -98,7 +122,7 @@ def run_recipe(recipe:Recipe,            # the strategy
         if skip == 0: apply_stage(learn, stage)          # a resumed stage was set up (and its optimizer restored) above
         elif cache and blockers[i] is None: cache.say(f"feature cache, {recipe.name}: stage {i+1} resumes mid-stage, uncached")
         if cache and blockers[i] is None and skip == 0:
-            fit_cached_stage(learn, stage, cache, img_size, split_seed, recipe_cbs(recipe), store, ckpt, base, offset, i, quiet)
+            fit_cached_stage(learn, stage, cache, img_size, split_seed, recipe_cbs(recipe, cached=True), store, ckpt, base, offset, i, quiet)
         else:
             cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
             with ExitStack() as quiet_ctx:
@@ -108,6 +132,7 @@ def run_recipe(recipe:Recipe,            # the strategy
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
+
 
 # %% ../nbs/04_runner.ipynb #553f0fa3
 def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict:
@@ -146,6 +171,7 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
     versions = {name: data_fingerprint(path) for name, path in datasets.items()}
     for name, rep in reports.items(): print(describe_data(name, rep, versions[name]))
     check_out_folder(out, datasets.values())
+    for r in recipes: init_path(r, out/'checkpoints')                   # a start from a run that kept no model fails here
     with out_lock(out):
         store = ResultStore(out/'results.sqlite')
         grid = [(r, name, path, s) for name, path in datasets.items() for r in recipes for s in seeds]
