@@ -16,22 +16,17 @@ def test_08_backbones_00_setup():
     SIZE = lesson_size()
 
 
-def test_08_backbones_01_throughput_measured():
-    "nbs/08_backbones.ipynb, section 'throughput_measured': its testable cells, in order."
-    global before, ips, learn, smoke_dls, tiny, tune_learner
+def test_08_backbones_01_throughput_from_the_runner_s_own_epochs():
+    "nbs/08_backbones.ipynb, section 'throughput_from_the_runner_s_own_epochs': its testable cells, in order."
+    global rows, smoke_dls, tiny
     # --- cell 6 ---
     from tunelab.data import smoke_dls
-    from tunelab.models import tune_learner
-    seed_everything(0)
-    tiny = smoke_dls(20, size=32, bs=16)
-    learn = tune_learner(tiny)
-    before = {k: v.clone() for k, v in learn.model.state_dict().items()}
-    ips = train_throughput(learn, n_steps=2, warmup=1)
-    print(f"Lite0, 32 px, batch 16 on the {device_type().upper()}: {ips:.0f} training images/s")
-    assert ips > 0
-    test_eq(all(torch.equal(before[k], v) for k, v in learn.model.state_dict().items()), True)   # weights restored
-    test_eq(learn.param_groups_table().trainable.iloc[0] < learn.param_groups_table().params.iloc[0], True)  # frozen again
-    test_fail(lambda: train_throughput(learn, n_steps=0), contains='n_steps=0')
+    tiny = smoke_dls(20, size=32, bs=24)                    # 160 training images: 6 batches of 24, 16 left over
+    test_eq(images_per_epoch(tiny.train), sum(len(xb) for xb, yb in tiny.train))  # what a training epoch really yields
+    test_eq((images_per_epoch(tiny.train), images_per_epoch(tiny.valid)), (144, 40)) # validation keeps its partial batch
+    rows = pd.DataFrame(dict(recipe='fine_tune', stage=[0, 1, 1], seconds=[2.0, 7.0, 9.0]))  # a 3-epoch `fine_tune` run
+    test_eq(finetune_throughput(rows, fastai_fine_tune(3), 144), 144 * 2 / 16)       # the head-only epoch does not count
+    test_fail(lambda: finetune_throughput(rows.assign(recipe='linear_probe'), linear_probe(2), 144), contains='no all-layers epochs')
 
 
 def test_08_backbones_02_the_comparison():
@@ -57,26 +52,38 @@ def test_08_backbones_02_the_comparison():
 @pytest.mark.experiment
 def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     "nbs/08_backbones.ipynb, section 'experiment_four_backbones_on_the_silhoue': its testable cells, in order."
-    global ax, best_pre, candidates, data, done_with, img_size, lesson_out, out, pets_folder, plt, pre, r, rand, res
-    global rho
+    global ResultStore, ax, b, best_pre, candidates, data, done_with, img_size, lesson_out, n_epochs, n_train, out
+    global pets_folder, plt, pre, r, rand, res, rho, runs, split, unfrozen
     # --- cell 10 ---
     from tunelab.core import lesson_out, done_with
     if SIZE == 'full':
         from tunelab.data import pets_folder
         candidates, data, img_size = ['resnet18', 'resnet34', 'resnet50', 'convnext_tiny', 'vit_small_patch16_224'], pets_folder(), 224
     else: candidates, data, img_size = ['efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', ('efficientnet_lite0', False)], sil, 48
-    res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=rehearsed(5, 2) if SIZE == 'full' else 3,
-                            probe_epochs=rehearsed(2, 1), throughput_steps=rehearsed(5, 1))   # counts shrink only in a rehearsal (lesson 00)
+    n_epochs = rehearsed(5, 2) if SIZE == 'full' else 3        # counts shrink only in a rehearsal (lesson 00)
+    res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=n_epochs,
+                            probe_epochs=rehearsed(2, 1))
     res.assign(pareto=pareto_front(res)).round(3)
     # --- cell 11 ---
+    from tunelab.store import ResultStore
+    runs = ResultStore(out/'results.sqlite').results(res.attrs['run_ids'])      # the epoch rows the runner wrote
+    split = image_dls(data, size=img_size)
+    n_train = len(split.train_ds) // split.train.bs * split.train.bs   # fastai drops an epoch's last partial batch
+    for b, r in res.iterrows():
+        unfrozen = runs[(runs.recipe == f"finetune-{b}") & (runs.trainable_params == r.params)]   # every parameter trained
+        test_eq(len(unfrozen), (n_epochs - 1) * r.seeds)                            # all but `fine_tune`'s head-only epoch
+        test_close(r.finetune_img_per_s, n_train * len(unfrozen) / unfrozen.seconds.sum(), eps=1e-9)
+        assert r.finetune_img_per_s > 0, (b, r.finetune_img_per_s)
+    print(f"{n_train:,} training images per epoch; unfrozen fine-tuning epochs per backbone: {n_epochs - 1}")
+    # --- cell 12 ---
     import matplotlib.pyplot as plt
     ax = plot_backbones(res); plt.tight_layout()
-    # --- cell 12 ---
+    # --- cell 13 ---
     pre = res[res.pretrained]
     rho = pre.probe_accuracy.rank().corr(pre.finetune_accuracy.rank()) if len(pre) > 2 else float('nan')   # Spearman's rho
     for r in res.itertuples():
-        print(f"{r.Index:>26}: {r.params/1e6:.1f} M params, {r.train_img_per_s:.0f} img/s; probe {r.probe_accuracy:.1%} in {r.probe_seconds:.0f} s, "
-              f"fine-tuned {r.finetune_accuracy:.1%} in {r.finetune_seconds:.0f} s")
+        print(f"{r.Index:>26}: {r.params/1e6:.1f} M params; probe {r.probe_accuracy:.1%} in {r.probe_seconds:.0f} s, "
+              f"fine-tuned {r.finetune_accuracy:.1%} in {r.finetune_seconds:.0f} s ({r.finetune_img_per_s:.0f} img/s unfrozen)")
     print(f"probe ranking vs fine-tuned ranking over the {len(pre)} pretrained backbones: Spearman rho = {rho:.2f}")
     print("Pareto front:", ', '.join(res.index[pareto_front(res)]))
     test_eq(len(res), len(candidates))
