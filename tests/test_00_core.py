@@ -20,38 +20,53 @@ def test_00_core_00_setup():
     assert 'a real one' in err, err                                                    # ... real warnings still show
 
 
-def test_00_core_01_device_and_environment():
+def test_00_core_01_errors():
+    "nbs/00_core.ipynb, section 'errors': its testable cells, in order."
+    global bad_data
+    # --- cell 6 ---
+    assert issubclass(OfflineError, RuntimeError) and issubclass(DataError, ValueError)   # caught like the built-in errors
+    def bad_data(): raise DataError("data/: the images lie in it directly")
+    test_fail(bad_data, contains='lie in it directly')
+
+
+def test_00_core_02_device_and_environment():
     "nbs/00_core.ipynb, section 'device_and_environment': its testable cells, in order."
-    global t
-    # --- cell 7 ---
-    device_type()
+    global t, tag
     # --- cell 8 ---
+    device_type()
+    # --- cell 9 ---
     test_eq(device_type() in ('cuda', 'mps', 'cpu'), True)
     test_eq(device_type() == 'cuda', torch.cuda.is_available())
     # --- cell 11 ---
+    tag = os.environ.pop('COLAB_RELEASE_TAG', None)
+    if 'google.colab' not in sys.modules: test_eq(in_colab(), False)
+    os.environ['COLAB_RELEASE_TAG'] = 'test'; test_eq(in_colab(), True)
+    if tag is None: del os.environ['COLAB_RELEASE_TAG']
+    else: os.environ['COLAB_RELEASE_TAG'] = tag
+    # --- cell 13 ---
     os.environ['TUNELAB_OFFLINE'] = '1'
     test_eq(network_available(), False)
     del os.environ['TUNELAB_OFFLINE']
     t = time.perf_counter(); network_available('host.invalid', timeout=1, refresh=True)
     test_eq(network_available('host.invalid'), False)   # `.invalid` never resolves (RFC 2606)
     assert time.perf_counter() - t < 5, "network_available must give up quickly"
-    # --- cell 13 ---
+    # --- cell 15 ---
     os.environ['TUNELAB_OFFLINE'] = '1'
     test_fail(lambda: require_network('Oxford-IIIT Pets'), contains='Oxford-IIIT Pets needs a download')
     del os.environ['TUNELAB_OFFLINE']
-    # --- cell 15 ---
+    # --- cell 17 ---
     environment()
-    # --- cell 16 ---
+    # --- cell 18 ---
     test_eq(set(environment()), {'device','gpu','cpus','colab','network','python','torch','fastai','timm'})
 
 
-def test_00_core_02_lesson_size():
+def test_00_core_03_lesson_size():
     "nbs/00_core.ipynb, section 'lesson_size': its testable cells, in order."
     global SIZE, old
-    # --- cell 18 ---
+    # --- cell 20 ---
     SIZE = lesson_size()
     SIZE
-    # --- cell 19 ---
+    # --- cell 21 ---
     os.environ['TUNELAB_SIZE'] = 'full'
     test_eq(lesson_size(verbose=False), 'full')
     test_eq(lesson_size(verbose=False).reason, 'TUNELAB_SIZE=full is set')
@@ -59,7 +74,7 @@ def test_00_core_02_lesson_size():
     test_fail(lambda: lesson_size(), contains="TUNELAB_SIZE='huge' is not a lesson size")
     del os.environ['TUNELAB_SIZE']
     if not torch.cuda.is_available(): test_eq(lesson_size(verbose=False), 'smoke')
-    # --- cell 21 ---
+    # --- cell 23 ---
     test_eq(rehearsed(5, 1), 1 if rehearsal() else 5)
     old = os.environ.pop('TUNELAB_REHEARSAL', None)
     test_eq((rehearsal(), rehearsed([0, 1, 2], [0])), (False, [0, 1, 2]))
@@ -69,10 +84,10 @@ def test_00_core_02_lesson_size():
     else: os.environ['TUNELAB_REHEARSAL'] = old
 
 
-def test_00_core_03_seeds():
+def test_00_core_04_seeds():
     "nbs/00_core.ipynb, section 'seeds': its testable cells, in order."
     global a, b, c
-    # --- cell 23 ---
+    # --- cell 25 ---
     seed_everything(1); a = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(1); b = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(2); c = (random.random(), np.random.rand(), torch.rand(1).item())
@@ -80,10 +95,10 @@ def test_00_core_03_seeds():
     test_ne(a, c)
 
 
-def test_00_core_04_mixed_precision_the_one_device_specific_():
+def test_00_core_05_mixed_precision_the_one_device_specific_():
     "nbs/00_core.ipynb, section 'mixed_precision_the_one_device_specific_': its testable cells, in order."
     global Callback, CrossEntropyLossFlat, DataLoaders, Learner, RecordScale, dls, dtypes, learn, net, nn, scales, x, y
-    # --- cell 25 ---
+    # --- cell 27 ---
     from torch import nn
     from fastai.vision.all import Learner, DataLoaders, CrossEntropyLossFlat, Callback
     test_eq((amp_dtype('cuda'), amp_dtype('cpu'), amp_dtype('mps')), (torch.float16, None, None))
@@ -105,10 +120,10 @@ def test_00_core_04_mixed_precision_the_one_device_specific_():
     assert hasattr(learn, 'mixed_precision') and np.isfinite(learn.recorder.losses[-1].item())
 
 
-def test_00_core_05_pickling_fastai_s_transforms():
+def test_00_core_06_pickling_fastai_s_transforms():
     "nbs/00_core.ipynb, section 'pickling_fastai_s_transforms': its testable cells, in order."
     global Transform, parent_label, pickle, t, t2
-    # --- cell 27 ---
+    # --- cell 29 ---
     import pickle
     from fastai.vision.all import Transform, parent_label
     t = Transform(parent_label)
@@ -121,16 +136,16 @@ def test_00_core_05_pickling_fastai_s_transforms():
         finally: copyreg.pickle(plum.Function, _reduce_plum_function)
 
 
-def test_00_core_06_where_data_goes():
+def test_00_core_07_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
     global a, b, d, shared, tempfile
-    # --- cell 29 ---
+    # --- cell 31 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         os.environ['TUNELAB_HOME'] = d
         test_eq(tunelab_home(), Path(d))
         del os.environ['TUNELAB_HOME']
-    # --- cell 31 ---
+    # --- cell 33 ---
     shared = os.environ.pop('TUNELAB_RESULTS', None)   # (set when a test pass shares one store)
     try:
         a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)

@@ -23,32 +23,42 @@ def test_03b_store_00_setup():
 
 def test_03b_store_01_the_store():
     "nbs/03b_store.ipynb, section 'the_store': its testable cells, in order."
-    global d, db, r, row, st
+    global db, r, row, st, store_dir, tables
     # --- cell 5 ---
-    with tempfile.TemporaryDirectory() as d:
-        st = ResultStore(Path(d)/'results.sqlite')
-        r = linear_probe(2)
-        st.start('abc', r, 'shapes', 0, data_version='v1')
-        row = dict(zip(COLUMNS, ['abc', r.name, 'shapes', r.arch, 0, 0, 0, 1.0, 1.1, 0.5, 3.0, 100, 1e-3]))
-        st.add_epoch(row); st.add_epoch({**row, 'accuracy': 0.6})                  # the same epoch again replaces, never duplicates
-        test_eq(len(st.results()), 1); test_eq(st.results().accuracy[0], 0.6)
-        test_eq(st.results().data_version.tolist(), ['v1'])                       # each row says which data it trained on
-        test_eq(st.status('abc'), 'running'); st.finish('abc'); test_eq(st.status('abc'), 'done')
-        test_eq(st.status('nope'), None)
-        st.add_comparison('c1', {'seeds': [0]}, ['abc']); st.add_comparison('c1', {'seeds': [0]}, ['abc'])   # recorded once
-        test_eq(st.comparisons()[['comparison', 'runs']].values.tolist(), [['c1', 1]])
-        test_eq(len(st.results(['nope'])), 0)
-
-    with tempfile.TemporaryDirectory() as d:                                        # a store written before data versions
-        with sqlite3.connect(Path(d)/'old.sqlite') as db: db.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, recipe TEXT, "
-                                                                     "dataset TEXT, seed INTEGER, recipe_json TEXT, status TEXT, updated REAL)")
-        test_eq(ResultStore(Path(d)/'old.sqlite').runs().columns[-1], 'data_version')     # gains the column, keeps its runs
+    store_dir = Path(tempfile.mkdtemp())
+    st = ResultStore(store_dir/'sub'/'results.sqlite')                           # makes the folder it needs
+    with sqlite3.connect(st.path) as db: tables = {t for t, in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    test_eq(tables, {'runs', 'epochs', 'comparisons', 'comparison_runs'})
+    with sqlite3.connect(store_dir/'old.sqlite') as db:                          # a store written before data versions
+        db.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, recipe_json TEXT, "
+                   "status TEXT, updated REAL)")
+    with sqlite3.connect(ResultStore(store_dir/'old.sqlite').path) as db:      # gains the column
+        test_eq([c[1] for c in db.execute("PRAGMA table_info(runs)")][-1], 'data_version')
+    # --- cell 7 ---
+    r = linear_probe(2)
+    test_eq(st.status('abc'), None)                                              # never started
+    st.start('abc', r, 'shapes', 0, data_version='v1'); test_eq(st.status('abc'), 'running')
+    st.finish('abc'); test_eq(st.status('abc'), 'done')
+    # --- cell 9 ---
+    row = dict(zip(COLUMNS, ['abc', r.name, 'shapes', r.arch, 0, 0, 0, 1.0, 1.1, 0.5, 3.0, 100, 1e-3]))
+    st.add_epoch(row); st.add_epoch({**row, 'accuracy': 0.6})                  # the same epoch again replaces, never duplicates
+    test_eq(len(st.results()), 1); test_eq(st.results().accuracy[0], 0.6)
+    test_eq(st.results().data_version.tolist(), ['v1'])                       # each row says which data it trained on
+    test_eq(len(st.results(['nope'])), 0); test_eq(len(st.results(['abc'])), 1)
+    test_eq(st.runs()[['run_id', 'status', 'data_version']].values.tolist(), [['abc', 'done', 'v1']])
+    st.start('abc', r, 'shapes', 0, keep_epochs=0); test_eq(len(st.results()), 0)   # a restart from scratch drops its rows
+    test_eq(ResultStore(store_dir/'old.sqlite').runs().columns[-1], 'data_version')  # an old store reads like a new one
+    # --- cell 11 ---
+    st.add_comparison('c1', {'seeds': [0]}, ['abc']); st.add_comparison('c1', {'seeds': [0]}, ['abc'])   # recorded once
+    test_eq(st.comparisons()[['comparison', 'runs']].values.tolist(), [['c1', 1]])
+    test_eq(json.loads(st.comparisons().label[0]), {'seeds': [0]})
+    shutil.rmtree(store_dir)
 
 
 def test_03b_store_02_atomic_writes():
     "nbs/03b_store.ipynb, section 'atomic_writes': its testable cells, in order."
     global e, full_disk, real_write, tmp_w
-    # --- cell 7 ---
+    # --- cell 13 ---
     tmp_w = Path(tempfile.mkdtemp())
     atomic_write(tmp_w/'a.bin', b'abc')
     real_write = Path.write_bytes
@@ -59,14 +69,15 @@ def test_03b_store_02_atomic_writes():
         test_fail(lambda: atomic_write(tmp_w/'a.bin', b'new bytes'), contains='No space left on device')
         try: atomic_write(tmp_w/'b.bin', b'xyz')
         except OSError as e: test_eq(e.filename, str(tmp_w/'b.bin'))                # the message can name the file
-    test_eq(sorted(p.name for p in tmp_w.iterdir()), ['a.bin']); test_eq((tmp_w/'a.bin').read_bytes(), b'abc')   # old file intact, no .tmp
+    test_eq(sorted(p.name for p in tmp_w.iterdir()), ['a.bin'])                   # no .tmp left behind
+    test_eq((tmp_w/'a.bin').read_bytes(), b'abc')                                 # the old file intact
     shutil.rmtree(tmp_w)
 
 
 def test_03b_store_03_the_output_folder():
     "nbs/03b_store.ipynb, section 'the_output_folder': its testable cells, in order."
     global deny, holder, small, t, tmp_o
-    # --- cell 9 ---
+    # --- cell 15 ---
     small = animal_silhouettes(20, seed=1, dest=Path(tempfile.mkdtemp()))
     tmp_o = Path(tempfile.mkdtemp())
     (tmp_o/'file').write_text('x')
@@ -77,6 +88,9 @@ def test_03b_store_03_the_output_folder():
         test_fail(lambda: check_out_folder(tmp_o/'new'/'deeper'), contains='cannot be written: Permission denied')
     test_eq(sorted(p.name for p in tmp_o.iterdir()), ['file'])                  # the folders it made are gone again
     test_eq(check_out_folder(tmp_o/'ok'), tmp_o/'ok'); test_eq(list((tmp_o/'ok').iterdir()), [])
+    shutil.rmtree(tmp_o)
+    # --- cell 17 ---
+    tmp_o = Path(tempfile.mkdtemp()); (tmp_o/'ok').mkdir()
     holder = subprocess.Popen([sys.executable, '-c', textwrap.dedent(f'''
         import fcntl, os, time
         f = open(r"{tmp_o/'ok'/'.lock'}", "a+"); fcntl.flock(f, fcntl.LOCK_EX); f.write(str(os.getpid())); f.flush()

@@ -9,15 +9,30 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_03c_checkpoint_00_setup():
     "nbs/03c_checkpoint.ipynb, section 'setup': its testable cells, in order."
-    global Path, a, b, learn, np, random, s0, shutil, state, synth_learner, tempfile, test_eq, tmp_k, torch
+    global L, Path, a, b, cp, learn, np, p, random, res, s, s0, shutil, st, state, synth_learner, tempfile, test_close
+    global test_eq, tmp_c, tmp_k, torch
     # --- cell 3 ---
     import tempfile, shutil
     from pathlib import Path
     import numpy as np, torch
-    from fastcore.test import test_eq
+    from fastcore.test import test_eq, test_close
+    from fastai.vision.all import L
     import random
     from fastai.test_utils import synth_learner
     # --- cell 5 ---
+    learn = synth_learner()
+    s = _rng_state(learn)
+    a = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
+    _set_rng_state(learn, s)
+    b = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
+    assert torch.equal(a[0], b[0]) and a[1:] == b[1:]                             # every generator continues where it was taken
+    assert all(isinstance(v, (torch.Tensor, int, tuple, list)) for v in s.values())   # tensors and numbers only
+    # --- cell 7 ---
+    p = _plain({'lr': np.float64(0.1), 'mom': L(0.9, 0.99), 'buf': (np.arange(3),)})
+    test_eq(p['lr'], 0.1); assert type(p['lr']) is float                          # a numpy scalar becomes a number
+    test_eq(p['mom'], [0.9, 0.99]); assert type(p['mom']) is list                   # an `L` becomes a list
+    assert isinstance(p['buf'][0], torch.Tensor) and torch.equal(p['buf'][0], torch.arange(3))
+    # --- cell 9 ---
     learn = synth_learner()
     with learn.no_bar(), learn.no_logging(): learn.fit(1)
     tmp_k = Path(tempfile.mkdtemp())
@@ -28,8 +43,37 @@ def test_03c_checkpoint_00_setup():
     b = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
     assert torch.equal(a[0], b[0]) and a[1:] == b[1:]                             # every generator continues where it was saved
     test_eq(sorted(state), ['epoch', 'model', 'opt', 'rng', 'row', 'smooth'])
-    # --- cell 6 ---
+    # --- cell 11 ---
     s0 = (torch.get_rng_state(), random.getstate())
     with preserved_rng(): torch.rand(5); random.random(); np.random.rand()
     assert torch.equal(s0[0], torch.get_rng_state()) and s0[1] == random.getstate()   # what ran inside drew nothing from the run
     shutil.rmtree(tmp_k)
+    # --- cell 12 ---
+    learn = synth_learner()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)
+    tmp_k = Path(tempfile.mkdtemp())
+    save_checkpoint(learn, tmp_k/'c.pth', 0, {'epoch': 0})
+    state = load_checkpoint(tmp_k/'c.pth')                                       # plain data: `weights_only=True` reads it
+    a = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
+    _set_rng_state(learn, state['rng'])
+    b = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
+    assert torch.equal(a[0], b[0]) and a[1:] == b[1:]                             # every generator continues where it was saved
+    test_eq(sorted(state), ['epoch', 'model', 'opt', 'rng', 'row', 'smooth'])
+    # --- cell 13 ---
+    s0 = (torch.get_rng_state(), random.getstate())
+    with preserved_rng(): torch.rand(5); random.random(); np.random.rand()
+    assert torch.equal(s0[0], torch.get_rng_state()) and s0[1] == random.getstate()   # what ran inside drew nothing from the run
+    shutil.rmtree(tmp_k)
+    # --- cell 15 ---
+    tmp_c = Path(tempfile.mkdtemp())
+    st = ResultStore(tmp_c/'results.sqlite')
+    learn = synth_learner()
+    cp = Checkpointer(st, tmp_c/'r.pth', dict(run_id='r', recipe='x', dataset='d', arch='a', seed=0), epoch_offset=3, stage=1)
+    with learn.no_bar(), learn.no_logging(): learn.fit(2, cbs=cp)
+    res = st.results()
+    test_eq(res.epoch.tolist(), [3, 4]); test_eq(res.stage.tolist(), [1, 1])
+    test_close(res.valid_loss.tolist(), [float(v[1]) for v in learn.recorder.values])   # fastai's numbers, as recorded
+    test_eq((load_checkpoint(tmp_c/'r.pth')['epoch'], load_checkpoint(tmp_c/'r.pth')['row']['epoch']), (4, 4))   # the last epoch
+    shutil.rmtree(tmp_c)
+    # --- cell 17 ---
+    test_eq(final_checkpoint('ckpts', 'r1'), Path('ckpts')/'r1.final.pth')

@@ -9,10 +9,11 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_03d_features_00_cached_features_for_a_fixed_body():
     "nbs/03d_features.ipynb, section 'cached_features_for_a_fixed_body': its testable cells, in order."
-    global Callback, Path, Recipe, Stage, animal_silhouettes, cache, copy, dl_feat, dl_img, efficientnet_lite, f1, f2
-    global f3, fastai_fine_tune, feats, fixed, fx, head, hl, image_dls, k, learn_c, linear_probe, loss_cached
-    global loss_full, net, one_step, probe, set_bn_eval, small, start, state, tempfile, test_close, test_eq, test_ne
-    global timm, timm_model, tmp_c, torch, tune_learner, w_cached, w_full, xb, yb
+    global Callback, Path, Recipe, Stage, again, animal_silhouettes, apply_stage, base, body0, cache, ck, contextlib
+    global copy, dl_feat, dl_img, efficientnet_lite, f1, f2, f3, fastai_fine_tune, feats, fixed, fp, fx, head, head0
+    global hl, image_dls, io, k, learn_c, linear_probe, load_checkpoint, loss_cached, loss_full, net, o, one_step
+    global probe, set_bn_eval, small, st, start, state, tempfile, test_close, test_eq, test_ne, timm, timm_model
+    global tmp_c, torch, tune_learner, w_cached, w_full, xb, yb
     # --- cell 3 ---
     import tempfile
     from pathlib import Path
@@ -41,16 +42,18 @@ def test_03d_features_00_cached_features_for_a_fixed_body():
     seed_everything(0)
     learn_c = tune_learner(image_dls(small, size=32, bs=32, aug=False), train_bn=False)
     fixed, head = split_fixed(learn_c.model)
+    test_eq(len(fixed) + len(head), 1 + len(learn_c.model[1]))
+    assert all(p is q for p, q in zip(head.parameters(), learn_c.model[1][2:].parameters()))   # the same modules, not copies
+    fixed[1:]
+    # --- cell 10 ---
     state = torch.get_rng_state()
     feats = compute_features(learn_c, fixed)
-    fixed[1:], {k: tuple(v.shape) for k, v in feats.items()}
-    # --- cell 9 ---
-    test_eq(len(fixed) + len(head), 1 + len(learn_c.model[1]))
+    {k: tuple(v.shape) for k, v in feats.items()}
+    # --- cell 11 ---
     test_eq(feats['train_x'].shape, (len(learn_c.dls.train_ds), 2 * 1280))       # concat pooling: avg and max of 1,280 channels
     test_eq(feats['valid_y'], torch.tensor([learn_c.dls.valid_ds[i][1] for i in range(len(learn_c.dls.valid_ds))]))
     assert torch.equal(torch.get_rng_state(), state), "computing features must not draw from the run's random streams"
-    assert all(p is q for p, q in zip(head.parameters(), learn_c.model[1][2:].parameters()))   # the same modules, not copies
-    # --- cell 10 ---
+    # --- cell 12 ---
     from fastai.callback.training import set_bn_eval
     import copy
     xb, yb = learn_c.dls.one_batch()
@@ -70,22 +73,42 @@ def test_03d_features_00_cached_features_for_a_fixed_body():
     test_close(loss_full, loss_cached, eps=1e-5)
     for k in w_full: test_close(w_full[k].float(), w_cached[k].float(), eps=1e-5)
     assert not torch.equal(w_full['2.weight'], start['2.weight']), "the step should have moved the head"
-    # --- cell 12 ---
+    # --- cell 14 ---
+    fp = features_fingerprint(learn_c, fixed, 32, 42)
+    test_eq(fp, features_fingerprint(learn_c, fixed, 32, 42)); test_eq(len(fp), 16)
+    test_ne(features_fingerprint(learn_c, fixed, 32, 43), fp)                    # another split
+    test_ne(features_fingerprint(learn_c, fixed, 48, 42), fp)                    # another image size
+    # --- cell 16 ---
     cache = FeatureCache(tmp_c/'features')
     f1 = cache.get(learn_c, fixed, 32, 42); f2 = cache.get(learn_c, fixed, 32, 42)
-    f3 = FeatureCache(tmp_c/'features').get(learn_c, fixed, 32, 42)        # a new comparison finds them on disk
-    hl = feature_learner(learn_c, head, f1)
-    cache.sources, [p.name for p in (tmp_c/'features').iterdir()], hl.dls.one_batch()[0].shape
-    # --- cell 13 ---
-    test_eq(cache.sources, ['computed', 'memory'])
+    again = FeatureCache(tmp_c/'features'); f3 = again.get(learn_c, fixed, 32, 42)
+    test_eq(cache.sources, ['computed', 'memory']); test_eq(again.sources, ['disk'])
     assert f1 is f2 and torch.equal(f3['train_x'], f1['train_x'])
-    test_eq(len(list((tmp_c/'features').glob('*.pth'))), 1)
-    test_ne(features_fingerprint(learn_c, fixed, 32, 43), features_fingerprint(learn_c, fixed, 32, 42))   # another split
+    test_eq([p.name for p in (tmp_c/'features').iterdir()], [f'{fp}.pth'])
+    import io, contextlib
+    with contextlib.redirect_stdout(io.StringIO()) as o: cache.say('hello'); cache.say('hello')
+    test_eq(o.getvalue(), 'hello\n')                                              # said once
+    # --- cell 18 ---
+    hl = feature_learner(learn_c, head, f1)
     test_eq(hl.dls.one_batch()[0].shape, (32, 2560)); assert hl.model is head
     dl_img, dl_feat = learn_c.dls.train, hl.dls.train
     _copy_rng(learn_c.dls, hl.dls)                                           # one_batch above drew from hl's
     test_eq(list(dl_feat.get_idxs()), list(dl_img.get_idxs()))              # the same shuffled order, batch for batch
-    # --- cell 15 ---
+    # --- cell 20 ---
+    from tunelab.recipes import apply_stage
+    from tunelab.checkpoint import load_checkpoint
+    st = ResultStore(tmp_c/'results.sqlite')
+    probe = Recipe('probe', (Stage(2, train=1, lr=1e-2),), aug='none', train_bn=False, bn_eval=True)
+    apply_stage(learn_c, probe.stages[0])
+    body0, head0 = ({k: v.clone() for k, v in m.state_dict().items()} for m in learn_c.model)
+    base = dict(run_id='r', recipe='probe', dataset='d', arch='efficientnet_lite0', seed=0)
+    fit_cached_stage(learn_c, probe.stages[0], cache, 32, 42, [], st, tmp_c/'r.pth', base, 0, 0, quiet=True)
+    test_eq(st.results().epoch.tolist(), [0, 1]); test_eq(cache.sources[-1], 'memory')   # the features computed above
+    assert not torch.equal(learn_c.model[1].state_dict()['2.weight'], head0['2.weight'])   # the head trained in place
+    assert all(torch.equal(v, learn_c.model[0].state_dict()[k]) for k, v in body0.items())  # the body did not change
+    ck = load_checkpoint(tmp_c/'r.pth'); test_eq(ck['epoch'], 1)
+    assert torch.equal(ck['model']['1.2.weight'], learn_c.model[1].state_dict()['2.weight'].cpu())   # the full learner's weights
+    # --- cell 22 ---
     test_eq(_cache_plan(linear_probe(2), [None]), "feature cache, linear_probe: stage 1 cached")
     test_eq(_cache_plan(fastai_fine_tune(3), ['augmentation', 'it trains more than the head']),
             "feature cache, fine_tune: stage 1 uncached: augmentation; stage 2 uncached: it trains more than the head")

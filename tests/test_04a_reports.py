@@ -35,17 +35,19 @@ def test_04a_reports_02_a_summary_over_seeds():
     "nbs/04a_reports.ipynb, section 'a_summary_over_seeds': its testable cells, in order."
     global h, m, s
     # --- cell 7 ---
-    s = summarise(toy)
-    test_eq(s.diverged.to_dict(), {('d', 'blew_up'): 1, ('d', 'good'): 0, ('d', 'weak'): 0})
     m, h = t_interval([.62, .725, .815]); test_close(m, 0.72, eps=1e-3); test_close(h, 0.242, eps=1e-3)
     test_eq(np.isnan(t_interval([.5])[1]), True)                          # one seed: no interval
+    test_eq(np.isnan(t_interval([])[0]), True)                            # no values: no mean
+    # --- cell 9 ---
+    s = summarise(toy)
+    test_eq(s.diverged.to_dict(), {('d', 'blew_up'): 1, ('d', 'good'): 0, ('d', 'weak'): 0})
     s
 
 
 def test_04a_reports_03_the_majority_class_baseline():
     "nbs/04a_reports.ipynb, section 'the_majority_class_baseline': its testable cells, in order."
     global base
-    # --- cell 9 ---
+    # --- cell 11 ---
     base = baselines(animal_silhouettes(20, seed=1, dest=Path(tempfile.mkdtemp())))
     test_eq((base['majority'], base['chance']), (0.1, 0.1))               # ten balanced classes, stratified split
     base
@@ -54,13 +56,16 @@ def test_04a_reports_03_the_majority_class_baseline():
 def test_04a_reports_04_naming_a_winner():
     "nbs/04a_reports.ipynb, section 'naming_a_winner': its testable cells, in order."
     global d, h, line, m, name, paired, s2, toy_runs, two_versions, unclear, wide
-    # --- cell 12 ---
+    # --- cell 13 ---
+    test_close(paired_differences(toy, 'good', 'weak').difference.tolist(), [0.4])   # seed 0: 0.8 - 0.4
+    test_eq(list(paired_differences(toy, 'good', 'weak').columns), ['dataset', 'seed', 'difference'])
+    # --- cell 15 ---
     test_eq(s.index[0], ('d', 'blew_up'))                  # the diverged run has the top accuracy here ...
     name, line = best_recipe(s, majority=0.5)
     test_eq(name, 'good'); assert 'blew_up' in line and 'one seed' in line, line     # ... and is never named best
     test_eq(best_recipe(s, majority=0.85)[0], None)       # below the majority-class baseline: no winner
     print(best_recipe(s, majority=0.85)[1])
-    # --- cell 13 ---
+    # --- cell 16 ---
     def toy_runs(accs:dict) -> pd.DataFrame:
         "One-epoch runs: recipe -> final accuracy per seed."
         return pd.DataFrame([dict(run_id=f"{r}{s}", recipe=r, epoch=0, train_loss=1., valid_loss=1., accuracy=a,
@@ -70,7 +75,7 @@ def test_04a_reports_04_naming_a_winner():
     print(summarise(paired)[['runs', 'accuracy', 'ci95']].round(3).to_string())
     print(paired_differences(paired, 'steady', 'close').round(3).to_string())
     for d in (paired, unclear): print(best_recipe(summarise(d), 0.5, d)[1])
-    # --- cell 14 ---
+    # --- cell 17 ---
     s2 = summarise(paired)
     m, h = t_interval([.62, .725, .815])
     test_close(s2.loc[('d', 'steady'), 'ci95'], h); test_close(h, 4.303 * np.std([.62, .725, .815], ddof=1) / np.sqrt(3), eps=1e-3)     # t(0.975, 2 dof) = 4.303
@@ -85,7 +90,7 @@ def test_04a_reports_04_naming_a_winner():
     two_versions = pd.concat([paired.assign(data_version='a'), paired.assign(data_version='b', run_id=lambda d: d.run_id + 'b')])
     test_fail(lambda: summarise(two_versions), contains='2 data versions')
     test_close(scipy.stats.t.ppf(0.975, 1), 12.706, eps=1e-3)                             # two seeds: the interval is ±12.7 standard errors
-    # --- cell 16 ---
+    # --- cell 19 ---
     print(gap_vs_spread(summarise(paired), 'steady', 'close'))
     test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'), "steady - close: +2.0 points (within the largest seed spread, 20.0)")
     wide = toy_runs({'a': [.90, .91], 'b': [.70, .72]})
@@ -94,12 +99,19 @@ def test_04a_reports_04_naming_a_winner():
 
 def test_04a_reports_05_plots():
     "nbs/04a_reports.ipynb, section 'plots': its testable cells, in order."
-    global ax, axs, fig, plt
-    # --- cell 18 ---
+    global ax, axs, fig, h, m, plt
+    # --- cell 21 ---
+    import matplotlib.pyplot as plt
+    ax = show_baseline(plt.subplots()[1], dict(majority=.5, chance=.1))
+    test_eq([float(l.get_xdata()[0]) for l in ax.get_lines()], [.5, .1]); test_eq(show_baseline(ax, None), ax)
+    m, h = t_interval([.62, .725, .815]); test_close(_ci95([.62, .725, .815]), (m - h, m + h))
+    test_eq(_ci95([.5]), (.5, .5))                                                # one seed: a point, no interval
+    plt.close('all')
+    # --- cell 23 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(12, 3))
     plot_results(paired, ax=axs[0], baseline=dict(majority=.5, chance=.1)); plot_curves(paired, ax=axs[1]);
-    # --- cell 19 ---
+    # --- cell 24 ---
     ax = plot_results(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_label() for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), ['chance 25.0%', 'majority class 50.0%'])
     ax = plot_curves(paired, baseline=dict(majority=0.5, chance=0.25))

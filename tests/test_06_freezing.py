@@ -19,8 +19,8 @@ def test_06_freezing_00_setup():
 
 def test_06_freezing_01_what_each_parameter_group_does():
     "nbs/06_freezing.ipynb, section 'what_each_parameter_group_does': its testable cells, in order."
-    global dls, learn, plt, smoke_dls, t, tune_learner
-    # --- cell 7 ---
+    global ax, dls, learn, plt, smoke_dls, t, tune_learner
+    # --- cell 6 ---
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
     import matplotlib.pyplot as plt
@@ -28,7 +28,7 @@ def test_06_freezing_01_what_each_parameter_group_does():
     dls = smoke_dls(20, size=32, bs=16)
     learn = tune_learner(dls)
     learn.group_summary(slice(1e-5, 1e-3))
-    # --- cell 8 ---
+    # --- cell 7 ---
     t = learn.group_summary(slice(1e-5, 1e-3))
     test_eq(len(t), 9)
     test_eq(t.trainable.iloc[:-1].gt(0).all(), True)                     # train_bn=True: every frozen group still has BN weights training
@@ -40,16 +40,20 @@ def test_06_freezing_01_what_each_parameter_group_does():
     test_fail(lambda: group_lrs([1e-3, 1e-4], 3), contains='2 learning rates for 3 parameter groups')
     learn.opt.set_hyper('lr', slice(1e-5, 1e-3))                          # fastai's own rule gives the same rates
     test_close([h['lr'] for h in learn.opt.hypers], group_lrs(slice(1e-5, 1e-3), 9))
+    # --- cell 9 ---
+    ax = learn.plot_groups(slice(1e-5, 1e-3))
+    test_eq(len(ax.patches), 2 * len(learn.opt.param_lists))                 # a grey and an orange bar per group
+    test_eq(ax.get_title(), f"{t.trainable.sum():,} of {t.params.sum():,} parameters train")
 
 
 def test_06_freezing_02_four_policies_as_recipes():
     "nbs/06_freezing.ipynb, section 'four_policies_as_recipes': its testable cells, in order."
     global ax, axs, compare_recipes, fig, freeze_policies, policies, r
-    # --- cell 10 ---
+    # --- cell 11 ---
     from tunelab.recipes import compare_recipes, freeze_policies
     policies = freeze_policies()
     compare_recipes(*policies)[['epochs', 'train', 'lr', 'train_bn', 'bn_eval']]
-    # --- cell 11 ---
+    # --- cell 12 ---
     fig, axs = plt.subplots(2, 2, figsize=(14, 6))
     for r, ax in zip(policies, axs.flat):
         recipe_learner(dls, r).plot_groups(lr=r.stages[0].lr, ax=ax, title=r.name)
@@ -58,14 +62,26 @@ def test_06_freezing_02_four_policies_as_recipes():
 
 def test_06_freezing_03_what_moved_one_training_step_checked():
     "nbs/06_freezing.ipynb, section 'what_moved_one_training_step_checked': its testable cells, in order."
-    global changes, df, fe, ff, full, head, name, params, pt, r, stats
-    # --- cell 13 ---
+    global changes, df, fe, ff, full, head, name, params, pt, r, stats, toy, toy_t, wc
+    # --- cell 14 ---
+    seed_everything(0)
+    wc = tune_learner(dls).what_changed(n_batches=1)
+    assert {'weight', 'bn_weight', 'bn_stat'} <= set(wc.kind), set(wc.kind)
+    test_eq(wc[wc.trainable].changed.all(), True)
+    test_eq(wc[~wc.trainable & wc.kind.isin(['weight', 'bn_weight'])].changed.any(), False)   # frozen: bit-identical
+    test_fail(lambda: learn.what_changed(0), contains='n_batches=0')
+    # --- cell 16 ---
+    toy = pd.DataFrame(dict(kind=['weight', 'weight', 'bn_stat'], trainable=[True, False, False], changed=[True, False, True]))
+    toy_t = changed_table({'a': toy, 'b': toy.assign(changed=False)})
+    test_eq(toy_t.loc[('weight', True), 'a'], '1/1'); test_eq(toy_t.loc[('bn_stat', False), 'a'], '1/1')
+    test_eq(toy_t.loc[('bn_stat', False), 'b'], '0/1')
+    # --- cell 17 ---
     changes = {}
     for r in policies:
         seed_everything(0)
         changes[r.name] = recipe_learner(dls, r).what_changed(n_batches=2, lr=1e-3)
     changed_table(changes)
-    # --- cell 14 ---
+    # --- cell 18 ---
     head = 8
     for name, df in changes.items():
         params = df[df.kind.isin(['weight', 'bn_weight'])]
@@ -81,7 +97,6 @@ def test_06_freezing_03_what_moved_one_training_step_checked():
     test_eq(sorted(pt[pt.trainable & (pt.kind == 'weight')].group.unique()), [6, 7, 8])  # freeze_to_3: only the top three groups' weights train...
     test_eq(pt[(pt.kind == 'weight') & (pt.group < 6)].changed.any(), False)      # ... and the others' weights stayed put
     test_eq(full[full.kind != 'buffer'].changed.all(), True)              # full fine-tuning: everything moved
-    test_fail(lambda: learn.what_changed(0), contains='n_batches=0')
 
 
 @pytest.mark.experiment
@@ -89,7 +104,7 @@ def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     "nbs/06_freezing.ipynb, section 'experiment_the_four_policies_side_by_sid': its testable cells, in order."
     global a, animal_silhouettes, axs, b, df, done_with, f, fig, final_results, gap_vs_spread, lesson_out, out
     global pets_folder, plot_curves, plot_results, r, run_experiments, s, sns, summarise
-    # --- cell 15 ---
+    # --- cell 19 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
     from tunelab.runner import run_experiments
@@ -99,7 +114,7 @@ def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     else: df = run_experiments(policies, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     s = summarise(df)
     s[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds', 'trainable_params']]
-    # --- cell 16 ---
+    # --- cell 20 ---
     import seaborn as sns
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.5))
     plot_results(df, ax=axs[0])
@@ -107,7 +122,7 @@ def test_06_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     sns.scatterplot(f, x='total_seconds', y='accuracy', hue='recipe', size='trainable_params', sizes=(30, 250), ax=axs[1])
     axs[1].set_title('Accuracy against training time (marker size: trainable parameters)')
     axs[1].legend(fontsize=7, loc='lower right'); plt.tight_layout()
-    # --- cell 17 ---
+    # --- cell 21 ---
     s = summarise(df).reset_index().set_index('recipe')
     for r in s.itertuples():
         print(f"{r.Index:>18}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run, {int(r.trainable_params):,} trainable parameters")

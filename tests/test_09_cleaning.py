@@ -18,9 +18,18 @@ def test_09_cleaning_00_setup():
 
 def test_09_cleaning_01_duplicates_exact_and_near():
     "nbs/09_cleaning.ipynb, section 'duplicates_exact_and_near': its testable cells, in order."
-    global SHIFTS, animal_silhouettes, ax, axs, cross, d, dups, f, fig, j, k, lab, pairs, plt, r, render_shape
-    global resaved, sil, sil_dups, src, tempfile, tmp
+    global SHIFTS, animal_silhouettes, ax, axs, cross, d, dups, f, fig, j, k, lab, pairs, plt, r, ramp, render_shape
+    global resaved, sil, sil_dups, src, tempfile, tmp, tmp_h
     # --- cell 6 ---
+    import tempfile
+    tmp_h = Path(tempfile.mkdtemp())
+    ramp = np.tile(np.arange(0, 180, 2, dtype=np.uint8), (80, 1))                 # 90 pixels wide, brighter to the right
+    Image.fromarray(ramp).save(tmp_h/'ramp.png'); Image.fromarray(ramp[:, ::-1].copy()).save(tmp_h/'mirror.png')
+    shutil.copy(tmp_h/'ramp.png', tmp_h/'copy.png')
+    test_eq((dhash(tmp_h/'ramp.png'), dhash(tmp_h/'mirror.png')), (0, 2**64 - 1))
+    test_eq(file_md5(tmp_h/'ramp.png'), file_md5(tmp_h/'copy.png')); test_ne(file_md5(tmp_h/'ramp.png'), file_md5(tmp_h/'mirror.png'))
+    test_eq(_popcount(np.array([0, 1, 6, 2**64 - 1], dtype=np.uint64)).tolist(), [0, 1, 2, 64])   # bits that differ, per pair
+    # --- cell 8 ---
     import tempfile
     from tunelab.data import animal_silhouettes, render_shape, SHIFTS
     tmp = Path(tempfile.mkdtemp())
@@ -32,7 +41,7 @@ def test_09_cleaning_01_duplicates_exact_and_near():
     Image.open(src[1]).convert('RGB').resize((24, 24)).save(d/'dog'/'resaved.jpg', quality=70)   # near duplicate of cat 1, filed under dog
     dups = find_duplicates(d)
     dups
-    # --- cell 7 ---
+    # --- cell 9 ---
     pairs = {(r.file_a.name, r.file_b.name, r.kind) for r in dups.itertuples()} | {(r.file_b.name, r.file_a.name, r.kind) for r in dups.itertuples()}
     assert (src[0].name, 'copy.png', 'exact') in pairs, dups
     assert (src[1].name, 'resaved.jpg', 'near') in pairs, dups
@@ -40,13 +49,13 @@ def test_09_cleaning_01_duplicates_exact_and_near():
     test_eq(resaved.same_label.tolist(), [False])                                   # flagged: a duplicate under another label
     test_eq(dhash(src[0]) == dhash(d/'cat'/'copy.png'), True)
     test_fail(lambda: find_duplicates(d, hash_size=9), contains='hash_size=9')
-    # --- cell 8 ---
+    # --- cell 10 ---
     sil_dups = find_duplicates(sil)
     print(f"{len(sil_dups)} duplicate pairs among {sum(1 for _ in sil.rglob('*.png'))} silhouettes: "
           f"{(sil_dups.kind == 'exact').sum()} exact, {(sil_dups.kind == 'near').sum()} near; "
           f"{(~sil_dups.same_label).sum()} pairs with different labels")
     sil_dups.groupby(['kind', 'same_label']).size().rename('pairs').to_frame() if len(sil_dups) else sil_dups
-    # --- cell 9 ---
+    # --- cell 11 ---
     import matplotlib.pyplot as plt
     cross = sil_dups[~sil_dups.same_label].head(6)
     if len(cross):
@@ -60,19 +69,19 @@ def test_09_cleaning_01_duplicates_exact_and_near():
 def test_09_cleaning_02_class_balance():
     "nbs/09_cleaning.ipynb, section 'class_balance': its testable cells, in order."
     global bal, c, f, i, im, image_dls, imb, mixed, n, rep, w, warnings, xb, yb
-    # --- cell 11 ---
+    # --- cell 13 ---
     imb = tmp/'imbalanced'
     for c, n in [('cat', 40), ('dog', 30), ('bird', 8)]:
         (imb/c).mkdir(parents=True)
         for f in sorted((sil/c).iterdir())[:n]: shutil.copy(f, imb/c/f.name)
     bal = class_balance(imb)
     bal
-    # --- cell 12 ---
+    # --- cell 14 ---
     test_eq(bal.images.to_dict(), {'cat': 40, 'dog': 30, 'bird': 8})
     test_eq(bal.small.to_dict(), {'cat': False, 'dog': False, 'bird': True})
     (imb/'fish').mkdir()
     test_fail(lambda: class_balance(imb), contains='fish')                            # an empty class is an error, named
-    # --- cell 13 ---
+    # --- cell 15 ---
     (imb/'fish').rmdir()
     (imb/'cat'/'truncated.png').write_bytes((sil/'cat'/src[0].name).read_bytes()[:100])
     (imb/'dog'/'notes.jpg').write_text('not an image')
@@ -84,7 +93,7 @@ def test_09_cleaning_02_class_balance():
     test_eq(sorted(f.name for f in rep.bad), ['notes.jpg', 'truncated.png'])
     test_eq(class_balance(imb).images.sum(), 78)                                     # the two bad files are not counted
     test_fail(lambda: check_image_folder(imb, on_bad='raise'), contains='truncated.png')
-    # --- cell 14 ---
+    # --- cell 16 ---
     from tunelab.data import image_dls
     mixed = tmp/'mixed'
     for c in ('cat', 'dog'):
@@ -97,13 +106,39 @@ def test_09_cleaning_02_class_balance():
     test_eq(xb.shape[1], 3)
 
 
-def test_09_cleaning_03_review_relabel_or_delete():
-    "nbs/09_cleaning.ipynb, section 'review_relabel_or_delete': its testable cells, in order."
-    global caps, late, lc, r0, r1, review, review_dir, rw, twice
+def test_09_cleaning_03_wrong_labels_the_highest_losses():
+    "nbs/09_cleaning.ipynb, section 'wrong_labels_the_highest_losses': its testable cells, in order."
+    global lnc, smoke_dls, tune_learner, untrained
     # --- cell 18 ---
+    from tunelab.data import smoke_dls
+    from tunelab.models import tune_learner
+    seed_everything(0)
+    untrained = tune_learner(smoke_dls(10, size=32, bs=16))
+    lnc = label_noise_candidates(untrained, n=5)
+    test_eq(list(lnc.columns), ['file', 'label', 'predicted', 'p_label', 'loss'])
+    test_eq(len(lnc), 5); assert lnc.loss.is_monotonic_decreasing
+    test_eq(lnc.label.tolist(), [parent_label(f) for f in lnc.file])
+    test_eq(len(label_noise_candidates(untrained, frac=0.25)), round(0.25 * len(untrained.dls.train_ds)))
+
+
+def test_09_cleaning_04_review_relabel_or_delete():
+    "nbs/09_cleaning.ipynb, section 'review_relabel_or_delete': its testable cells, in order."
+    global ar, c, caps, done, late, lc, n, r0, r1, review, review_dir, rw, twice
+    # --- cell 20 ---
+    ar = tmp_h/'ar'
+    for c, n in (('cat', 'a'), ('cat', 'b'), ('dog', 'c')):
+        (ar/c).mkdir(parents=True, exist_ok=True); (ar/c/f'{n}.png').write_bytes(n.encode())
+    done = apply_review({ar/'cat'/'a.png': 'dog', ar/'cat'/'b.png': 'delete', ar/'dog'/'c.png': 'keep'}, ar)
+    test_eq(done.action.tolist(), ['dog', 'delete', 'keep'])
+    test_eq(sorted(p.relative_to(tmp_h).as_posix() for p in tmp_h.rglob('*/*.png')),
+            ['ar/dog/a.png', 'ar/dog/c.png', 'ar_removed/cat/b.png'])                # relabelled, kept, moved aside
+    test_fail(lambda: apply_review({ar/'dog'/'c.png': 'unicorn'}, ar), contains="unknown decision 'unicorn'")
+    test_fail(lambda: apply_review({tmp_h/'ramp.png': 'delete'}, ar), contains='is not inside')
+    shutil.rmtree(tmp_h)
+    # --- cell 22 ---
     caps = review_captions(dups, d)
     print('\n\n'.join(caps.values()))
-    # --- cell 19 ---
+    # --- cell 23 ---
     test_eq(list(caps)[:4], [dups.file_a[0], dups.file_b[0], dups.file_a[1], dups.file_b[1]])   # table order: a pair side by side
     r0, r1 = dups.iloc[0], dups.iloc[1]
     test_eq(caps[r0.file_a], f"{r0.file_a.parent.name}/{r0.file_a.name}\npair 0 (exact): a")
@@ -114,15 +149,16 @@ def test_09_cleaning_03_review_relabel_or_delete():
     lc = pd.DataFrame(dict(file=[d/'dog'/'resaved.jpg'], label=['dog'], predicted=['cat'], p_label=[0.1], loss=[2.3]))
     test_eq(review_captions(lc, d)[d/'dog'/'resaved.jpg'], 'dog/resaved.jpg\ndog → cat? loss 2.30')
     test_fail(lambda: review_captions(pd.DataFrame(dict(path=[1])), d), contains="need a column 'file'")
-    # --- cell 21 ---
-    review_dir = tmp/'review'; shutil.copytree(d, review_dir)
-    review = ReviewWidget(find_duplicates(review_dir), review_dir)
-    review
-    # --- cell 22 ---
+    # --- cell 25 ---
     rw = ReviewWidget(dups, d)
     test_eq(rw.grid.layout.grid_template_columns, 'repeat(6, 126px)')                  # a grid, `cols` images to a row
     test_eq(len(rw.grid.children), len(caps))
     assert 'cat/copy.png' in rw.grid.children[rw.files.index(d/'cat'/'copy.png')].children[1].value
+    # --- cell 27 ---
+    review_dir = tmp/'review'; shutil.copytree(d, review_dir)
+    review = ReviewWidget(find_duplicates(review_dir), review_dir)
+    review
+    # --- cell 28 ---
     late = ReviewWidget(dups, d); late.choices[d/'cat'/'copy.png'].value = 'delete'   # a second widget on the same files
     rw.choices[d/'cat'/'copy.png'].value = 'delete'                       # drop the exact copy
     rw.choices[d/'dog'/'resaved.jpg'].value = 'cat'                         # the re-saved cat filed under dog: relabel
@@ -132,16 +168,22 @@ def test_09_cleaning_03_review_relabel_or_delete():
     test_eq((d/'cat'/'resaved.jpg').exists(), True)
     test_eq(rw.button.disabled, True)
     rw.button.click(); test_eq(len(rw.done), 2)                                     # a second click changes nothing
-    test_fail(lambda: apply_review({d/'cat'/'resaved.jpg': 'unicorn'}, d), contains="unknown decision 'unicorn'")
-    test_fail(lambda: apply_review({sil/'cat'/src[0].name: 'delete'}, d), contains='is not inside')
     late.button.click()                                                             # copy.png has moved: shown in the widget, not raised
     test_eq((late.done, type(late.error)), (None, FileNotFoundError))
 
 
-def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu():
+def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
-    global f0, f1, small, smoke_dls, v
-    # --- cell 25 ---
+    global f0, f1, files, nl, pickle, small, smoke_dls, v
+    # --- cell 30 ---
+    files = [Path(f'/d/{c}/{i}.png') for c in ('cat', 'dog', 'cow') for i in range(10)]
+    nl = inject_label_noise(files, ['cat', 'dog', 'cow'], frac=0.2, seed=0)
+    test_eq(len(nl.changed), 6); assert all(nl(f) != parent_label(f) for f in nl.changed)    # each a wrong label
+    test_eq([nl(f) for f in files if str(f) not in nl.changed], [parent_label(f) for f in files if str(f) not in nl.changed])
+    test_eq(NoisyLabels({'/d/cat/0.png': 'dog'}).relative_to(Path('/d')), {'cat/0.png': 'dog'})
+    import pickle; test_eq(pickle.loads(pickle.dumps(nl)).changed, nl.changed)          # picklable, for DataLoader workers
+    test_fail(lambda: inject_label_noise(files, ['cat'], frac=1.5), contains='frac=1.5')
+    # --- cell 32 ---
     from tunelab.data import smoke_dls
     small = smoke_dls(20, size=32)
     f0, f1 = small.train_ds.items[:2]
@@ -153,13 +195,13 @@ def test_09_cleaning_04_experiment_inject_wrong_labels_lose_accu():
 
 
 @pytest.mark.experiment
-def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu_experiment():
+def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
     global SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fastai_fine_tune, fig, final_results
     global fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run, lost, noisy
     global noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run, run_experiments, sns
     global split, train_files, train_idx, valid_idx
-    # --- cell 26 ---
+    # --- cell 33 ---
     from dataclasses import replace
     from tunelab.data import SILHOUETTE_CLASSES
     from tunelab.recipes import fastai_fine_tune
@@ -197,7 +239,7 @@ def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu_experiment():
     [(learn_cleaned, r_cleaned)] = run(labelled('reviewed_labels', cleaned))
     results = pd.DataFrame([r_clean, r_noisy, r_cleaned]).set_index('run')
     results
-    # --- cell 27 ---
+    # --- cell 34 ---
     import matplotlib.pyplot as plt, seaborn as sns
     fig, axs = plt.subplots(1, 2, figsize=(12, 3.3))
     sns.barplot(results.reset_index(), x='accuracy', y='run', ax=axs[0], color='tab:blue')
@@ -206,7 +248,7 @@ def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu_experiment():
     sns.histplot(all_losses, x='loss', hue='mislabelled', bins=40, multiple='stack', ax=axs[1])
     axs[1].axvline(cands.loss.min(), color='k', ls='--', lw=1); axs[1].set_title('Training-image loss after the noisy run (dashed: review cut-off)')
     plt.tight_layout()
-    # --- cell 28 ---
+    # --- cell 35 ---
     print(f"top-loss candidates: {len(cands)}; of them mislabelled: {found.sum()} (precision {found.mean():.0%}); "
           f"mislabelled files caught: {found.sum()}/{len(flipped)} (recall {found.sum() / len(flipped):.0%})")
     lost = r_clean['accuracy'] - r_noisy['accuracy']

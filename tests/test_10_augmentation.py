@@ -26,7 +26,6 @@ def test_10_augmentation_01_every_augmentation_alone_on_the_same_ima():
     raw = image_dls(shapes, size=64, bs=6, aug=False, num_workers=0)
     xb, yb = raw.train.one_batch()
     xb = xb.cpu()
-    fig = show_augmentations(xb[:5])
     # --- cell 7 ---
     for name, f in AUGMENTATIONS.items():
         out = augment_batch(xb, f())
@@ -35,15 +34,19 @@ def test_10_augmentation_01_every_augmentation_alone_on_the_same_ima():
     test_eq(augment_batch(xb, AUGMENTATIONS['rotate ±30°']()), augment_batch(xb, AUGMENTATIONS['rotate ±30°']()))   # seeded: repeatable
     test_close(augment_batch(xb, [Flip(p=1.)]), xb.flip(-1), eps=1e-5)                   # a flip is a mirror image
     test_fail(lambda: augment_batch(xb[:, :1], [Flip(p=1.)]), contains='expected a batch of RGB images')
+    # --- cell 9 ---
+    fig = show_augmentations(xb[:5])
+    test_eq(len(fig.axes), (1 + len(AUGMENTATIONS)) * 5)                           # the originals, then a row per augmentation
+    test_eq([ax.get_ylabel() for ax in fig.axes[::5]], ['original', *AUGMENTATIONS])
 
 
 def test_10_augmentation_02_an_explorer_with_sliders():
     "nbs/10_augmentation.ipynb, section 'an_explorer_with_sliders': its testable cells, in order."
     global b1, ex, k, v
-    # --- cell 9 ---
+    # --- cell 11 ---
     ex = AugExplorer(xb)
     ex
-    # --- cell 10 ---
+    # --- cell 12 ---
     for k, v in dict(max_rotate=0, max_zoom=1, max_warp=0, max_lighting=0, do_flip=False).items(): ex.controls[k].value = v
     test_close(ex.batch(), xb, eps=1e-4)                                                 # nothing left to do
     ex.controls['max_rotate'].value = 45; ex.controls['p_affine'].value = 1.
@@ -55,7 +58,7 @@ def test_10_augmentation_02_an_explorer_with_sliders():
 def test_10_augmentation_03_presizing_against_a_naive_resize():
     "nbs/10_augmentation.ipynb, section 'presizing_against_a_naive_resize': its testable cells, in order."
     global _, axs, fig, i, kw, naive, name, plt, pres, r, sharp, x, xn, xp
-    # --- cell 11 ---
+    # --- cell 13 ---
     import matplotlib.pyplot as plt
     kw = dict(size=48, bs=6, num_workers=0, max_rotate=45, max_zoom=1.5, p_affine=1.0, seed=0)
     seed_everything(0); naive = image_dls(shapes, presize=48, **kw)      # the same seed before each: same shuffle, same random draws
@@ -75,7 +78,7 @@ def test_10_augmentation_03_presizing_against_a_naive_resize():
 def test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation():
     "nbs/10_augmentation.ipynb, section 'mixup_cutmix_and_test_time_augmentation': its testable cells, in order."
     global axs, b, cut, fig, frac_changed, i, mixed, name, r, yb
-    # --- cell 13 ---
+    # --- cell 15 ---
     yb = yb.cpu()
     mixed, cut = mix_preview(xb, yb, MixUp), mix_preview(xb, yb, CutMix)
     fig, axs = plt.subplots(2, len(xb), figsize=(1.3 * len(xb), 2.8))
@@ -88,11 +91,26 @@ def test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation():
     assert 0 < frac_changed < 1, frac_changed                                            # CutMix replaces a part of each image, not all
 
 
+def test_10_augmentation_05_experiment_an_ablation_in_distribution_a():
+    "nbs/10_augmentation.ipynb, section 'experiment_an_ablation_in_distribution_a': its testable cells, in order."
+    global _, called_circle, circles, p, shutil, tempfile, tune_learner, untrained
+    # --- cell 17 ---
+    import shutil, tempfile
+    from tunelab.models import tune_learner
+    seed_everything(0)
+    untrained = tune_learner(raw)
+    circles = Path(tempfile.mkdtemp())/'circle'; shutil.copytree(shapes/'circle', circles)
+    with untrained.no_bar(): p, _ = untrained.get_preds(dl=untrained.dls.test_dl(get_image_files(circles)))
+    called_circle = float((p.argmax(1) == untrained.dls.vocab.o2i['circle']).float().mean())
+    test_close(evaluate_on(untrained, circles.parent), called_circle)
+    shutil.rmtree(circles.parent)
+
+
 @pytest.mark.experiment
-def test_10_augmentation_05_experiment_an_ablation_in_distribution_a_experiment():
+def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment():
     "nbs/10_augmentation.ipynb, section 'experiment_an_ablation_in_distribution_a': its testable cells, in order."
     global abl, ax, d, fig, g, sns, spread, t, table, tests, train
-    # --- cell 15 ---
+    # --- cell 19 ---
     train = shapes_dataset('none', n_per_class=30, size=64, seed=0)
     tests = {'same domain': shapes_dataset('none', n_per_class=40, size=64, seed=1)}
     tests |= {s: shapes_dataset(s, n_per_class=40, size=64, seed=1) for s in ('colour', 'background', 'noise', 'blur')}
@@ -100,7 +118,7 @@ def test_10_augmentation_05_experiment_an_ablation_in_distribution_a_experiment(
     table = abl.pivot_table(index='variant', columns='test', values='accuracy', aggfunc='mean')[list(tests)]
     table['shifted (mean)'] = table[[t for t in tests if t != 'same domain']].mean(axis=1)
     table.loc[['none', 'default', 'default+mixup', 'default+tta']].style.format('{:.1%}')
-    # --- cell 16 ---
+    # --- cell 20 ---
     import seaborn as sns
     fig, ax = plt.subplots(figsize=(10, 3.6))
     sns.pointplot(abl, x='test', y='accuracy', hue='variant', hue_order=['none', 'default', 'default+mixup', 'default+tta'],
@@ -109,7 +127,7 @@ def test_10_augmentation_05_experiment_an_ablation_in_distribution_a_experiment(
                   dodge=True, alpha=0.35, ax=ax, legend=False)
     ax.set_title('Accuracy per test set: mean ± sd over 3 seeds, each seed a dot'); ax.legend(fontsize=8, loc='lower left')
     plt.tight_layout()
-    # --- cell 17 ---
+    # --- cell 21 ---
     g = abl.groupby(['variant', 'test']).accuracy
     spread = (g.max() - g.min()).unstack()
     for t in tests:

@@ -16,27 +16,30 @@ def test_11_speed_00_setup():
 
 def test_11_speed_01_timing_on_a_busy_machine():
     "nbs/11_speed.ipynb, section 'timing_on_a_busy_machine': its testable cells, in order."
-    global calls, m, t
+    global calls, m, t, w0
     # --- cell 5 ---
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2)); m(torch.zeros(1, 3, 8, 8))
+    w0 = m[0].weight.detach().clone()
+    assert train_step_seconds(m, torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 0, 1]), steps=2, warmup=1, channels_last=True) > 0
+    assert m[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not torch.equal(w0, m[0].weight.detach()), "three Adam steps must move the weights"
+    # --- cell 7 ---
     calls = []
     t = interleaved({'a': lambda: calls.append('a') or 1.0, 'b': lambda: calls.append('b') or 3.0}, rounds=2)
     t, calls
-    # --- cell 6 ---
+    # --- cell 8 ---
     test_eq(calls, ['a', 'b', 'a', 'b']); test_eq(t, {'a': 1.0, 'b': 3.0})
-    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2)); m(torch.zeros(1, 3, 8, 8))
-    assert train_step_seconds(m, torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 0, 1]), steps=2, warmup=1, channels_last=True) > 0
-    assert m[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_11_speed_02_plain_fastai_the_baseline():
     "nbs/11_speed.ipynb, section 'plain_fastai_the_baseline': its testable cells, in order."
     global base, dls, smoke_dls
-    # --- cell 8 ---
+    # --- cell 10 ---
     from tunelab.data import smoke_dls
     dls = smoke_dls(30, size=48, bs=64, aug=False)
     base = fastai_learner(dls)
     len(base.opt.param_lists), base.cbs.map(type).map(lambda t: t.__name__)
-    # --- cell 9 ---
+    # --- cell 11 ---
     test_eq(len(base.opt.param_lists), 2)                                  # fastai's two groups, body and head
     assert not base.cbs.filter(lambda c: 'ChannelsLast' in type(c).__name__), "the baseline must be plain fastai"
 
@@ -47,7 +50,7 @@ def test_11_speed_03_a_small_measurement_experiment():
     global FeatureCache, Path, ResultStore, animal_silhouettes, data, epoch, every_image_opened, fastai_probe
     global image_dls, item_memo, k, linear_probe, mdls, net, one_epoch, probe, res, run_recipe, steps, tempfile, tmp
     global tune_learner, v, xb, yb
-    # --- cell 10 ---
+    # --- cell 12 ---
     from tunelab.models import tune_learner
     xb, yb = dls.one_batch()
     net = tune_learner(dls, channels_last=False).model
@@ -55,7 +58,7 @@ def test_11_speed_03_a_small_measurement_experiment():
                          'channels_last': lambda: train_step_seconds(net, xb, yb, steps=3, channels_last=True)}, rounds=2)
     print(f"full step: default {steps['default']:.2f} s, channels-last {steps['channels_last']:.2f} s: "
           f"{steps['default'] / steps['channels_last']:.2f}x")
-    # --- cell 11 ---
+    # --- cell 13 ---
     import tempfile
     from pathlib import Path
     from tunelab.recipes import linear_probe
@@ -77,10 +80,10 @@ def test_11_speed_03_a_small_measurement_experiment():
     for k, v in res.items(): print(f"{k:>14}: {v['seconds']:5.1f} s, accuracy {v['accuracy']:.1%}")
     print(f"cached linear probe: {res['uncached']['seconds'] / res['cached']['seconds']:.1f}x faster than uncached, "
           f"{res['fastai frozen']['seconds'] / res['cached']['seconds']:.1f}x faster than fastai's frozen fit")
-    # --- cell 12 ---
+    # --- cell 14 ---
     test_close(res['cached']['accuracy'], res['uncached']['accuracy'], eps=0.011)      # the same training, to float rounding
     # speed is measured and printed, never asserted here (a busy machine would fail it): bench/bench.py holds the targets
-    # --- cell 13 ---
+    # --- cell 15 ---
     from tunelab.data import image_dls, item_memo
     mdls = image_dls(data, size=48, bs=64)
     def one_epoch():

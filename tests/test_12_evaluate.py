@@ -47,13 +47,36 @@ def test_12_evaluate_02_export_a_fastai_learner_or_weights_only():
 
 def test_12_evaluate_03_load_and_predict():
     "nbs/12_evaluate.ipynb, section 'load_and_predict': its testable cells, in order."
-    global Armed, df, f, files, marker, mock, msg, no_pickle, preds, ref, tta
-    # --- cell 13 ---
+    global Armed, d, df, f, files, loaded, marker, mock, msg, no_pickle, one, other, out, preds, rebuilt, ref, tta
+    # --- cell 12 ---
+    rebuilt = _rebuild(card)
+    test_eq(list(rebuilt.dls.vocab), card['classes'])
+    test_eq((rebuilt.arch, torch.device(rebuilt.dls.device).type), ('efficientnet_lite0', 'cpu'))
+    with torch.no_grad(): out = rebuilt.model.eval()(torch.zeros(1, 3, 32, 32))
+    test_eq(out.shape, (1, len(card['classes'])))                                  # an output per class
+    # --- cell 14 ---
+    loaded = load_weights(tmp/'tiny.pth')
+    assert all(torch.equal(a, b.cpu()) for a, b in zip(loaded.model.state_dict().values(), tiny.model.state_dict().values()))
+    (tmp/'text.pth').write_text('hello')
+    test_fail(lambda: load_weights(tmp/'text.pth'), contains='not a PyTorch weights file')
+    d = torch.load(tmp/'tiny.pth', weights_only=True); other = {**json.loads(d['card']), 'format': 'other-1'}
+    torch.save(dict(card=json.dumps(other), state_dict=d['state_dict']), tmp/'other_card.pth')
+    test_fail(lambda: load_weights(tmp/'other_card.pth'), contains="not a tunelab-weights-1 model card (format 'other-1'")
+    # --- cell 16 ---
+    test_eq(type(load_model(tmp/'tiny.pkl')), type(tiny)); test_eq(list(load_model(tmp/'tiny.pkl').dls.vocab), card['classes'])
+    test_fail(lambda: load_model(tmp), contains='is a folder, not a model file')
+    # --- cell 18 ---
+    test_eq(files_to_predict(tiny_dls.path), sorted(get_image_files(tiny_dls.path)))   # a folder: its images, sorted
+    one = files_to_predict(tiny_dls.path)[0]; test_eq(files_to_predict(one), [one])
+    test_fail(lambda: files_to_predict(tmp/'tiny.pth'), contains='not an image file')
+    test_fail(lambda: files_to_predict(tmp/'nowhere'), contains='no such file')
+    (tmp/'empty').mkdir(); test_fail(lambda: files_to_predict(tmp/'empty'), contains='no images')
+    # --- cell 20 ---
     files = list(tiny_dls.valid_ds.items[:6])
     with tiny.no_bar(): ref = torch.stack([tiny.predict(f)[2] for f in files])     # fastai's predict, in this process
     preds = {f: predict_files(load_model(tmp/f), files, top_k=2) for f in ('tiny.pkl', 'tiny.pth')}
     preds['tiny.pth']
-    # --- cell 14 ---
+    # --- cell 21 ---
     for f, df in preds.items():
         test_eq(list(df.class_1), [tiny_dls.vocab[i] for i in ref.argmax(1)])            # same top class as learn.predict
         test_close(df.prob_1.values, ref.max(1)[0].numpy(), eps=1e-4)                    # same probability
@@ -61,7 +84,7 @@ def test_12_evaluate_03_load_and_predict():
     test_eq(predict_files(load_model(tmp/'tiny.pth'), files[:2], top_k=99).shape[1], 1 + 2*len(tiny_dls.vocab))   # top-k capped at the classes
     tta = predict_files(load_model(tmp/'tiny.pkl'), files[:3], top_k=len(tiny_dls.vocab), tta=True)
     test_close(tta.filter(like='prob_').sum(axis=1).values, np.ones(3), eps=1e-4)
-    # --- cell 15 ---
+    # --- cell 22 ---
     class Armed:
         def __init__(self, marker): self.marker = marker
         def __reduce__(self): return (Path.touch, (self.marker,))      # what unpickling it would run
@@ -70,7 +93,7 @@ def test_12_evaluate_03_load_and_predict():
     test_fail(lambda: load_model(tmp/'armed.pth'), contains='refused')
     assert not marker.exists()
     torch.load(tmp/'armed.pth', weights_only=False); assert marker.exists()          # the file really is armed
-    # --- cell 16 ---
+    # --- cell 23 ---
     from unittest import mock
     def no_pickle(*a, **k): raise AssertionError("pickle was used")
     with mock.patch.object(pickle, 'Unpickler', no_pickle), mock.patch.object(pickle, 'load', no_pickle), mock.patch.object(pickle, 'loads', no_pickle):
@@ -81,14 +104,42 @@ def test_12_evaluate_03_load_and_predict():
     for f, msg in [('notes.pkl', 'not a fastai learner'), ('notes.pth', 'not a PyTorch weights file'), ('other.pth', 'not a tunelab weights file'),
                    ('missing.pth', 'no such file')]:
         test_fail(lambda: load_model(tmp/f), contains=msg)
-    test_fail(lambda: files_to_predict(tmp/'nowhere'), contains='no such file')
-    (tmp/'empty').mkdir(); test_fail(lambda: files_to_predict(tmp/'empty'), contains='no images')
 
 
-def test_12_evaluate_04_calibration_can_the_probabilities_be_tru():
+def test_12_evaluate_04_the_best_run_of_a_comparison_kept():
+    "nbs/12_evaluate.ipynb, section 'the_best_run_of_a_comparison_kept': its testable cells, in order."
+    global best, contextlib, df, fastai_fine_tune, io, line, o, p1, pall, restored, summarise
+    # --- cell 25 ---
+    df = pd.DataFrame([dict(run_id=r, recipe=r, dataset='d', arch='a', seed=0, epoch=0, stage=0, train_loss=tl, valid_loss=1., accuracy=a,
+                            seconds=1., trainable_params=1, lr_head=1e-3) for r, tl, a in [('nan_run', np.nan, 0.9), ('weak', 0.5, 0.3)]])
+    from tunelab.reports import summarise
+    best, line = best_run(df, summarise(df), majority=0.3)
+    assert best is None and 'no recipe beat' in line, line
+    best, line = best_run(df, summarise(df), majority=0.2); test_eq(best.recipe, 'weak')
+    # --- cell 27 ---
+    from tunelab.recipes import fastai_fine_tune
+    restored = learner_from_checkpoint(fastai_fine_tune(2), tiny_dls.path, {'model': tiny.model.state_dict()}, img_size=32)
+    assert all(torch.equal(a.cpu(), b.cpu()) for a, b in zip(restored.model.state_dict().values(), tiny.model.state_dict().values()))
+    test_eq(restored.dls.valid_ds.items, tiny_dls.valid_ds.items)                  # the runner's split: seed 42
+    test_fail(lambda: learner_of_run(fastai_fine_tune(2), tiny_dls.path, tmp/'no_checkpoints', 'r1'), contains='kept no model')
+    # --- cell 29 ---
+    import io, contextlib
+    with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(export_best_run(df, summarise(df), 0.3, [], tmp, tmp/'x.pkl', tmp), None)
+    assert o.getvalue().startswith('tunelab: nothing exported') and not (tmp/'x.pkl').exists()
+    # --- cell 31 ---
+    import io, contextlib
+    with contextlib.redirect_stdout(io.StringIO()) as o: p1 = predict_images(tmp/'tiny.pth', one, top_k=2)
+    test_eq(len(p1), 1); assert o.getvalue().startswith(f"{one}: {p1.class_1[0]} "), o.getvalue()
+    with contextlib.redirect_stdout(io.StringIO()) as o:
+        pall = predict_images(tmp/'tiny.pth', tiny_dls.path, csv=tmp/'p.csv', max_rows=5)
+    test_eq(len(pd.read_csv(tmp/'p.csv')), len(pall)); assert f"{len(pall) - 5} more rows" in o.getvalue(), o.getvalue()
+    test_fail(lambda: predict_images(tmp/'tiny.pth', one, csv=tmp/'p.txt'), contains='name a .csv file')
+
+
+def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     "nbs/12_evaluate.ipynb, section 'calibration_can_the_probabilities_be_tru': its testable cells, in order."
     global T, ax, conf, g, k, n, onehot, pred, probs, right, sharpen, targets, tbl, true_logits, y
-    # --- cell 21 ---
+    # --- cell 33 ---
     g = torch.Generator().manual_seed(0)
     n, k = 20000, 4
     conf = torch.rand(n, generator=g) * 0.75 + 0.25                                     # top-1 confidence in [0.25, 1]
@@ -102,7 +153,7 @@ def test_12_evaluate_04_calibration_can_the_probabilities_be_tru():
     test_close(ece(onehot, (pred + 1) % k), 1.0)
     test_close(ece(onehot, torch.where(torch.arange(n) % 2 == 0, pred, (pred + 1) % k)), 0.5, eps=1e-6)
     tbl = reliability_table(probs, targets, 5); test_eq(int(tbl['count'].sum()), n); tbl
-    # --- cell 23 ---
+    # --- cell 35 ---
     g = torch.Generator().manual_seed(1)
     true_logits = torch.randn(5000, 5, generator=g) * 2
     y = torch.multinomial(true_logits.softmax(-1), 1, generator=g)[:, 0]              # labels drawn from the calibrated model
@@ -113,14 +164,32 @@ def test_12_evaluate_04_calibration_can_the_probabilities_be_tru():
     test_close(temperature_scale(true_logits, 1.0), true_logits.softmax(-1))
     test_eq(temperature_scale(true_logits, 3.0).argmax(1), true_logits.argmax(1))
     assert ece(temperature_scale(true_logits * 3, fit_temperature(true_logits * 3, y)), y) < ece((true_logits * 3).softmax(-1), y)
-    # --- cell 25 ---
+    # --- cell 37 ---
     ax = plot_reliability(probs, targets, label="calibrated by construction")
 
 
-def test_12_evaluate_05_what_to_change_next():
+def test_12_evaluate_06_what_the_model_gets_wrong():
+    "nbs/12_evaluate.ipynb, section 'what_the_model_gets_wrong': its testable cells, in order."
+    global acc_all, cm, lg, tg, tiny_interp, tpca
+    # --- cell 39 ---
+    with tiny.no_bar(): tiny_interp = ClassificationInterpretation.from_learner(tiny)
+    tpca = per_class_accuracy(tiny_interp)
+    test_eq(int(tpca.images.sum()), len(tiny_dls.valid_ds)); test_eq(sorted(tpca.index), list(tiny_dls.vocab))
+    cm = tiny_interp.confusion_matrix()
+    test_close((tpca.accuracy * tpca.images).sum() / tpca.images.sum(), np.trace(cm) / cm.sum())   # recalls weighted: accuracy
+    assert tpca.accuracy.is_monotonic_increasing                                   # the worst class first
+    # --- cell 41 ---
+    acc_all, lg, tg = shifted_accuracy(tiny, tiny_dls.path)
+    test_eq(len(tg), len(files_to_predict(tiny_dls.path))); test_close(acc_all, float((lg.argmax(1) == tg).float().mean()))
+    test_eq(lg.shape, (len(tg), len(tiny_dls.vocab)))                              # logits, not probabilities
+    (tmp/'zoo'/'unicorn').mkdir(parents=True); shutil.copy(one, tmp/'zoo'/'unicorn'/'u.png')
+    test_fail(lambda: shifted_accuracy(tiny, tmp/'zoo'), contains="classes ['unicorn'] are not among the model's")
+
+
+def test_12_evaluate_07_what_to_change_next():
     "nbs/12_evaluate.ipynb, section 'what_to_change_next': its testable cells, in order."
     global s
-    # --- cell 28 ---
+    # --- cell 43 ---
     s = what_to_change_next({'validation': 0.95, 'held-out': 0.93, 'noise': 0.60, 'blur': 0.90}, 0.08, 0.03, 1.8, [('star', 'cross', 4)], 6)
     test_eq(len(s), 4)
     assert 'noise shift costs the most (33.0%' in s[1] and '4 of 6' in s[2] and 'over-confident' in s[3], s
@@ -128,10 +197,10 @@ def test_12_evaluate_05_what_to_change_next():
     assert '15.0% gap' in s[0] and 'holds up' in s[1] and 'does not help' in s[2], s
 
 
-def test_12_evaluate_06_from_the_command_line():
+def test_12_evaluate_08_from_the_command_line():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
-    global bad, best, code, contextlib, df, err, ft, io, k, line, main, mine, o, out, re, run, summarise
-    # --- cell 29 ---
+    global bad, code, contextlib, err, ft, io, k, main, mine, out, re, run
+    # --- cell 44 ---
     import io, contextlib, re
     from tunelab.cli import main
     def run(*argv):
@@ -148,7 +217,7 @@ def test_12_evaluate_06_from_the_command_line():
     test_close(ft.set_index('file').loc[mine.index, 'prob_1'].values, mine.prob_1.values, eps=1e-5)
     code, out, err = run('predict', tmp/'ft.pth', files[0]); test_eq(code, 0); assert out.startswith(f"{files[0]}: "), out
     print(out)
-    # --- cell 30 ---
+    # --- cell 45 ---
     (tmp/'empty2').mkdir(exist_ok=True)
     bad = {'model missing': run('predict', tmp/'nope.pkl', files[0]),
            'not a model': run('predict', tmp/'notes.pkl', files[0]),
@@ -162,22 +231,13 @@ def test_12_evaluate_06_from_the_command_line():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert not (tmp/'c0').exists()                                                  # refused before anything ran
     {k: v[2].strip() for k, v in bad.items()}
-    # --- cell 31 ---
-    df = pd.DataFrame([dict(run_id=r, recipe=r, dataset='d', arch='a', seed=0, epoch=0, stage=0, train_loss=tl, valid_loss=1., accuracy=a,
-                            seconds=1., trainable_params=1, lr_head=1e-3) for r, tl, a in [('nan_run', np.nan, 0.9), ('weak', 0.5, 0.3)]])
-    from tunelab.reports import summarise
-    best, line = best_run(df, summarise(df), majority=0.3)
-    assert best is None and 'no recipe beat' in line, line
-    with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(export_best_run(df, summarise(df), 0.3, [], tmp, tmp/'x.pkl', tmp), None)
-    assert o.getvalue().startswith('tunelab: nothing exported') and not (tmp/'x.pkl').exists()
-    best, line = best_run(df, summarise(df), majority=0.2); test_eq(best.recipe, 'weak')
 
 
 @pytest.mark.experiment
-def test_12_evaluate_07_from_the_command_line_experiment():
+def test_12_evaluate_09_from_the_command_line_experiment():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global acc, args, code, err, one, out, out3
-    # --- cell 32 ---
+    # --- cell 46 ---
     one = tmp/'one.json'
     one.write_text(json.dumps({'name': 'head', 'aug': 'none', 'train_bn': False, 'bn_eval': True, 'stages': [{'epochs': 2, 'train': 1, 'lr': 3e-3}]}))
     args = ['compare', '--size', 'smoke', '--recipe', one, '--only-recipes', '--n-per-class', 16, '--img-size', 32]   # smoke: also on a GPU
@@ -193,12 +253,12 @@ def test_12_evaluate_07_from_the_command_line_experiment():
 
 
 @pytest.mark.experiment
-def test_12_evaluate_08_the_experiment_fine_tune_export_evaluate_experiment():
+def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     "nbs/12_evaluate.ipynb, section 'the_experiment_fine_tune_export_evaluate': its testable cells, in order."
     global IMG, N, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg, m, main
     global n_err, name, p, pca, plt, ref, row, rows, runs, s, seed, shapes_dataset, some, steps, tests, train_path
     global vlogits, vy, y
-    # --- cell 33 ---
+    # --- cell 47 ---
     from tunelab.data import shapes_dataset, SHIFTS
     IMG, N = (64, 60) if SIZE == 'smoke' else (128, rehearsed(200, 20))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
@@ -213,11 +273,11 @@ def test_12_evaluate_08_the_experiment_fine_tune_export_evaluate_experiment():
     learn = runs[0]
     print(f"{len(learn.dls.train_ds)} training and {len(learn.dls.valid_ds)} validation images, {IMG}px; "
           f"test sets of {len(files_to_predict(tests['held-out']))} images each")
-    # --- cell 34 ---
+    # --- cell 48 ---
     export_learner(learn, tmp/'shapes.pkl'); export_learner(learn, tmp/'shapes.pth')
     from tunelab.cli import main
     for f in ('shapes.pkl', 'shapes.pth'): test_eq(main(['predict', str(tmp/f), str(tests['held-out']), '--csv', str(tmp/f'{f}.csv'), '--top-k', '2']), 0)
-    # --- cell 35 ---
+    # --- cell 49 ---
     some = files_to_predict(tests['held-out'])[::40]
     with learn.no_bar(): ref = [learn.predict(f) for f in some]
     for f in ('shapes.pkl', 'shapes.pth'):
@@ -225,17 +285,17 @@ def test_12_evaluate_08_the_experiment_fine_tune_export_evaluate_experiment():
         test_eq(len(csv), len(files_to_predict(tests['held-out'])))
         test_eq([csv.loc[str(p), 'class_1'] for p in some], [r[0] for r in ref])                  # as learn.predict in this process
         test_close(np.array([csv.loc[str(p), 'prob_1'] for p in some]), np.array([float(r[2].max()) for r in ref]), eps=1e-4)
-    # --- cell 36 ---
+    # --- cell 50 ---
     interp = ClassificationInterpretation.from_learner(learn)
     interp.plot_confusion_matrix(figsize=(4, 4))
     pca = per_class_accuracy(interp); pca
-    # --- cell 37 ---
+    # --- cell 51 ---
     test_eq(int(pca.images.sum()), len(learn.dls.valid_ds))
     test_close((pca.accuracy * pca.images).sum() / pca.images.sum(), float(learn.validate()[1]), eps=1e-6)
     confused = interp.most_confused(min_val=1); confused
-    # --- cell 38 ---
+    # --- cell 52 ---
     interp.plot_top_losses(6, nrows=1, figsize=(12, 2.5))
-    # --- cell 39 ---
+    # --- cell 53 ---
     rows, cal = [], []
     for seed, l in runs.items():
         with l.no_bar(), l.no_logging(): vlogits, vy = l.get_preds(act=lambda x: x)
@@ -250,15 +310,15 @@ def test_12_evaluate_08_the_experiment_fine_tune_export_evaluate_experiment():
     acc = pd.DataFrame(rows).set_index('seed')
     cal = pd.DataFrame(cal).set_index('seed')
     acc.agg(['mean', 'min', 'max']).T.style.format('{:.1%}')
-    # --- cell 40 ---
+    # --- cell 54 ---
     cal[['T', 'ece_before', 'ece_after', 'nll_before', 'nll_after']].round(3)
-    # --- cell 41 ---
+    # --- cell 55 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 4))
     lg, y, T = cal.logits[0], cal.y[0], cal['T'][0]
     plot_reliability(lg.softmax(-1), y, ax=axs[0], label='softmax'); axs[0].set_title('held-out, seed 0, before')
     plot_reliability(temperature_scale(lg, T), y, ax=axs[1], label=f'T = {T:.2f}'); axs[1].set_title('after temperature scaling');
-    # --- cell 42 ---
+    # --- cell 56 ---
     m = acc.mean()
     chance = 1 / len(learn.dls.vocab)
     assert m['validation'] > 2 * chance and m['held-out'] > 2 * chance, m      # it learned the shapes, well above chance

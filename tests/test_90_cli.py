@@ -18,16 +18,73 @@ def test_90_cli_00_setup():
 
 def test_90_cli_01_one_fine_tune_through_the_runner():
     "nbs/90_cli.ipynb, section 'one_fine_tune_through_the_runner': its testable cells, in order."
-    # --- cell 6 ---
+    global a, called, compare, env, g, learners, ns, o, rdir, real_predict, row, sil
+    # --- cell 5 ---
+    sil = animal_silhouettes(10, dest=Path(tempfile.mkdtemp()))
+    test_eq(_train_images(sil), 10 * 8)                                           # 10 classes, 2 of each 10 held out
+    # --- cell 7 ---
+    learners = []
+    row = finetune_result(sil, epochs=1, img_size=16, quiet=True, learners=learners)
+    test_eq((row['epochs'], row['images'], row['size'], row['pretrained']), (2, 80, 16, True))
+    assert 0 <= row['accuracy'] <= 1 and row['valid_loss'] > 0, row
+    test_eq(type(learners[0]).__name__, 'Learner')
+    test_eq(learners[0].dls.vocab, sorted(o.name for o in sil.iterdir() if o.is_dir()))   # the trained model, ready to export
+    shutil.rmtree(sil.parent)
+    # --- cell 9 ---
     test_eq({c.__name__ for c in RECIPE_CALLBACKS}, set(CALLBACKS))          # every registered callback is offered, and only those
-    # --- cell 10 ---
+    # --- cell 11 ---
+    a = _parser().parse_args(['finetune'])
+    test_eq((a.command, a.arch, a.epochs, a.img_size, a.lr, a.seed, a.n_per_class),
+            ('finetune', 'efficientnet_lite0', 3, 48, 2e-3, 42, None))
+    a = _parser().parse_args(['compare', '--recipe', 'a.json', '--recipe', 'b.json', '--export'])
+    test_eq((a.out, a.seeds, a.recipe), (Path('tunelab_out'), '1', [Path('a.json'), Path('b.json')]))
+    test_eq(a.export, True)                                                   # --export alone: OUT/best_model.pkl
+    test_eq(_parser().parse_args(['predict', 'm.pkl', 'img']).top_k, 3)
     _parser().print_help()
+    # --- cell 13 ---
+    ns = lambda **kw: argparse.Namespace(**{'img_size': None, 'n_per_class': None, 'data': None, **kw})
+    _check_args(ns(img_size=48, n_per_class=10, lr=1e-3, seed=0))                    # all in range: no error
+    test_fail(lambda: _check_args(ns(img_size=8)), contains=f'--img-size 8: give a size from {IMG_SIZES[0]} to {IMG_SIZES[1]}')
+    test_fail(lambda: _check_args(ns(n_per_class=0)), contains='give 1 to 1000')
+    test_fail(lambda: _check_args(ns(n_per_class=5, data=Path('d'))), contains='applies to the offline silhouettes')
+    test_fail(lambda: _check_args(ns(lr=float('nan'))), contains='above 0')
+    test_fail(lambda: _check_args(ns(seed=-1)), contains='--seed -1')
+    # --- cell 15 ---
+    test_fail(lambda: finetune_command(_parser().parse_args(['finetune', '--epochs', '0'])), contains='--epochs 0: give at least 1')
+    test_fail(lambda: finetune_command(_parser().parse_args(['finetune', '--lr', '0'])), contains='give a learning rate above 0')
+    # --- cell 17 ---
+    test_eq(_seeds('3'), [0, 1, 2]); test_eq(_seeds('0,5,7'), [0, 5, 7])
+    test_fail(lambda: _seeds('two'), contains='give a count (3)'); test_fail(lambda: _seeds('0,0'), contains='a seed is repeated')
+    test_fail(lambda: _seeds('5000'), contains='from 1 to 100'); test_fail(lambda: _seeds('-1,2'), contains='from 0 to')
+    rdir = Path(tempfile.mkdtemp())
+    (rdir/'two.json').write_text(json.dumps([{'name': 'a', 'stages': [{'epochs': 1}]}, {'name': 'b', 'stages': [{'epochs': 2}]}]))
+    test_eq([r.name for r in _read_recipes([rdir/'two.json'])], ['a', 'b'])                 # a list of recipes in one file
+    (rdir/'bad.json').write_text('{not json')
+    test_fail(lambda: _read_recipes([rdir/'bad.json']), contains='not valid JSON')
+    test_fail(lambda: _read_recipes([rdir/'nope.json']), contains='no such file')
+    shutil.rmtree(rdir)
+    # --- cell 19 ---
+    compare = lambda *argv: compare_command(_parser().parse_args(['compare', *argv]))
+    test_fail(lambda: compare('--epochs', '1'), contains='the standard recipes need at least 2')
+    test_fail(lambda: compare('--only-recipes', '--arch', 'resnet18'), contains='--arch applies to the standard recipes')
+    test_fail(lambda: compare('--only-recipes', '--epochs', '3'), contains='--epochs 3 applies to the standard recipes')
+    # --- cell 21 ---
+    g = predict_command.__globals__; real_predict = g['predict_images']
+    g['predict_images'] = lambda *a, **kw: (a, kw)                                   # what it would be called with
+    try: called = predict_command(_parser().parse_args(['predict', 'm.pkl', 'img', '--top-k', '5']))
+    finally: g['predict_images'] = real_predict
+    test_eq(called, ((Path('m.pkl'), Path('img')), dict(top_k=5, csv=None, tta=False)))
+    with contextlib.redirect_stdout(io.StringIO()) as o: env = info_command(None)
+    test_eq(set(env), set(environment())); assert f"  device: {env['device']}" in o.getvalue(), o.getvalue()
+    # --- cell 23 ---
+    with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(main([]), 0)
+    assert o.getvalue().startswith('usage: tunelab'), o.getvalue()[:80]
 
 
 def test_90_cli_02_bad_input():
     "nbs/90_cli.ipynb, section 'bad_input': its testable cells, in order."
     global Image, Stage, animal_silhouettes, bad, code, compare, d, err, good, k, out, run, tmp
-    # --- cell 11 ---
+    # --- cell 24 ---
     def run(*argv):
         err = io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): code = main(list(argv))
@@ -45,7 +102,7 @@ def test_90_cli_02_bad_input():
     del os.environ['TUNELAB_OFFLINE']
     test_eq(code, 2); assert 'needs a download' in err, err
     test_eq(run('finetune', '--epochs', '0')[0], 2)
-    # --- cell 12 ---
+    # --- cell 25 ---
     from PIL import Image
     from tunelab.data import animal_silhouettes
     from tunelab.recipes import Stage
@@ -74,7 +131,7 @@ def test_90_cli_02_bad_input():
     bad['image size 100000'] = compare('--data', str(good), '--img-size', '100000')
     bad['--arch with --only-recipes'] = compare('--data', str(good), '--only-recipes', '--recipe', str(tmp/'deep.json'), '--arch', 'efficientnet_lite1')
     pd.DataFrame([(k, code, err.strip()) for k, (code, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 13 ---
+    # --- cell 26 ---
     for k, (code, err) in bad.items(): test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert 'is not a folder' in bad['not a folder'][1]
     assert 'a classifier needs at least 2' in bad['one class'][1]
@@ -90,12 +147,12 @@ def test_90_cli_02_bad_input():
 def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     "nbs/90_cli.ipynb, section 'a_comparison_with_a_recipe_of_your_own': its testable cells, in order."
     global again, args, db, df, rj, sqlite3, t
-    # --- cell 14 ---
+    # --- cell 27 ---
     (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'cbs': [{'name': 'MixUp', 'alpha': 0.4}], 'stages': [
         {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
     args = ['compare', '--data', str(good), '--epochs', '2', '--img-size', '32', '--recipe', str(tmp/'mine.json'), '--out', str(tmp/'cmp')]
     df = compare_command(_parser().parse_args(args))
-    # --- cell 15 ---
+    # --- cell 28 ---
     test_eq(sorted(df.recipe.unique()), ['fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'head_then_flat_cos', 'linear_probe'])
     test_eq(len(df), 5 * 2)
     import sqlite3
@@ -113,7 +170,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     "nbs/90_cli.ipynb, section 'the_output_folder_the_lock_and_arguments': its testable cells, in order."
     global Image, ResultStore, _, arguments, argv, bad, before, code, data, data_before, err, failing_writes, first
     global full, holder, k, msg, name, old, out, quick, run_all, runs, snapshot, t, tiny_folder, tmp, waited
-    # --- cell 16 ---
+    # --- cell 29 ---
     from PIL import Image
     from tunelab.store import ResultStore
     tmp = Path(tempfile.mkdtemp())
@@ -135,7 +192,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     code, first, err = run_all('compare', '--out', out, *quick)
     assert code == 0, err
     print('\n'.join(l for l in first.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
-    # --- cell 17 ---
+    # --- cell 30 ---
     def snapshot(folder=out) -> dict:
         "Every file under `folder` (but the lock) with its bytes."
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file() and p.name != '.lock'}
@@ -170,7 +227,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
                     'finetune --n-per-class 5000': ['--n-per-class', 5000], 'finetune --n-per-class with --data': ['--n-per-class', 5, '--data', data]
                    }.items(): bad[k] = run_all('finetune', *argv)
     pd.DataFrame([(k, code, err.strip()) for k, (code, _, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 18 ---
+    # --- cell 31 ---
     for k, (code, _, err) in bad.items():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
         test_eq(snapshot(), before); test_eq(snapshot(data), data_before)           # the store byte for byte, no .tmp, the data untouched
@@ -184,13 +241,13 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     assert 'applies to the offline silhouettes' in msg['--n-per-class with --data'] and 'give 1 to 1000' in msg['--n-per-class 0']
     assert 'above 0' in msg['finetune --lr nan'] and '--seed -1' in msg['finetune --seed -1']
     test_eq((tmp/'a_file').read_text(), 'not a folder'); assert not (data/'red'/'out').exists()
-    # --- cell 19 ---
+    # --- cell 32 ---
     old = ResultStore(out/'results.sqlite').results()
     with failing_writes(errno.ENOSPC, only='.pth.tmp'): code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)
     full = [l for l in err.splitlines() if l.startswith('tunelab: error:')]
     runs = ResultStore(out/'results.sqlite').runs()
     code, full, runs[['seed', 'status']].values.tolist()
-    # --- cell 20 ---
+    # --- cell 33 ---
     test_eq(code, 2); test_eq(len(full), 1); assert 'No space left on device' in full[0] and '.pth' in full[0], full
     test_eq(list(out.rglob('*.tmp')), [])                                             # nothing half-written left behind
     test_eq(sorted(runs[['seed', 'status']].values.tolist()), [[0, 'done'], [1, 'running']])
@@ -202,7 +259,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
 def test_90_cli_05_changed_data_new_runs():
     "nbs/90_cli.ipynb, section 'changed_data_new_runs': its testable cells, in order."
     global _, changed, code, csv, labels, re, same, version
-    # --- cell 21 ---
+    # --- cell 34 ---
     import re
     version = lambda text: re.search(r'data version (\w+)', text).group(1)
     code, same, _ = run_all('compare', '--out', out, *quick)                           # unchanged: nothing trains
@@ -213,7 +270,7 @@ def test_90_cli_05_changed_data_new_runs():
     labels = [json.loads(l)['datasets']['data']['data_version'] for l in ResultStore(out/'results.sqlite').comparisons().label]
     print('\n'.join(l for l in changed.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
     dict(first=version(first), unchanged=version(same), changed=version(changed), csv=csv.data_version.unique().tolist(), labels=labels)
-    # --- cell 22 ---
+    # --- cell 35 ---
     test_eq(code, 0)
     test_eq(version(same), version(first)); test_ne(version(changed), version(first))
     test_eq(csv.data_version.unique().tolist(), [version(changed)])                    # results.csv: the new run only ...
@@ -227,7 +284,7 @@ def test_90_cli_05_changed_data_new_runs():
 def test_90_cli_06_the_data_as_tunelab_reads_it():
     "nbs/90_cli.ipynb, section 'the_data_as_tunelab_reads_it': its testable cells, in order."
     global _, args, bad, before, code, err, flat, k, line, looped, nested, said, tmp2
-    # --- cell 23 ---
+    # --- cell 36 ---
     tmp2 = Path(tempfile.mkdtemp())
     looped = tiny_folder(tmp2/'looped')
     (looped/'red'/'loop').symlink_to(looped, target_is_directory=True)
@@ -243,7 +300,7 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     flat = tmp2/'flat'; shutil.copytree(nested/'red', flat)
     bad = {'nested': run_all('compare', '--out', tmp2/'out', '--data', nested, *args), 'flat': run_all('compare', '--out', tmp2/'out', '--data', flat, *args)}
     {k: err.strip() for k, (_, _, err) in bad.items()}
-    # --- cell 24 ---
+    # --- cell 37 ---
     test_eq(code, 0)
     assert '20 images in 2 classes (blue 10, red 10)' in line and 'crimson' not in line.split(';')[0], line   # no loop, no doubles
     assert 'read once' in line and 'counted once' in line, line
@@ -258,8 +315,8 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
 def test_90_cli_07_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global res
-    # --- cell 25 ---
+    # --- cell 38 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
-    # --- cell 26 ---
+    # --- cell 39 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res

@@ -20,7 +20,7 @@ from .evaluate import learner_of_run
 __all__ = ['AUGMENTATIONS', 'VARIANTS', 'augment_batch', 'show_augmentations', 'AugExplorer', 'mix_preview', 'evaluate_on',
            'aug_ablation']
 
-# %% ../nbs/10_augmentation.ipynb #e1594ca6
+# %% ../nbs/10_augmentation.ipynb #8dbee032
 AUGMENTATIONS = {
     'flip': lambda: [Flip(p=1.)],
     'rotate ±30°': lambda: [Rotate(max_deg=30, p=1.)],
@@ -38,11 +38,14 @@ def augment_batch(xb:torch.Tensor,     # images, float in [0, 1], shape (n, 3, h
                   seed:int|None=0      # seeds the transforms' random draws (None: don't)
                  ) -> TensorImage:
     "Apply batch transforms `tfms` to `xb` as fastai's training DataLoader does (split_idx=0), optionally seeded."
-    if xb.ndim != 4 or xb.shape[1] != 3: raise ValueError(f"expected a batch of RGB images (n, 3, h, w), got shape {tuple(xb.shape)}")
+    if xb.ndim != 4 or xb.shape[1] != 3:
+        raise ValueError(f"expected a batch of RGB images (n, 3, h, w), got shape {tuple(xb.shape)}")
     if seed is not None: torch.manual_seed(seed); np.random.seed(seed)
     pipe = Pipeline(tfms, split_idx=0)
     return pipe(TensorImage(xb.clone()))
 
+
+# %% ../nbs/10_augmentation.ipynb #d044c37f
 def show_augmentations(xb:torch.Tensor, augs:dict|None=None, seed:int=0, figsize_per:float=1.1, dpi:int=72):
     "One row per augmentation in `augs` (default `AUGMENTATIONS`), the first column the originals."
     import matplotlib.pyplot as plt
@@ -56,23 +59,26 @@ def show_augmentations(xb:torch.Tensor, augs:dict|None=None, seed:int=0, figsize
             if c == 0: ax.set_ylabel(name, rotation=0, ha='right', va='center', fontsize=8)
     return fig
 
-# %% ../nbs/10_augmentation.ipynb #0fc95654
+# %% ../nbs/10_augmentation.ipynb #f2453d94
 class AugExplorer:
     "ipywidgets sliders for `aug_transforms`' settings that redraw an augmented batch of `xb`."
-    defaults = dict(max_rotate=10., max_zoom=1.1, max_warp=0.2, max_lighting=0.2, do_flip=True, p_affine=0.75, p_lighting=0.75)
+    defaults = dict(max_rotate=10., max_zoom=1.1, max_warp=0.2, max_lighting=0.2, do_flip=True, p_affine=0.75,
+                    p_lighting=0.75)
     def __init__(self, xb:torch.Tensor, size:int|None=None, n_show:int=6):
         import ipywidgets as W
         self.xb, self.size, self.seed = xb[:n_show].cpu(), size or xb.shape[-1], 0
         d, style = self.defaults, dict(description_width='90px')            # wide enough for 'max_lighting' (ipywidgets 7 and 8)
         s = lambda k, lo, hi, step: W.FloatSlider(value=d[k], min=lo, max=hi, step=step, description=k, continuous_update=False,
                                                   style=style, layout=W.Layout(width='340px'))
-        self.controls = dict(max_rotate=s('max_rotate', 0, 90, 1), max_zoom=s('max_zoom', 1, 3, 0.05), max_warp=s('max_warp', 0, 0.8, 0.05),
-                             max_lighting=s('max_lighting', 0, 0.9, 0.05), do_flip=W.Checkbox(value=d['do_flip'], description='do_flip', style=style),
+        self.controls = dict(max_rotate=s('max_rotate', 0, 90, 1), max_zoom=s('max_zoom', 1, 3, 0.05),
+                             max_warp=s('max_warp', 0, 0.8, 0.05), max_lighting=s('max_lighting', 0, 0.9, 0.05),
+                             do_flip=W.Checkbox(value=d['do_flip'], description='do_flip', style=style),
                              p_affine=s('p_affine', 0, 1, 0.05), p_lighting=s('p_lighting', 0, 1, 0.05))
         for c in self.controls.values(): c.observe(lambda _: self.redraw(), names='value')
         self.button, self.out, self.code = W.Button(description='New draw'), W.Output(), W.HTML()
         self.button.on_click(lambda _: self.new_draw())
-        self.widget = W.VBox([W.HBox([W.VBox(list(self.controls.values())[:4]), W.VBox(list(self.controls.values())[4:] + [self.button])]),
+        self.widget = W.VBox([W.HBox([W.VBox(list(self.controls.values())[:4]),
+                                      W.VBox(list(self.controls.values())[4:] + [self.button])]),
                               self.code, self.out])
         self.redraw()
     @property
@@ -83,7 +89,8 @@ class AugExplorer:
     def redraw(self):
         import matplotlib.pyplot as plt
         b = self.batch()
-        self.code.value = "<code>aug_transforms(" + ', '.join(f"{k}={v:g}" if not isinstance(v, bool) else f"{k}={v}" for k, v in self.settings.items()) + ")</code>"
+        self.code.value = ("<code>aug_transforms(" + ', '.join(f"{k}={v:g}" if not isinstance(v, bool) else f"{k}={v}"
+                                                             for k, v in self.settings.items()) + ")</code>")
         self.out.clear_output(wait=True)
         with self.out:
             fig, axs = plt.subplots(1, len(b), figsize=(1.6 * len(b), 1.8))
@@ -94,19 +101,20 @@ class AugExplorer:
         from IPython.display import display
         display(self.widget)
 
-# %% ../nbs/10_augmentation.ipynb #46a115bf
+# %% ../nbs/10_augmentation.ipynb #2419cddc
 def mix_preview(xb:torch.Tensor, yb:torch.Tensor, cb_cls=MixUp, seed:int=0) -> torch.Tensor:
     "The images a `MixUp` or `CutMix` callback makes of batch `xb`, `yb` (run through the callback's own `before_batch`)."
     torch.manual_seed(seed)
     cb = cb_cls()
     x, y = TensorImage(xb.clone()), yb.clone()
-    learn = SimpleNamespace(x=x, y=y, xb=(x,), yb=(y,), training=True, loss_func=CrossEntropyLossFlat(), dls=SimpleNamespace(n_inp=1))
+    learn = SimpleNamespace(x=x, y=y, xb=(x,), yb=(y,), training=True, loss_func=CrossEntropyLossFlat(),
+                            dls=SimpleNamespace(n_inp=1))
     cb.learn = learn
     cb.before_train()
     cb.before_batch()
     return learn.xb[0]
 
-# %% ../nbs/10_augmentation.ipynb #38b4c345
+# %% ../nbs/10_augmentation.ipynb #473354da
 def evaluate_on(learn:Learner, path:Path, tta:bool=False) -> float:
     "Accuracy of `learn` on every image under `path` (labels from folder names), optionally with test-time augmentation."
     dl = learn.dls.test_dl(get_image_files(path), with_labels=True)
@@ -114,6 +122,8 @@ def evaluate_on(learn:Learner, path:Path, tta:bool=False) -> float:
         preds, targs = learn.tta(dl=dl) if tta else learn.get_preds(dl=dl)
     return float(accuracy(preds, targs))
 
+
+# %% ../nbs/10_augmentation.ipynb #3887d749
 VARIANTS = {'no_aug': 'none', 'aug_default': 'default', 'aug_mixup': 'default+mixup'}   # recipe -> the ablation's name
 
 def aug_ablation(train:Path,                 # training image folder
@@ -133,7 +143,8 @@ def aug_ablation(train:Path,                 # training image folder
             learn, name = learner_of_run(by_name[f.recipe], train, store/'checkpoints', f.run_id, size, bs), VARIANTS[f.recipe]
             for t, p in test_sets.items():
                 rows.append(dict(variant=name, seed=f.seed, test=t, accuracy=evaluate_on(learn, p)))
-                if name == 'default': rows.append(dict(variant='default+tta', seed=f.seed, test=t, accuracy=evaluate_on(learn, p, tta=True)))
+                if name == 'default':
+                    rows.append(dict(variant='default+tta', seed=f.seed, test=t, accuracy=evaluate_on(learn, p, tta=True)))
     finally:
         if out is None: done_with(store)
     return pd.DataFrame(rows)

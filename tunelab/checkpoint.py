@@ -16,7 +16,7 @@ from .store import ResultStore, atomic_write
 # %% auto #0
 __all__ = ['save_checkpoint', 'load_checkpoint', 'preserved_rng', 'Checkpointer', 'final_checkpoint']
 
-# %% ../nbs/03c_checkpoint.ipynb #b8133bc0
+# %% ../nbs/03c_checkpoint.ipynb #ae043b2b
 def _rng_state(learn) -> dict:
     "Every random state a run depends on, as tensors and numbers (so `weights_only=True` can load it)."
     np_state = np.random.get_state()
@@ -35,6 +35,8 @@ def _set_rng_state(learn, s:dict):
     random.setstate((3, tuple(s['python'].tolist()), None))
     learn.dls.train.rng.setstate((3, tuple(s['dl'].tolist()), None))
 
+
+# %% ../nbs/03c_checkpoint.ipynb #1f5c00db
 def _plain(x):
     "An optimizer state with fastcore `L`s, tuples and numpy values turned into lists, numbers and tensors, so `weights_only=True` loads it."
     if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
@@ -43,12 +45,14 @@ def _plain(x):
     if isinstance(x, np.ndarray): return torch.from_numpy(x)
     return x
 
+
+# %% ../nbs/03c_checkpoint.ipynb #c1dc5e0d
 def save_checkpoint(learn, path:Path, epoch:int, row:dict):
     "Write model, optimizer, RNG states and the epoch's row to `path` atomically (temporary file, then rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     sl = learn.recorder.smooth_loss                                     # fastai's train_loss is smoothed across a fit's epochs
-    state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()), rng=_rng_state(learn), epoch=epoch, row=row,
-                 smooth=dict(count=int(sl.count), val=float(sl.val)))
+    state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()), rng=_rng_state(learn), epoch=epoch,
+                 row=row, smooth=dict(count=int(sl.count), val=float(sl.val)))
     buf = io.BytesIO(); torch.save(state, buf)              # serialised in memory, so a failed write is a plain `OSError`
     atomic_write(path, buf.getbuffer())
 
@@ -56,6 +60,8 @@ def load_checkpoint(path:Path) -> dict:
     "Read a checkpoint written by `save_checkpoint`; tensors and plain data only (`weights_only=True`)."
     return torch.load(path, map_location='cpu', weights_only=True)
 
+
+# %% ../nbs/03c_checkpoint.ipynb #b8340133
 @contextmanager
 def preserved_rng():
     "Put Python's, NumPy's and torch's random states back on exit: what runs inside draws nothing from the run's streams."
@@ -67,7 +73,7 @@ def preserved_rng():
         if cuda is not None: torch.cuda.set_rng_state_all(cuda)
 
 
-# %% ../nbs/03c_checkpoint.ipynb #65fd3917
+# %% ../nbs/03c_checkpoint.ipynb #cd68fc1b
 class Checkpointer(Callback):
     "After every trained epoch: write the epoch's row to the store and a checkpoint to `path`."
     order = 61
@@ -75,7 +81,8 @@ class Checkpointer(Callback):
         store_attr()
     def before_fit(self):
         "On resume, carry on fastai's smoothed training loss from where the checkpoint left it (Recorder resets it here)."
-        if self.smooth: self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth['count'], torch.tensor(self.smooth['val'])
+        if self.smooth:
+            self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth['count'], torch.tensor(self.smooth['val'])
     def before_epoch(self): self._trained, self._start = False, time.perf_counter()
     def after_train(self): self._trained = True
     def epoch_row(self) -> dict:

@@ -23,11 +23,13 @@ from .clean import TrainLabels
 __all__ = ['RECIPE_CALLBACKS', 'IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command',
            'predict_command', 'info_command', 'main']
 
-# %% ../nbs/90_cli.ipynb #bc205850
+# %% ../nbs/90_cli.ipynb #7cbc0bb3
 def _train_images(data:Path) -> int:
     "How many of `data`'s images the runner trains on: all but its stratified validation split."
     return len(StratifiedSplitter(0.2, seed=42)(image_files(data)[0])[0])
 
+
+# %% ../nbs/90_cli.ipynb #17796ec7
 def finetune_result(data:Path,                     # an image folder, one sub-folder per class
                     arch:str='efficientnet_lite0', # backbone
                     pretrained:bool=True,          # `fastai_fine_tune`, or `from_scratch` with random weights
@@ -50,7 +52,8 @@ def finetune_result(data:Path,                     # an image folder, one sub-fo
     finally:
         if out is None: done_with(store)
     return dict(arch=arch, pretrained=pretrained, epochs=recipe.epochs, images=_train_images(data), size=img_size,
-                accuracy=float(f.accuracy), valid_loss=float(f.valid_loss), seconds=round(float(f.total_seconds), 1), seed=seed)
+                accuracy=float(f.accuracy), valid_loss=float(f.valid_loss), seconds=round(float(f.total_seconds), 1),
+                seed=seed)
 
 def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:int=3,
                    n_per_class:int=300,           # silhouettes per class
@@ -59,43 +62,60 @@ def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:i
                    seed:int=42,                   # seeds the run
                    quiet:bool=False, learners:list|None=None, out:Path|None=None) -> dict:
     "`finetune_result` on the animal silhouettes: the smoke-size first result."
-    return finetune_result(animal_silhouettes(n_per_class), arch, pretrained, epochs, base_lr, size, seed, out, quiet, learners)
+    return finetune_result(animal_silhouettes(n_per_class), arch, pretrained, epochs, base_lr, size, seed, out, quiet,
+                           learners)
 
 # %% ../nbs/90_cli.ipynb #d8c84840
 RECIPE_CALLBACKS = (MixUp, CutMix, L2SP, EWC, BodyBnEval, TrainLabels)   # what a --recipe file's "cbs" can name
 
-# %% ../nbs/90_cli.ipynb #b64504aa
+# %% ../nbs/90_cli.ipynb #3285d1a9
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='tunelab', description="Fine-tune pretrained vision models with fastai: the tunelab course's tools.")
+    p = argparse.ArgumentParser(prog='tunelab',
+                                description="Fine-tune pretrained vision models with fastai: the tunelab course's tools.")
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    f = sub.add_parser('finetune', help='fine-tune a pretrained backbone and print the result (offline default: Lite0 on the silhouettes)',
+    f = sub.add_parser('finetune',
+                       help='fine-tune a pretrained backbone and print the result (offline default: Lite0 on the silhouettes)',
                        description="Fine-tune a pretrained backbone with fastai's fine_tune and print accuracy and time. "
-                                   "With no --data, uses the animal silhouettes that ship in animal-shape-mnist (offline, CPU, about a minute).")
+                                   "With no --data, uses the animal silhouettes that ship in animal-shape-mnist "
+                                   "(offline, CPU, about a minute).")
     f.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes)')
-    f.add_argument('--arch', default='efficientnet_lite0', help=f"backbone: {', '.join(OFFLINE_BACKBONES)} (offline), any timm name or torchvision/NAME (online); default %(default)s")
+    f.add_argument('--arch', default='efficientnet_lite0',
+                   help=f"backbone: {', '.join(OFFLINE_BACKBONES)} (offline), "
+                        "any timm name or torchvision/NAME (online); default %(default)s")
     f.add_argument('--epochs', type=int, default=3, help='epochs after the one frozen epoch (default %(default)s)')
     f.add_argument('--img-size', type=int, default=48, help='training image size in pixels (default %(default)s)')
     f.add_argument('--n-per-class', type=int, help='silhouettes per class when --data is not given (default 300)')
     f.add_argument('--lr', type=float, default=2e-3, help="fine_tune's base learning rate (default %(default)s)")
-    f.add_argument('--seed', type=int, default=42, help='seed for the run; the validation split is fixed (default %(default)s)')
+    f.add_argument('--seed', type=int, default=42,
+                   help='seed for the run; the validation split is fixed (default %(default)s)')
     f.add_argument('--out', type=Path, help='results store, resumable (default: a temporary folder, removed afterwards)')
-    f.add_argument('--compare-random', action='store_true', help='also train the same network from random weights, for contrast')
-    f.add_argument('--export', type=Path, metavar='PATH', help='save the fine-tuned model: PATH.pkl is a fastai learner (a pickle: '
+    f.add_argument('--compare-random', action='store_true',
+                   help='also train the same network from random weights, for contrast')
+    f.add_argument('--export', type=Path, metavar='PATH',
+                   help='save the fine-tuned model: PATH.pkl is a fastai learner (a pickle: '
                    'load only files you trust), PATH.pth is weights and a JSON card, loaded without unpickling')
     c = sub.add_parser('compare', help='compare the standard fine-tuning recipes (offline default: Lite0 on the silhouettes)',
-                       description="Run the standard recipes (linear_probe, fine_tune, full_fine_tune, gradual_unfreezing) over seeds, "
+                       description="Run the standard recipes (linear_probe, fine_tune, full_fine_tune, gradual_unfreezing) "
+                                   "over seeds, "
                                    "print the comparison, and write results.csv, results.sqlite and comparison.png to --out. "
                                    "Run the same command again to resume an interrupted comparison.")
-    c.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes, or Imagenette at full size)')
-    c.add_argument('--arch', help="backbone for the standard recipes (default efficientnet_lite0); a --recipe file names its own")
+    c.add_argument('--data', type=Path, help='an image folder, one sub-folder per class '
+                                             '(default: the offline silhouettes, or Imagenette at full size)')
+    c.add_argument('--arch',
+                   help="backbone for the standard recipes (default efficientnet_lite0); a --recipe file names its own")
     c.add_argument('--epochs', type=int, help='epochs per standard recipe (default 4)')
-    c.add_argument('--seeds', default='1', help="number of seeds (3 means 0,1,2) or a comma-separated list (default %(default)s)")
-    c.add_argument('--size', choices=['smoke', 'full'], help='lesson size (default: full with a GPU and the network, else smoke)')
+    c.add_argument('--seeds', default='1',
+                   help="number of seeds (3 means 0,1,2) or a comma-separated list (default %(default)s)")
+    c.add_argument('--size', choices=['smoke', 'full'],
+                   help='lesson size (default: full with a GPU and the network, else smoke)')
     c.add_argument('--img-size', type=int, help='training image size (default 48 smoke, 160 full)')
     c.add_argument('--n-per-class', type=int, help='silhouettes per class at smoke size without --data (default 200)')
-    c.add_argument('--recipe', type=Path, action='append', default=[], help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: ' + ', '.join(c.__name__ for c in RECIPE_CALLBACKS))
+    c.add_argument('--recipe', type=Path, action='append', default=[],
+                   help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: '
+                        + ', '.join(c.__name__ for c in RECIPE_CALLBACKS))
     c.add_argument('--only-recipes', action='store_true', help='run only the --recipe files, not the standard recipes')
-    c.add_argument('--no-feature-cache', action='store_true', help='train linear probes on images, not on cached body features (slower, same result)')
+    c.add_argument('--no-feature-cache', action='store_true',
+                   help='train linear probes on images, not on cached body features (slower, same result)')
     c.add_argument('--no-channels-last', action='store_true', help="keep PyTorch's default memory order (slower on CPU)")
     c.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
     c.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
@@ -104,8 +124,10 @@ def _parser() -> argparse.ArgumentParser:
                         'load only files you trust), or PATH.pth, weights only; no PATH: OUT/best_model.pkl')
     r = sub.add_parser('predict', help='predict the classes of images with an exported model',
                        description='Top classes and probabilities for an image or every image in a folder, on the CPU. '
-                                   'MODEL is a .pkl (a fastai learner: a pickle, which can run code when loaded: only use files '
-                                   'from a source you trust) or a .pth (weights and a JSON card, loaded with weights_only=True: safe).')
+                                   'MODEL is a .pkl (a fastai learner: a pickle, which can run code when loaded: '
+                                   'only use files '
+                                   'from a source you trust) or a .pth (weights and a JSON card, loaded with '
+                                   'weights_only=True: safe).')
     r.add_argument('model', type=Path, metavar='MODEL', help='a .pkl or .pth written by tunelab finetune/compare --export')
     r.add_argument('target', type=Path, metavar='IMAGE_OR_FOLDER', help='an image file, or a folder searched for images')
     r.add_argument('--top-k', type=int, default=3, help='classes to show per image (default %(default)s)')
@@ -114,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser('info', help='show the device, the network, versions and the lesson size this machine gets')
     return p
 
-# %% ../nbs/90_cli.ipynb #c369559b
+
+# %% ../nbs/90_cli.ipynb #dcf570bb
 IMG_SIZES = (16, 1024)   # the training image sizes the commands accept, in pixels
 
 def _check_img_size(size):
@@ -125,13 +148,18 @@ def _check_args(args):
     "Refuse values that would be ignored or fail later with a traceback: one message naming the value and what is allowed."
     _check_img_size(args.img_size)
     n = args.n_per_class
-    if n is not None and not 1 <= n <= 1000: raise ValueError(f"--n-per-class {n}: give 1 to 1000 (the silhouettes have 1,000 per class)")
-    if n is not None and args.data: raise ValueError(f"--n-per-class {n} applies to the offline silhouettes, not to --data {args.data}; leave it out")
+    if n is not None and not 1 <= n <= 1000:
+        raise ValueError(f"--n-per-class {n}: give 1 to 1000 (the silhouettes have 1,000 per class)")
+    if n is not None and args.data:
+        raise ValueError(f"--n-per-class {n} applies to the offline silhouettes, not to --data {args.data}; leave it out")
     lr = getattr(args, 'lr', None)
     if lr is not None and not (math.isfinite(lr) and lr > 0): raise ValueError(f"--lr {lr}: give a learning rate above 0")
     seed = getattr(args, 'seed', None)
-    if seed is not None and not 0 <= seed < 2**32: raise ValueError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
+    if seed is not None and not 0 <= seed < 2**32:
+        raise ValueError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
 
+
+# %% ../nbs/90_cli.ipynb #38835f3a
 def finetune_command(args) -> pd.DataFrame:
     "Run `tunelab finetune` with parsed `args`; print and return the results table."
     if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: give at least 1")
@@ -155,16 +183,20 @@ def finetune_command(args) -> pd.DataFrame:
     print(res.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = res.iloc[0]
     print(f"tunelab: {args.arch} reached {best.accuracy:.1%} validation accuracy in {best.seconds:.0f} s")
-    if args.export: print(f"tunelab: exported the {best.weights}-initialised model to {export_learner(learners[0], args.export)}")
+    if args.export:
+        print(f"tunelab: exported the {best.weights}-initialised model to {export_learner(learners[0], args.export)}")
     return res
 
+
+# %% ../nbs/90_cli.ipynb #c092d453
 def _seeds(s:str) -> list:
     "'3' -> [0, 1, 2]; '0,5,7' -> [0, 5, 7]."
     try: vals = [int(o) for o in str(s).split(',') if o.strip()]
     except ValueError: raise ValueError(f"--seeds {s!r}: give a count (3) or a comma-separated list (0,5,7)") from None
     if not vals or (len(vals) == 1 and vals[0] < 1): raise ValueError(f"--seeds {s!r}: give at least one seed")
     if len(vals) == 1 and vals[0] > 100: raise ValueError(f"--seeds {s!r}: give a count from 1 to 100, or a list of seeds")
-    if len(vals) > 1 and not all(0 <= v < 2**32 for v in vals): raise ValueError(f"--seeds {s!r}: seeds are whole numbers from 0 to {2**32 - 1}")
+    if len(vals) > 1 and not all(0 <= v < 2**32 for v in vals):
+        raise ValueError(f"--seeds {s!r}: seeds are whole numbers from 0 to {2**32 - 1}")
     if len(set(vals)) != len(vals): raise ValueError(f"--seeds {s!r}: a seed is repeated (each seed is one run)")
     return list(range(vals[0])) if len(vals) == 1 else vals
 
@@ -180,22 +212,27 @@ def _read_recipes(paths) -> list:
             except (TypeError, ValueError) as e: raise ValueError(f"--recipe {p}: {e}") from None
     return res
 
+
+# %% ../nbs/90_cli.ipynb #ce3b359e
 def compare_command(args) -> pd.DataFrame:
     "Run `tunelab compare` with parsed `args`; print the comparison and return the per-epoch results."
-    if args.epochs is not None and args.epochs < 2: raise ValueError(f"--epochs {args.epochs}: the standard recipes need at least 2")
+    if args.epochs is not None and args.epochs < 2:
+        raise ValueError(f"--epochs {args.epochs}: the standard recipes need at least 2")
     _check_args(args)
     export = args.out/'best_model.pkl' if args.export is True else args.export
     if export: check_export_path(export)
     if args.only_recipes and args.arch:
-        raise ValueError("--arch applies to the standard recipes, which --only-recipes leaves out; set \"arch\" in the recipe file")
+        raise ValueError("--arch applies to the standard recipes, which --only-recipes leaves out; "
+                         "set \"arch\" in the recipe file")
     if args.only_recipes and args.epochs is not None:
-        raise ValueError(f"--epochs {args.epochs} applies to the standard recipes, which --only-recipes leaves out; set the epochs of "
-                         "the recipe file's stages")
+        raise ValueError(f"--epochs {args.epochs} applies to the standard recipes, which --only-recipes leaves out; "
+                         "set the epochs of the recipe file's stages")
     arch = args.arch or 'efficientnet_lite0'
     seeds = _seeds(args.seeds)
     size = LessonSize(args.size, f"--size {args.size}") if args.size else lesson_size(verbose=False)
     if args.n_per_class is not None and size == 'full':
-        raise ValueError(f"--n-per-class {args.n_per_class} applies to the offline silhouettes, not to the full size's Imagenette")
+        raise ValueError(f"--n-per-class {args.n_per_class} applies to the offline silhouettes, "
+                         "not to the full size's Imagenette")
     print(f"tunelab: {size} size ({size.reason})")
     if args.data: data, name = Path(args.data), Path(args.data).name
     elif size == 'full': data, name = full_dataset('imagenette'), 'imagenette'
@@ -205,9 +242,11 @@ def compare_command(args) -> pd.DataFrame:
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
     recipes = ([] if args.only_recipes else standard_recipes(args.epochs or 4, arch=arch)) + extra
-    print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; results in {args.out}/")
-    df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size, on_bad='skip' if args.skip_bad else 'raise',
-                         feature_cache=not args.no_feature_cache, channels_last=False if args.no_channels_last else None,
+    print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; "
+          f"results in {args.out}/")
+    df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size,
+                         on_bad='skip' if args.skip_bad else 'raise', feature_cache=not args.no_feature_cache,
+                         channels_last=False if args.no_channels_last else None,
                          keep_models=bool(export))
     summary = summarise(df).reset_index()
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -224,10 +263,13 @@ def compare_command(args) -> pd.DataFrame:
                                on_bad='skip' if args.skip_bad else 'raise')
     n = df.run_id.nunique()
     print(f"tunelab: comparison {df.attrs.get('comparison')}: {n} run{'s' if n != 1 else ''} on {name}, data version "
-          f"{', '.join(map(str, df.data_version.unique()))}; wrote {args.out/'results.csv'} (these runs only, one row per run and "
-          f"epoch; earlier comparisons stay in results.sqlite) and {args.out/'comparison.png'}")
+          f"{', '.join(map(str, df.data_version.unique()))}; wrote {args.out/'results.csv'} "
+          f"(these runs only, one row per run and epoch; earlier comparisons stay in results.sqlite) "
+          f"and {args.out/'comparison.png'}")
     return df
 
+
+# %% ../nbs/90_cli.ipynb #7fa54fcb
 def predict_command(args) -> pd.DataFrame:
     "Run `tunelab predict`: top classes for an image or a folder, from a .pkl or .pth model."
     return predict_images(args.model, args.target, top_k=args.top_k, csv=args.csv, tta=args.tta)

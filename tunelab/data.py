@@ -53,7 +53,8 @@ def silhouette_arrays() -> tuple[np.ndarray, np.ndarray]:
     "The 10,000 silhouettes (28×28 uint8) and their labels (0-9), read from the installed `animal-shape-mnist`."
     spec = importlib.util.find_spec('animal_shape_mnist')
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the animal silhouettes ship in the package animal-shape-mnist: pip install animal-shape-mnist==0.39")
+        raise ModuleNotFoundError("the animal silhouettes ship in the package animal-shape-mnist: "
+                                  "pip install animal-shape-mnist==0.39")
     d = Path(list(spec.submodule_search_locations)[0])/'data'/'Animal Shape'
     x, y = load_numpy_pickle(d/'animal_data_version_3.gz'), load_numpy_pickle(d/'animal_label_version_3.gz')
     if x.shape[0] != y.shape[0]: raise DataError(f"{d}: {x.shape[0]} images but {y.shape[0]} labels")
@@ -88,7 +89,7 @@ def animal_silhouettes(n_per_class:int|None=None, # images per class (None: all 
     done.write_text(f"{len(idxs)} images\n")
     return path
 
-# %% ../nbs/01_data.ipynb #561c3893
+# %% ../nbs/01_data.ipynb #9c93d4c2
 SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross', 'star']
 BACKGROUNDS = ('plain', 'stripes', 'checks', 'dots')
 
@@ -100,7 +101,8 @@ class Domain:
     noise:float = 0.0          # std of Gaussian pixel noise, as a fraction of 255
     blur:float = 0.0           # Gaussian blur radius in pixels
     def __post_init__(self):
-        if self.background not in BACKGROUNDS: raise ValueError(f"unknown background {self.background!r}: use one of {BACKGROUNDS}")
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"unknown background {self.background!r}: use one of {BACKGROUNDS}")
         if not 0 <= self.noise <= 1: raise ValueError(f"noise={self.noise} must be between 0 and 1")
         if self.blur < 0: raise ValueError(f"blur={self.blur} must be >= 0")
 
@@ -111,11 +113,12 @@ SHIFTS = {'none': Domain(),
           'blur': Domain(blur=1.5),
           'all': Domain(hue=(180, 270), background='checks', noise=0.25, blur=1.5)}
 
-# %% ../nbs/01_data.ipynb #47f561d2
+# %% ../nbs/01_data.ipynb #98684b66
 def _polygon(kind, cx, cy, r, angle):
     "Vertices of `kind` centred at (cx, cy) with radius r, rotated by `angle` radians."
     def pts(n, radii):
-        return [(cx + rr*math.cos(angle + 2*math.pi*i/n), cy + rr*math.sin(angle + 2*math.pi*i/n)) for i, rr in zip(range(n), radii)]
+        return [(cx + rr*math.cos(angle + 2*math.pi*i/n), cy + rr*math.sin(angle + 2*math.pi*i/n))
+                for i, rr in zip(range(n), radii)]
     if kind == 'square': return pts(4, [r]*4)
     if kind == 'triangle': return pts(3, [r]*3)
     if kind == 'star': return pts(10, [r, r*0.45]*5)
@@ -143,6 +146,8 @@ def _background(size, domain, rng):
             d.ellipse([x-r, y-r, x+r, y+r], fill=b)
     return im
 
+
+# %% ../nbs/01_data.ipynb #db5b1afd
 def render_shape(kind:str,               # one of SHAPE_CLASSES
                  size:int=64,            # image side in pixels
                  domain:Domain|None=None,# how it looks (default `Domain()`)
@@ -201,7 +206,8 @@ def _extracted_path(url:str) -> Path:
     from fastcore.net import urlclean
     import fastai.data
     d = FastDownload(fastai_cfg(), module=fastai.data, base='~/.fastai')
-    return d.data_path('data', d.arch_path()/urlclean(Path(url).name))   # not `urldest`: without an archive folder it names that folder
+    # not `urldest`: without an archive folder it names that folder
+    return d.data_path('data', d.arch_path()/urlclean(Path(url).name))
 
 def full_dataset(name:str) -> Path:
     "Path to full-size dataset `name` ('pets' or 'imagenette'): the local copy, else a download; `OfflineError` if neither."
@@ -274,7 +280,7 @@ class RGBImage(PILImage):
     @classmethod
     def create(cls, fn, **kwargs): return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
-# %% ../nbs/01_data.ipynb #1b507c09
+# %% ../nbs/01_data.ipynb #df31b69a
 class ItemMemo:
     "Images after their item transforms, kept in memory where those are fixed (`item_tfms_fixed`), up to `max_mb`."
     def __init__(self, max_mb:float=1024): self.max_mb, self.enabled = max_mb, True; self.clear()
@@ -289,11 +295,12 @@ class ItemMemo:
         was, self.enabled = self.enabled, False
         try: yield self
         finally: self.enabled = was
-    def __repr__(self): return f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, {self.hits:,} reuses)"
+    def __repr__(self):
+        return f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, {self.hits:,} reuses)"
 
 item_memo = ItemMemo(float(os.environ.get('TUNELAB_ITEM_MEMO_MB', 1024)))
 
-# %% ../nbs/01_data.ipynb #71533626
+# %% ../nbs/01_data.ipynb #e3c35013
 @dataclass
 class FolderReport:
     "What `check_image_folder` found: readable files, bad files (with reasons), images per class, the class level, notes."
@@ -305,8 +312,11 @@ class FolderReport:
     notes:list = field(default_factory=list)  # links read once, the class level when it is not 1
     def __repr__(self):
         cls = ', '.join(f"{k}: {v}" for k, v in self.counts.items())
-        return f"FolderReport({self.path}: {len(self.good)} readable images in {len(self.counts)} classes ({cls}); {len(self.bad)} unreadable)"
+        return (f"FolderReport({self.path}: {len(self.good)} readable images in {len(self.counts)} classes ({cls}); "
+                f"{len(self.bad)} unreadable)")
 
+
+# %% ../nbs/01_data.ipynb #d8a02c26
 def _readable(fn) -> str|None:
     "None if `fn` opens the way training opens it (`load_rgb`), else why not."
     try: load_rgb(fn); return None
@@ -319,13 +329,15 @@ def _class_level(path:Path, files) -> int:
     if len(depth) > 1:
         rel = lambda f: Path(os.path.relpath(f, path)).as_posix()
         ex = '; '.join(f"{rel(f)} ({d} level{'s' if d != 1 else ''} down)" for d, f in sorted(depth.items()))
-        raise DataError(f"{path}: images at different depths ({ex}); a class is the folder its images are in, so a class of "
-                        "sub-folders would vanish into them: put every image directly in its class folder, or give the folder whose "
-                        "sub-folders are the classes")
+        raise DataError(f"{path}: images at different depths ({ex}); a class is the folder its images are in, so a class "
+                        "of sub-folders would vanish into them: put every image directly in its class folder, or give the "
+                        "folder whose sub-folders are the classes")
     level = next(iter(depth))
     if level == 0: raise DataError(f"{path}: the images lie in it directly; put them in one sub-folder per class")
     return level
 
+
+# %% ../nbs/01_data.ipynb #06c483b1
 _checked = {}   # (folder, its files' and folders' names, sizes and times) -> unreadable files: a dataset version is opened once
 
 def _opened_bad(path:Path, files:list, folders:list) -> dict:
@@ -334,12 +346,14 @@ def _opened_bad(path:Path, files:list, folders:list) -> dict:
         try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns)
         except OSError: return (str(f), None, None)
     key = (str(Path(path).resolve()), tuple(map(stat, files)), tuple(str(d) for d, _ in folders))
-    if not (item_memo.enabled and item_memo.max_mb > 0): _checked.pop(key, None)   # `item_memo.off()`: open every time, as fastai does
+    if not (item_memo.enabled and item_memo.max_mb > 0): _checked.pop(key, None)   # `item_memo.off()`: open every time
     if key not in _checked:
         if len(_checked) >= 16: _checked.pop(next(iter(_checked)))
         _checked[key] = {f: why for f in progress_bar(files, leave=False) if (why := _readable(f))}
     return _checked[key]
 
+
+# %% ../nbs/01_data.ipynb #bae8ba30
 def check_image_folder(path:Path,           # an image folder: one sub-folder per class
                        on_bad:str='skip',   # 'skip' (warn with a count) or 'raise' for unreadable images
                        get_y=parent_label,  # how a file's class is found
@@ -351,7 +365,8 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     if not path.is_dir(): raise DataError(f"{path} is not a folder")
     files, notes, folders = _walk_images(path)
     if not files: raise DataError(f"{path} holds no image files (looked for {', '.join(sorted(image_extensions)[:6])}, ...)")
-    if notes: warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3]) + (' ...' if len(notes) > 3 else ''))
+    if notes:
+        warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3]) + (' ...' if len(notes) > 3 else ''))
     bad = _opened_bad(path, files, folders)
     good = [f for f in files if f not in bad]
     counts, level = {}, 1
@@ -372,7 +387,8 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
         warnings.warn(msg + "; they are skipped")
     empty = [k for k, v in counts.items() if v == 0]
     if empty: raise DataError(f"class folder(s) with no readable image under {path}: {', '.join(empty)}")
-    if len(counts) < min_classes: raise DataError(f"{path} has {len(counts)} class(es) ({', '.join(counts)}); a classifier needs at least {min_classes}")
+    if len(counts) < min_classes:
+        raise DataError(f"{path} has {len(counts)} class(es) ({', '.join(counts)}); a classifier needs at least {min_classes}")
     return FolderReport(path, good, bad, counts, level, notes)
 
 # %% ../nbs/01_data.ipynb #9ee2655e
@@ -466,7 +482,7 @@ class MemoDL(TfmdDL):
         if isinstance(size, tuple) and item_tfms_fixed(self.after_item.fs, size, split): item_memo.put(key, res[0], size)
         return res
 
-# %% ../nbs/01_data.ipynb #ce219ced
+# %% ../nbs/01_data.ipynb #55910b29
 def image_dls(path:Path,              # an image folder (or the root of a dataset)
               size:int=64,            # training image size
               presize:int|None=None,  # item resize before batch augmentation (default 1.5 × `size`)
@@ -485,35 +501,43 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
     report = check_image_folder(path, on_bad=on_bad, get_y=get_y)
     presize = presize or int(round(size*1.5))
     # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
-    item_tfms, batch_tfms = (Resize(presize), aug_transforms(size=size, min_scale=0.75, **aug_kwargs)) if aug else (Resize(size), None)
+    item_tfms, batch_tfms = ((Resize(presize), aug_transforms(size=size, min_scale=0.75, **aug_kwargs)) if aug
+                             else (Resize(size), None))
     dblock = DataBlock(blocks=(ImageBlock(cls=RGBImage), CategoryBlock), get_items=_Files(report.good), get_y=get_y,
                        splitter=splitter or StratifiedSplitter(valid_pct, seed=seed, get_y=get_y),
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
     dsets = dblock.datasets(path)
     n_train, n_valid = len(dsets.train), len(dsets.valid)
-    if n_valid == 0: raise DataError(f"{path}: no image left for validation ({n_train} images in {len(report.counts)} classes)")
+    if n_valid == 0:
+        raise DataError(f"{path}: no image left for validation ({n_train} images in {len(report.counts)} classes)")
     use_bs = fit_bs(bs or default_bs(size), n_train)
-    if bs and use_bs != bs: warnings.warn(f"batch size {bs} lowered to {use_bs}: {n_train} training images make fewer than {MIN_STEPS} batches of {bs}")
+    if bs and use_bs != bs:
+        warnings.warn(f"batch size {bs} lowered to {use_bs}: {n_train} training images make fewer than {MIN_STEPS} batches of {bs}")
     dls = dsets.dataloaders(path=path, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, bs=use_bs, device=device,
                             num_workers=default_workers() if num_workers is None else num_workers, dl_type=MemoDL)
     dls.report = report
     return dls
 
-# %% ../nbs/01_data.ipynb #da54e184
+# %% ../nbs/01_data.ipynb #76e5dfd5
 PETS_LABEL = r'^(.*)_\d+\.jpg$'
 
 def pets_breed(fn) -> str:
     "The breed in an Oxford-IIIT Pets file's name: `great_pyrenees_12.jpg` -> 'great_pyrenees' (capitalised breeds are cats)."
     return RegexLabeller(PETS_LABEL)(Path(fn).name)   # the name only: on the whole path the regex would keep the folders
 
+
+# %% ../nbs/01_data.ipynb #a8f41f5f
 def pets_dls(size:int=224, presize:int=460, **kwargs):
     "Oxford-IIIT Pets (37 breeds, label from the file name) at `size`, presized from `presize` (a download the first time)."
     return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=pets_breed, **kwargs)
 
 def imagenette_dls(size:int=160, presize:int=240, **kwargs):
     "Imagenette (10 ImageNet classes) with its own train/val split, at `size` (a download the first time)."
-    return image_dls(full_dataset('imagenette'), size=size, presize=presize, splitter=GrandparentSplitter(valid_name='val'), **kwargs)
+    return image_dls(full_dataset('imagenette'), size=size, presize=presize,
+                     splitter=GrandparentSplitter(valid_name='val'), **kwargs)
 
+
+# %% ../nbs/01_data.ipynb #1bd6fc20
 def pets_folder(dest:Path|None=None) -> Path:
     "Oxford-IIIT Pets as an image folder (one sub-folder per breed, linking the downloaded files), for the runner and `tunelab compare`."
     import shutil

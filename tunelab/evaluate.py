@@ -39,23 +39,26 @@ def check_export_path(path) -> Path:
     if path.is_dir(): raise ValueError(f"--export {path}: is a folder; name a file")
     return path
 
-# %% ../nbs/12_evaluate.ipynb #6d1a6cbd
+# %% ../nbs/12_evaluate.ipynb #ebe9f29c
 def _pipeline(learn:Learner) -> dict:
     "The inference pipeline of `learn.dls`: item resize, final size and crop, normalisation."
     rs = [t for t in learn.dls.after_item.fs if isinstance(t, Resize)]
     crop = [t for t in learn.dls.after_batch.fs if isinstance(t, RandomResizedCropGPU)]
     norm = [t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
     if len(rs) != 1 or len(norm) != 1:
-        raise ValueError(f"weights-only export needs one Resize item transform and one Normalize (as `image_dls` + `tune_learner` make); "
-                         f"found {len(rs)} and {len(norm)}: export a .pkl instead")
+        raise ValueError(f"weights-only export needs one Resize item transform and one Normalize "
+                         f"(as `image_dls` + `tune_learner` make); found {len(rs)} and {len(norm)}: export a .pkl instead")
     presize = int(rs[0].size[0])
-    return dict(presize=presize, size=int(crop[0].size[0]) if crop else presize, min_scale=float(crop[0].min_scale) if crop else None,
+    return dict(presize=presize, size=int(crop[0].size[0]) if crop else presize,
+                min_scale=float(crop[0].min_scale) if crop else None,
                 mean=norm[0].mean.flatten().tolist(), std=norm[0].std.flatten().tolist())
 
 def model_card(learn:Learner, recipe=None) -> dict:
     "What rebuilds `learn`'s model for inference without pickle: architecture, classes, image pipeline, and the recipe."
     arch = getattr(learn, 'arch', None)
-    if arch is None: raise ValueError("this Learner has no `arch` (build it with `tune_learner`), so weights alone cannot rebuild it: export a .pkl")
+    if arch is None:
+        raise ValueError("this Learner has no `arch` (build it with `tune_learner`), so weights alone cannot rebuild it: "
+                         "export a .pkl")
     return dict(format=WEIGHTS_FORMAT, arch=arch, classes=[str(o) for o in learn.dls.vocab], **_pipeline(learn),
                 recipe=recipe.to_dict() if hasattr(recipe, 'to_dict') else recipe)
 
@@ -72,14 +75,15 @@ def export_learner(learn:Learner,  # a trained Learner (from `tune_learner` for 
         torch.save(dict(card=json.dumps(model_card(learn, recipe)), state_dict=sd), path)
     return path
 
-# %% ../nbs/12_evaluate.ipynb #8562e3d8
+# %% ../nbs/12_evaluate.ipynb #dbee26ae
 def _rebuild(card:dict) -> Learner:
     "A CPU `Learner` with the card's network (random weights) and inference pipeline."
     classes = card['classes']
-    item, batch = ((Resize(card['presize']), aug_transforms(size=card['size'], min_scale=card['min_scale'])) if card.get('min_scale')
-                   else (Resize(card['size']), []))
+    item, batch = ((Resize(card['presize']), aug_transforms(size=card['size'], min_scale=card['min_scale']))
+                   if card.get('min_scale') else (Resize(card['size']), []))
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=classes)), get_y=lambda o: classes[0], item_tfms=item,
-                       splitter=lambda o: (L(range(len(o))), L()), batch_tfms=L(batch) + [Normalize.from_stats(card['mean'], card['std'])])
+                       splitter=lambda o: (L(range(len(o))), L()),
+                       batch_tfms=L(batch) + [Normalize.from_stats(card['mean'], card['std'])])
     blank = np.zeros((card['presize'], card['presize'], 3), dtype=np.uint8)     # one item: fastai sets its pipeline up on it
     dls = dblock.dataloaders([blank], bs=1, device='cpu', num_workers=0)
     bb = create_backbone(card['arch'], pretrained=False)
@@ -88,20 +92,25 @@ def _rebuild(card:dict) -> Learner:
     learn.arch, learn.card = card['arch'], card
     return learn
 
+
+# %% ../nbs/12_evaluate.ipynb #1ea82f86
 def _first_line(e) -> str: return (str(e).splitlines() or [''])[0][:160]
 
 def load_weights(path) -> Learner:
     "A CPU `Learner` from a `.pth` written by `export_learner`, read with `torch.load(weights_only=True)`: nothing is unpickled."
     path = Path(path)
-    if not zipfile.is_zipfile(path): raise ModelFileError(f"{path}: not a PyTorch weights file (torch.save writes a zip archive)")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a PyTorch weights file (torch.save writes a zip archive)")
     try: d = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
-        raise ModelFileError(f"{path}: refused: it holds objects other than tensors and plain data, and weights-only loading never "
-                             f"unpickles them (a fastai learner must be named .pkl, and trusted): {_first_line(e)}") from None
+        raise ModelFileError(f"{path}: refused: it holds objects other than tensors and plain data, "
+                             f"and weights-only loading never unpickles them (a fastai learner must be named .pkl, and trusted): "
+                             f"{_first_line(e)}") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         raise ModelFileError(f"{path}: not a PyTorch weights file ({type(e).__name__}: {_first_line(e)})") from None
     if not isinstance(d, dict) or not {'card', 'state_dict'} <= set(d):
-        raise ModelFileError(f"{path}: not a tunelab weights file (expected 'card' and 'state_dict', as `export_learner` writes)")
+        raise ModelFileError(f"{path}: not a tunelab weights file "
+                             "(expected 'card' and 'state_dict', as `export_learner` writes)")
     try: card = json.loads(d['card'])
     except (TypeError, json.JSONDecodeError): raise ModelFileError(f"{path}: its model card is not JSON") from None
     missing = [k for k in ('format', 'arch', 'classes', 'presize', 'size', 'mean', 'std') if k not in card]
@@ -110,9 +119,12 @@ def load_weights(path) -> Learner:
     learn = _rebuild(card)
     try: learn.model.load_state_dict(d['state_dict'])
     except RuntimeError as e:
-        raise ModelFileError(f"{path}: its weights do not fit {card['arch']} with {len(card['classes'])} classes: {_first_line(e)}") from None
+        raise ModelFileError(f"{path}: its weights do not fit {card['arch']} with {len(card['classes'])} classes: "
+                             f"{_first_line(e)}") from None
     return learn
 
+
+# %% ../nbs/12_evaluate.ipynb #ac75da45
 def load_model(path) -> Learner:
     "A CPU Learner from `path`: `.pkl` by fastai's `load_learner` (a pickle: trusted files only), else `load_weights`."
     path = Path(path)
@@ -128,18 +140,21 @@ def load_model(path) -> Learner:
     if not isinstance(learn, Learner): raise ModelFileError(f"{path}: holds a {type(learn).__name__}, not a fastai Learner")
     return learn
 
-# %% ../nbs/12_evaluate.ipynb #728b2303
+# %% ../nbs/12_evaluate.ipynb #50a1960a
 def files_to_predict(path) -> list:
     "[`path`] for an image file, every image under a folder `path` (sorted); a clear error for anything else."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f"{path}: no such file or folder")
     if path.is_file():
-        if path.suffix.lower() not in image_extensions: raise ModelFileError(f"{path}: not an image file (suffix {path.suffix or 'none'!r})")
+        if path.suffix.lower() not in image_extensions:
+            raise ModelFileError(f"{path}: not an image file (suffix {path.suffix or 'none'!r})")
         return [path]
     files = sorted(image_files(path)[0])                  # each real file once (links resolved), as for training
     if not files: raise ModelFileError(f"{path}: no images in this folder or below it (.jpg, .png, .bmp, .webp, ...)")
     return files
 
+
+# %% ../nbs/12_evaluate.ipynb #d098cb25
 def predict_files(learn:Learner, files, top_k:int=3, tta:bool=False, bs:int=64) -> pd.DataFrame:
     "One row per image of `files`: its top-`top_k` classes and probabilities (fastai's `learn.tta` if `tta`)."
     if top_k < 1: raise ValueError(f"--top-k {top_k}: give at least 1")
@@ -152,7 +167,7 @@ def predict_files(learn:Learner, files, top_k:int=3, tta:bool=False, bs:int=64) 
                                               ((f'class_{j+1}', vocab[int(i[n, j])]), (f'prob_{j+1}', float(p[n, j])))})
                          for n, f in enumerate(files)])
 
-# %% ../nbs/12_evaluate.ipynb #490afc4a
+# %% ../nbs/12_evaluate.ipynb #05dec988
 def best_run(df:pd.DataFrame, summary:pd.DataFrame, majority:float) -> tuple:
     "(the final row of the run to keep, or None; `best_recipe`'s line): the best recipe's best non-diverged seed."
     name, line = best_recipe(summary, majority, df)
@@ -161,7 +176,10 @@ def best_run(df:pd.DataFrame, summary:pd.DataFrame, majority:float) -> tuple:
     f = f[(f.recipe == name) & ~f.run_id.isin(diverged_runs(df))]
     return f.sort_values(['accuracy', 'seed'], ascending=[False, True]).iloc[0], line
 
-def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=42, on_bad:str='skip') -> Learner:
+
+# %% ../nbs/12_evaluate.ipynb #626c012b
+def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=42,
+                            on_bad:str='skip') -> Learner:
     "A Learner with `recipe`'s network and `data`'s pipeline and split (as the runner built them), holding the checkpoint's weights."
     dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **recipe.aug_kwargs)
     learn = tune_learner(dls, recipe.arch, pretrained=False, splitter=recipe.splitter, train_bn=recipe.train_bn)
@@ -172,10 +190,11 @@ def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int
     "The trained Learner of finished run `rid`, from the last checkpoint the runner kept under `ckpt_dir` (`keep_model(s)=True`)."
     ckpt = final_checkpoint(ckpt_dir, rid)
     if not ckpt.exists():
-        raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; use another store")
+        raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; "
+                         "use another store")
     return learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs)
 
-# %% ../nbs/12_evaluate.ipynb #97fbe0d6
+# %% ../nbs/12_evaluate.ipynb #6aac3116
 def export_best_run(df:pd.DataFrame,       # the comparison's rows (`run_experiments`)
                     summary:pd.DataFrame,  # `summarise(df)`
                     majority:float,        # majority-class accuracy (`baselines`)
@@ -203,11 +222,11 @@ def export_best_run(df:pd.DataFrame,       # the comparison's rows (`run_experim
         export_learner(learn, path, recipe)
     finally:
         if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
-    print(f"tunelab: exported {run.recipe} (seed {run.seed}: {run.accuracy:.1%} in the comparison, {acc:.1%} validating the exported model), "
-          f"{how}, to {path}")
+    print(f"tunelab: exported {run.recipe} (seed {run.seed}: {run.accuracy:.1%} in the comparison, "
+          f"{acc:.1%} validating the exported model), {how}, to {path}")
     return Path(path)
 
-# %% ../nbs/12_evaluate.ipynb #9e82ff51
+# %% ../nbs/12_evaluate.ipynb #50905495
 def predict_images(model,             # a .pkl or .pth written by `export_learner` / `tunelab ... --export`
                    target,            # an image or a folder of images
                    top_k:int=3,       # classes per image
@@ -226,8 +245,10 @@ def predict_images(model,             # a .pkl or .pth written by `export_learne
     else:
         show = df.copy(); show['file'] = [Path(f).relative_to(target) if Path(target).is_dir() else f for f in show.file]
         print(show.head(max_rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        if len(df) > max_rows: print(f"tunelab: ... {len(df) - max_rows} more rows" + ('' if csv else ' (--csv FILE writes them all)'))
-        print(f"tunelab: {len(df)} images; top class counts: " + ', '.join(f"{k} {v}" for k, v in df.class_1.value_counts().items()))
+        if len(df) > max_rows:
+            print(f"tunelab: ... {len(df) - max_rows} more rows" + ('' if csv else ' (--csv FILE writes them all)'))
+        print(f"tunelab: {len(df)} images; top class counts: "
+              + ', '.join(f"{k} {v}" for k, v in df.class_1.value_counts().items()))
     if csv is not None:
         Path(csv).parent.mkdir(parents=True, exist_ok=True); df.to_csv(csv, index=False)
         print(f"tunelab: wrote {csv}")
@@ -296,7 +317,7 @@ def plot_reliability(probs, targets, n_bins:int=10, ax=None, label:str|None=None
     ax.set(xlabel='confidence (top-1)', ylabel='accuracy', xlim=(0, 1), ylim=(0, 1.02)); ax.legend(loc='upper left')
     return ax
 
-# %% ../nbs/12_evaluate.ipynb #01c70857
+# %% ../nbs/12_evaluate.ipynb #8c82b390
 def per_class_accuracy(interp:ClassificationInterpretation) -> pd.DataFrame:
     "Per class: validation images, accuracy (recall), and the class it is most often mistaken for."
     cm, vocab = interp.confusion_matrix(), list(interp.vocab)
@@ -307,18 +328,21 @@ def per_class_accuracy(interp:ClassificationInterpretation) -> pd.DataFrame:
                          mistaken_for=vocab[int(wrong.argmax())] if wrong.sum() else '', times=int(wrong.max())))
     return pd.DataFrame(rows).set_index('cls').sort_values('accuracy')
 
+
+# %% ../nbs/12_evaluate.ipynb #905ce767
 def shifted_accuracy(learn:Learner, path, bs:int=64) -> tuple:
     "(accuracy, logits, targets) of `learn` on the labelled image folder `path` (labels from the folder names)."
     files = files_to_predict(path)
     labels = sorted({f.parent.name for f in files})
     unknown = set(labels) - set(map(str, learn.dls.vocab))
-    if unknown: raise ValueError(f"{path}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
+    if unknown:
+        raise ValueError(f"{path}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
     dl = learn.dls.test_dl(files, with_labels=True, bs=bs, num_workers=0)
     with learn.no_bar(), learn.no_logging():
         logits, targets = learn.get_preds(dl=dl, act=lambda x: x)
     return float((logits.argmax(1) == targets).float().mean()), logits, targets
 
-# %% ../nbs/12_evaluate.ipynb #30e424fe
+# %% ../nbs/12_evaluate.ipynb #a2b26cd9
 def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation', 'held-out', then shifted sets
                         ece_before:float,    # ECE on the held-out set, plain softmax
                         ece_after:float,     # ... after temperature scaling
@@ -332,14 +356,17 @@ def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation
     gap = acc['validation'] - held
     out.append(f"Validation {acc['validation']:.1%} vs a fresh same-domain set {held:.1%}: " +
                ("close, so the validation set ranks changes reliably." if abs(gap) < 0.05 else
-                f"a {abs(gap):.1%} gap: the validation set is small or unrepresentative; compare changes over seeds (--seeds 3) or on more images."))
+                f"a {abs(gap):.1%} gap: the validation set is small or unrepresentative; "
+                "compare changes over seeds (--seeds 3) or on more images."))
     shifts = {k: held - v for k, v in acc.items() if k not in ('validation', 'held-out')}
     if shifts:
         worst = max(shifts, key=shifts.get)
         if shifts[worst] >= big_drop:
-            out.append(f"The {worst} shift costs the most ({shifts[worst]:.1%} below the same-domain set): augment for it or add images "
-                       f"from that domain (lesson 10), or tune the early blocks, where input-level shifts act (surgical fine-tuning).")
-        else: out.append(f"No shift costs {big_drop:.0%} or more (worst: {worst}, {shifts[worst]:.1%}): the model holds up under these shifts.")
+            out.append(f"The {worst} shift costs the most ({shifts[worst]:.1%} below the same-domain set): "
+                       f"augment for it or add images from that domain (lesson 10), "
+                       f"or tune the early blocks, where input-level shifts act (surgical fine-tuning).")
+        else: out.append(f"No shift costs {big_drop:.0%} or more (worst: {worst}, {shifts[worst]:.1%}): "
+                         "the model holds up under these shifts.")
     if confused and n_errors:
         a, b, n = confused[0]
         share = n / n_errors
@@ -350,5 +377,6 @@ def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation
         out.append(f"Temperature scaling (T = {temperature:.2f}) lowers ECE from {ece_before:.3f} to {ece_after:.3f}: "
                    f"{'the model is over-confident; ' if temperature > 1 else 'the model is under-confident; '}"
                    "divide its logits by T before thresholding probabilities.")
-    else: out.append(f"Temperature scaling does not help (ECE {ece_before:.3f} → {ece_after:.3f}): the probabilities are as calibrated as one T makes them.")
+    else: out.append(f"Temperature scaling does not help (ECE {ece_before:.3f} → {ece_after:.3f}): "
+                     "the probabilities are as calibrated as one T makes them.")
     return out

@@ -42,7 +42,7 @@ def feature_cache_blocker(recipe:Recipe,  # the recipe
     if noisy: return f"the body has active dropout or drop-path ({', '.join(noisy[:3])})"
     return None
 
-# %% ../nbs/03d_features.ipynb #fccc2f5a
+# %% ../nbs/03d_features.ipynb #1395756c
 def split_fixed(model:nn.Module) -> tuple:
     "(`body` + the head's leading layers without parameters, buffers or dropout; the rest of the head), sharing modules."
     layers = [m for h in model[1:] for m in (h.children() if isinstance(h, nn.Sequential) else [h])]
@@ -50,6 +50,8 @@ def split_fixed(model:nn.Module) -> tuple:
     k = next((i for i, m in enumerate(layers) if not fixed(m)), len(layers))
     return nn.Sequential(model[0], *layers[:k]), nn.Sequential(*layers[k:])
 
+
+# %% ../nbs/03d_features.ipynb #b7493b75
 def _plain_tensor(t): return t.as_subclass(torch.Tensor)         # no fastai subclass: `weights_only=True` loads it
 
 def compute_features(learn:Learner, fixed:nn.Module) -> dict:
@@ -71,7 +73,7 @@ def compute_features(learn:Learner, fixed:nn.Module) -> dict:
         for m, t in modes.items(): m.train(t)
     return res
 
-# %% ../nbs/03d_features.ipynb #7521497c
+# %% ../nbs/03d_features.ipynb #e2f044e4
 def features_fingerprint(learn:Learner, fixed:nn.Module, img_size:int, split_seed:int) -> str:
     "A hash of what the cached features depend on: files (size, mtime) in split order, weights, size, seed, normalisation."
     h = hashlib.sha1()
@@ -85,6 +87,8 @@ def features_fingerprint(learn:Learner, fixed:nn.Module, img_size:int, split_see
                              fp16=hasattr(learn, 'mixed_precision'), fixed=repr(fixed[1:]))).encode())
     return h.hexdigest()[:16]
 
+
+# %% ../nbs/03d_features.ipynb #2c4cde59
 class FeatureCache:
     "Body features by fingerprint: in memory for one comparison, on disk under `path` (None: memory only)."
     def __init__(self, path:Path|None=None): self.path, self.mem, self.sources, self._said = path and Path(path), {}, [], set()
@@ -109,6 +113,8 @@ class FeatureCache:
         "Print `msg` the first time only."
         if msg not in self._said: self._said.add(msg); print(msg)
 
+
+# %% ../nbs/03d_features.ipynb #49737d1c
 class _Features:
     "Items (feature vector, label) by index."
     def __init__(self, x, y): self.x, self.y = x, y
@@ -130,7 +136,7 @@ def feature_learner(learn:Learner, head:nn.Module, feats:dict) -> Learner:
                   wd_bn_bias=learn.wd_bn_bias, moms=learn.moms, path=learn.path, model_dir=learn.model_dir)
     return res.add_cb(DeviceMixedPrecision()) if hasattr(learn, 'mixed_precision') else res     # as `learn` trains (lesson 00)
 
-# %% ../nbs/03d_features.ipynb #24084bef
+# %% ../nbs/03d_features.ipynb #1b082fda
 class CachedStageCheckpointer(Checkpointer):
     "`Checkpointer` for a stage trained on cached features: a row every epoch, a checkpoint of the full learner at the end."
     def __init__(self, full:Learner, feature_seconds:float, *args, **kwargs):
@@ -146,8 +152,8 @@ class CachedStageCheckpointer(Checkpointer):
         full.count, full.val = mine.count, mine.val                    # what the checkpoint records of this fit
         save_checkpoint(self.full, self.path, row['epoch'], row)
 
-def fit_cached_stage(learn:Learner, stage:Stage, cache:FeatureCache, img_size:int, split_seed:int, cbs, store:ResultStore,
-                     ckpt:Path, base_row:dict, epoch_offset:int, stage_idx:int, quiet:bool=False):
+def fit_cached_stage(learn:Learner, stage:Stage, cache:FeatureCache, img_size:int, split_seed:int, cbs,
+                     store:ResultStore, ckpt:Path, base_row:dict, epoch_offset:int, stage_idx:int, quiet:bool=False):
     "Train `stage` (head only) on cached body features; `learn`'s head ends with the trained weights, its loaders' RNG in step."
     fixed, head = split_fixed(learn.model)
     start = time.perf_counter()
@@ -159,10 +165,13 @@ def fit_cached_stage(learn:Learner, stage:Stage, cache:FeatureCache, img_size:in
         fit_stage(hl, stage, cbs=L(cbs) + [cb])
     _copy_rng(hl.dls, learn.dls)                          # later stages shuffle as if the images had been iterated
 
+
+# %% ../nbs/03d_features.ipynb #a535ac23
 def _cache_plan(recipe:Recipe, blockers:list) -> str:
     "One line: which stages of `recipe` use cached features, and why the others do not."
     why = {}
     for i, b in enumerate(blockers): why.setdefault(b, []).append(str(i + 1))
-    parts = [f"stage{'s' if len(v) > 1 else ''} {', '.join(v)} " + ('cached' if b is None else f"uncached: {b}") for b, v in why.items()]
+    parts = [f"stage{'s' if len(v) > 1 else ''} {', '.join(v)} " + ('cached' if b is None else f"uncached: {b}")
+             for b, v in why.items()]
     return f"feature cache, {recipe.name}: " + '; '.join(parts)
 

@@ -72,7 +72,7 @@ def recipe_learner(dls, recipe:Recipe, **kwargs) -> Learner:
     apply_stage(learn, recipe.stages[0])
     return learn
 
-# %% ../nbs/06_freezing.ipynb #bd6046c5
+# %% ../nbs/06_freezing.ipynb #35caa0eb
 class _StopAfter(Callback):
     "Cancel the fit after `n` training batches."
     order = 99
@@ -93,7 +93,8 @@ def what_changed(self:Learner, n_batches:int=1, lr=1e-3) -> pd.DataFrame:
         g = group_of.get(id(ps[0])) if ps else None
         bn = isinstance(m, bn_types)
         for n, p in m.named_parameters(recurse=False):
-            rows.append(dict(name=f"{mname}.{n}", group=group_of[id(p)], kind='bn_weight' if bn else 'weight', trainable=p.requires_grad, t=p))
+            rows.append(dict(name=f"{mname}.{n}", group=group_of[id(p)], kind='bn_weight' if bn else 'weight',
+                             trainable=p.requires_grad, t=p))
         for n, b in m.named_buffers(recurse=False):
             rows.append(dict(name=f"{mname}.{n}", group=g, kind='bn_stat' if bn else 'buffer', trainable=False, t=b))
     for r in rows: before[r['name']] = r['t'].detach().clone()
@@ -104,10 +105,13 @@ def what_changed(self:Learner, n_batches:int=1, lr=1e-3) -> pd.DataFrame:
         r['max_change'] = float((t.float() - b.float()).abs().max()) if t.numel() else 0.
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/06_freezing.ipynb #edd93d1b
 def changed_table(changes:dict) -> pd.DataFrame:
     "Summarise several `what_changed` results (name -> DataFrame): tensors changed / total, per policy, kind and frozen-or-trainable group."
     res = []
     for name, df in changes.items():
         for (kind, tr), d in df.groupby(['kind', 'trainable']):
             res.append(dict(policy=name, kind=kind, requires_grad=tr, changed=f"{d.changed.sum()}/{len(d)}"))
-    return pd.DataFrame(res).pivot_table(index=['kind', 'requires_grad'], columns='policy', values='changed', aggfunc='first', sort=False).fillna('-')
+    return pd.DataFrame(res).pivot_table(index=['kind', 'requires_grad'], columns='policy', values='changed', aggfunc='first',
+                                         sort=False).fillna('-')

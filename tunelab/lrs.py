@@ -27,21 +27,26 @@ def lr_rules(lr:float=1e-3, n_groups:int=9, **rules) -> pd.DataFrame:
            'ULMFiT ÷2.6': ulmfit_lrs(lr, n_groups), 'timm decay 0.75': layer_decay_lrs(lr, n_groups, 0.75), **rules}
     return pd.DataFrame(res, index=pd.RangeIndex(n_groups, name='group'))
 
-# %% ../nbs/07_discriminative_lrs.ipynb #6b676679
+# %% ../nbs/07_discriminative_lrs.ipynb #095f42e0
 def sched_stlr(lr_max, cut_frac:float=0.1, ratio:float=32):
     "ULMFiT's slanted triangular schedule as a fastai schedule: `lr_max/ratio` -> `lr_max` over `cut_frac`, then linearly back."
     if not 0 < cut_frac < 1: raise ValueError(f"cut_frac={cut_frac} must be in (0, 1)")
     if not ratio >= 1: raise ValueError(f"ratio={ratio} must be >= 1")
     return combine_scheds([cut_frac, 1 - cut_frac], [SchedLin(lr_max / ratio, lr_max), SchedLin(lr_max, lr_max / ratio)])
 
+
+# %% ../nbs/07_discriminative_lrs.ipynb #a04b47c3
 @patch
-def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, wd=None, cbs=None, reset_opt:bool=False):
+def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, wd=None, cbs=None,
+             reset_opt:bool=False):
     "Fit `self.model` for `n_epoch` with ULMFiT's slanted triangular learning rates (per group when `lr_max` is a slice or list)."
     if self.opt is None: self.create_opt()
     self.opt.set_hyper('lr', self.lr if lr_max is None else lr_max)
     lr_max = np.array([h['lr'] for h in self.opt.hypers])
     self.fit(n_epoch, cbs=ParamScheduler({'lr': sched_stlr(lr_max, cut_frac, ratio)}) + L(cbs), reset_opt=reset_opt, wd=wd)
 
+
+# %% ../nbs/07_discriminative_lrs.ipynb #018c5905
 class LRRecorder(Callback):
     "Record every parameter group's learning rate at every training step."
     order = 70                       # ParamScheduler sets the rates in before_batch; they are read after the step
@@ -54,27 +59,32 @@ class LRRecorder(Callback):
         "Long table: step, group, lr."
         return pd.DataFrame([dict(step=i, group=g, lr=lr) for i, lrs in self.rows for g, lr in enumerate(lrs)])
 
+
+# %% ../nbs/07_discriminative_lrs.ipynb #c92319ae
 def plot_lrs(recorded:dict, logy:bool=True, groups=None, axs=None):
     "One panel per schedule (name -> `LRRecorder` or its `df`): every group's rate over the training steps."
     import matplotlib.pyplot as plt, seaborn as sns
-    if axs is None: axs = plt.subplots(1, len(recorded), figsize=(4.3 * len(recorded), 3.2), sharey=True, squeeze=False)[1].flat
+    if axs is None:
+        axs = plt.subplots(1, len(recorded), figsize=(4.3 * len(recorded), 3.2), sharey=True, squeeze=False)[1].flat
     axs = list(axs)
     for i, (ax, (name, r)) in enumerate(zip(axs, recorded.items())):
         df = r.df if isinstance(r, LRRecorder) else r
         if groups is not None: df = df[df.group.isin(groups)]
-        sns.lineplot(df, x='step', y='lr', hue='group', palette='viridis', ax=ax, legend='full' if i == len(recorded) - 1 else False)
+        sns.lineplot(df, x='step', y='lr', hue='group', palette='viridis', ax=ax,
+                     legend='full' if i == len(recorded) - 1 else False)
         if logy: ax.set_yscale('log')
         ax.set_title(name)
         if i == len(recorded) - 1: sns.move_legend(ax, 'center left', bbox_to_anchor=(1.01, 0.5), fontsize=7, title='group')
     return axs
 
-# %% ../nbs/07_discriminative_lrs.ipynb #20872037
+# %% ../nbs/07_discriminative_lrs.ipynb #99986b51
 def find_lrs(learn:Learner, num_it:int=60, head_epochs:int=1, quiet:bool=True) -> dict:
     "`lr_find` with the head training; the head trained `head_epochs` at its suggestion; `lr_find` with every group. Stages as recipes run them."
     curves = []
     def run(stage):
         sug = learn.lr_find(num_it=num_it, show_plot=False)
-        curves.append(pd.DataFrame(dict(stage=stage, lr=[float(o) for o in learn.recorder.lrs], loss=[float(o) for o in learn.recorder.losses])))
+        curves.append(pd.DataFrame(dict(stage=stage, lr=[float(o) for o in learn.recorder.lrs],
+                                        loss=[float(o) for o in learn.recorder.losses])))
         return float(sug.valley)
     with learn.no_bar() if quiet else nullcontext():
         apply_stage(learn, Stage(head_epochs, train=1))
@@ -86,6 +96,7 @@ def find_lrs(learn:Learner, num_it:int=60, head_epochs:int=1, quiet:bool=True) -
     return dict(frozen=frozen, unfrozen=unfrozen, curves=pd.concat(curves, ignore_index=True))
 
 
+# %% ../nbs/07_discriminative_lrs.ipynb #1c34143f
 def plot_lr_find(found:dict, ax=None):
     "Both `lr_find` curves of `find_lrs`, with their suggestions marked."
     import matplotlib.pyplot as plt, seaborn as sns
@@ -93,6 +104,7 @@ def plot_lr_find(found:dict, ax=None):
     sns.lineplot(found['curves'], x='lr', y='loss', hue='stage', ax=ax)
     for (stage, d), lr in zip(found['curves'].groupby('stage', sort=False), (found['frozen'], found['unfrozen'])):
         ax.plot(lr, np.interp(np.log(lr), np.log(d.lr), d.loss), 'o', color='red')
-        ax.annotate(f"{lr:.1e}", (lr, np.interp(np.log(lr), np.log(d.lr), d.loss)), textcoords='offset points', xytext=(5, 5), fontsize=8)
+        ax.annotate(f"{lr:.1e}", (lr, np.interp(np.log(lr), np.log(d.lr), d.loss)), textcoords='offset points', xytext=(5, 5),
+                    fontsize=8)
     ax.set_xscale('log'); ax.set_title('lr_find before and after unfreezing (red: valley suggestion)')
     return ax

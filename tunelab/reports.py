@@ -27,29 +27,32 @@ def diverged_runs(df:pd.DataFrame) -> set:
     return set(df.run_id[bad])
 
 
-# %% ../nbs/04a_reports.ipynb #cd2466db
+# %% ../nbs/04a_reports.ipynb #b62e0435
 def t_interval(x, conf:float=0.95) -> tuple:
     "(mean, half-width of the `conf` confidence interval of the mean) of the values `x`, from Student's t; NaN width below 2 values."
     x = np.asarray(x, dtype=float)
     if len(x) < 2: return (float(x.mean()) if len(x) else np.nan), np.nan
     return float(x.mean()), float(scipy.stats.t.ppf((1 + conf) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
+
+# %% ../nbs/04a_reports.ipynb #6e86db8f
 def summarise(df:pd.DataFrame) -> pd.DataFrame:
     "Per recipe and dataset: mean final accuracy over seeds ± `ci95` (95% interval), spread, time, parameters, diverged runs, data version."
     f = final_results(df)
     f['diverged'] = f.run_id.isin(diverged_runs(df))
     if 'data_version' in f:
         n = f.groupby('dataset').data_version.nunique()
-        if (n > 1).any(): raise ValueError(f"dataset {n.idxmax()!r} has results from {n.max()} data versions: summarise one comparison "
-                                           "at a time (what run_experiments returns, or results.csv)")
+        if (n > 1).any():
+            raise ValueError(f"dataset {n.idxmax()!r} has results from {n.max()} data versions: summarise one comparison "
+                             "at a time (what run_experiments returns, or results.csv)")
     g = f.groupby(['dataset', 'recipe'])
-    res = pd.DataFrame({'runs': g.size(), 'accuracy': g.accuracy.mean(), 'ci95': g.accuracy.agg(lambda x: t_interval(x)[1]),
-                        'acc_std': g.accuracy.std(ddof=1),
+    res = pd.DataFrame({'runs': g.size(), 'accuracy': g.accuracy.mean(),
+                        'ci95': g.accuracy.agg(lambda x: t_interval(x)[1]), 'acc_std': g.accuracy.std(ddof=1),
                         'acc_min': g.accuracy.min(), 'acc_max': g.accuracy.max(), 'valid_loss': g.valid_loss.mean(),
                         'seconds': g.total_seconds.mean(), 'trainable_params': g.trainable_params.max(),
                         'diverged': g.diverged.sum()})
     if 'data_version' in f: res['data_version'] = g.data_version.first()
-    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds']]   # per seed, for `best_recipe`
+    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds']]   # per seed: `best_recipe`
     return res.sort_values('accuracy', ascending=False)
 
 
@@ -112,7 +115,7 @@ def gap_vs_spread(summary:pd.DataFrame,  # `summarise`'s table, for one dataset
     return (f"{a} - {b}: {d*100:+.1f} points ({'larger than' if abs(d) > spread else 'within'} "
             f"the largest seed spread, {spread*100:.1f})")
 
-# %% ../nbs/04a_reports.ipynb #666ca755
+# %% ../nbs/04a_reports.ipynb #f9d6ca68
 def _ci95(x) -> tuple:
     m, h = t_interval(x); return (m - h, m + h) if np.isfinite(h) else (m, m)
 
@@ -125,6 +128,8 @@ def show_baseline(ax, baseline:dict|None, vertical:bool=True):
     ax.legend(fontsize='small', loc='best')
     return ax
 
+
+# %% ../nbs/04a_reports.ipynb #eb10f7b2
 def plot_results(df:pd.DataFrame, ax=None, baseline:dict|None=None):
     "Final accuracy per recipe: each seed a dot, the mean with its 95% t-interval (as `summarise`); `baseline`: `baselines`' lines."
     import seaborn as sns, matplotlib.pyplot as plt

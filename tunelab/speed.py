@@ -15,7 +15,7 @@ from .models import create_backbone, timm_model, _backbone_stats
 # %% auto #0
 __all__ = ['train_step_seconds', 'interleaved', 'fastai_learner']
 
-# %% ../nbs/11_speed.ipynb #af1f10c8
+# %% ../nbs/11_speed.ipynb #dc98c84e
 def train_step_seconds(model:nn.Module, xb, yb,
                        steps:int=5,               # timed steps (the median is returned)
                        warmup:int=2,              # untimed steps first
@@ -34,6 +34,8 @@ def train_step_seconds(model:nn.Module, xb, yb,
         if i >= warmup: times.append(time.perf_counter() - start)
     return float(np.median(times))
 
+
+# %% ../nbs/11_speed.ipynb #6079bd9d
 def interleaved(fns:dict,        # name -> a function returning seconds (or a dict with 'seconds')
                 rounds:int=3     # calls of each
                ) -> dict:

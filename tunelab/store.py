@@ -7,6 +7,7 @@ from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 import os, time, json, sqlite3
 from contextlib import contextmanager
+from fastcore.basics import patch
 from pathlib import Path
 import pandas as pd
 from .recipes import Recipe
@@ -16,7 +17,7 @@ except ImportError: fcntl = None           # Windows: no lock; keep to one tunel
 # %% auto #0
 __all__ = ['COLUMNS', 'ResultStore', 'atomic_write', 'OutFolderError', 'check_out_folder', 'out_lock']
 
-# %% ../nbs/03b_store.ipynb #22e424a9
+# %% ../nbs/03b_store.ipynb #5d236fe0
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
            'seconds', 'trainable_params', 'lr_head']
 
@@ -30,58 +31,76 @@ class ResultStore:
                        "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT)")
             if 'data_version' not in [c[1] for c in db.execute("PRAGMA table_info(runs)")]:   # a store from before data versions
                 db.execute("ALTER TABLE runs ADD COLUMN data_version TEXT")
-            db.execute("CREATE TABLE IF NOT EXISTS epochs (run_id TEXT, recipe TEXT, dataset TEXT, arch TEXT, seed INTEGER, epoch INTEGER, "
-                       "stage INTEGER, train_loss REAL, valid_loss REAL, accuracy REAL, seconds REAL, trainable_params INTEGER, "
-                       "lr_head REAL, PRIMARY KEY (run_id, epoch))")
+            db.execute("CREATE TABLE IF NOT EXISTS epochs (run_id TEXT, recipe TEXT, dataset TEXT, arch TEXT, seed INTEGER, "
+                       "epoch INTEGER, stage INTEGER, train_loss REAL, valid_loss REAL, accuracy REAL, seconds REAL, "
+                       "trainable_params INTEGER, lr_head REAL, PRIMARY KEY (run_id, epoch))")
             db.execute("CREATE TABLE IF NOT EXISTS comparisons (comparison TEXT PRIMARY KEY, label TEXT, started REAL)")
-            db.execute("CREATE TABLE IF NOT EXISTS comparison_runs (comparison TEXT, run_id TEXT, PRIMARY KEY (comparison, run_id))")
+            db.execute("CREATE TABLE IF NOT EXISTS comparison_runs (comparison TEXT, run_id TEXT, "
+                       "PRIMARY KEY (comparison, run_id))")
 
     def _db(self):
         db = sqlite3.connect(self.path, timeout=30)
         return db
 
-    def status(self, run_id:str) -> str|None:
-        "'running', 'done', or None for a run never started."
-        with self._db() as db: r = db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return r[0] if r else None
 
-    def start(self, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None):
-        "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows."
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version) "
-                       "VALUES (?,?,?,?,?,?,?,?)", (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version))
-            db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, keep_epochs))
+# %% ../nbs/03b_store.ipynb #98fbc95c
+@patch
+def status(self:ResultStore, run_id:str) -> str|None:
+    "'running', 'done', or None for a run never started."
+    with self._db() as db: r = db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    return r[0] if r else None
 
-    def add_epoch(self, row:dict):
-        "Write one epoch's row (replacing an earlier row for the same run and epoch)."
-        with self._db() as db:
-            db.execute(f"INSERT OR REPLACE INTO epochs VALUES ({','.join('?'*len(COLUMNS))})", [row[c] for c in COLUMNS])
+@patch
+def start(self:ResultStore, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None):
+    "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows."
+    with self._db() as db:
+        db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version) "
+                   "VALUES (?,?,?,?,?,?,?,?)",
+                   (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version))
+        db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, keep_epochs))
 
-    def finish(self, run_id:str):
-        with self._db() as db: db.execute("UPDATE runs SET status='done', updated=? WHERE run_id=?", (time.time(), run_id))
+@patch
+def finish(self:ResultStore, run_id:str):
+    with self._db() as db: db.execute("UPDATE runs SET status='done', updated=? WHERE run_id=?", (time.time(), run_id))
 
-    def results(self, run_ids=None) -> pd.DataFrame:
-        "Every epoch row (or those of `run_ids`) in run and epoch order, with the data version each run trained on."
-        with self._db() as db:
-            df = pd.read_sql_query("SELECT e.*, r.data_version FROM epochs e LEFT JOIN runs r USING (run_id) "
-                                   "ORDER BY e.recipe, e.dataset, e.seed, e.run_id, e.epoch", db)
-        return df if run_ids is None else df[df.run_id.isin(set(run_ids))].reset_index(drop=True)
 
-    def runs(self) -> pd.DataFrame:
-        with self._db() as db: return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version FROM runs", db)
+# %% ../nbs/03b_store.ipynb #00d86eaa
+@patch
+def add_epoch(self:ResultStore, row:dict):
+    "Write one epoch's row (replacing an earlier row for the same run and epoch)."
+    with self._db() as db:
+        db.execute(f"INSERT OR REPLACE INTO epochs VALUES ({','.join('?'*len(COLUMNS))})", [row[c] for c in COLUMNS])
 
-    def add_comparison(self, comparison:str, label:dict, run_ids:list):
-        "Record a comparison: its id, its `label` (datasets with their data versions, recipes, seeds, sizes) and its runs."
-        with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO comparisons VALUES (?,?,?)", (comparison, json.dumps(label, sort_keys=True), time.time()))
-            db.executemany("INSERT OR IGNORE INTO comparison_runs VALUES (?,?)", [(comparison, r) for r in run_ids])
+@patch
+def results(self:ResultStore, run_ids=None) -> pd.DataFrame:
+    "Every epoch row (or those of `run_ids`) in run and epoch order, with the data version each run trained on."
+    with self._db() as db:
+        df = pd.read_sql_query("SELECT e.*, r.data_version FROM epochs e LEFT JOIN runs r USING (run_id) "
+                               "ORDER BY e.recipe, e.dataset, e.seed, e.run_id, e.epoch", db)
+    return df if run_ids is None else df[df.run_id.isin(set(run_ids))].reset_index(drop=True)
 
-    def comparisons(self) -> pd.DataFrame:
-        "Every comparison in the store, oldest first: id, start time, number of runs, label."
-        with self._db() as db:
-            return pd.read_sql_query("SELECT c.comparison, datetime(c.started, 'unixepoch') AS started, COUNT(r.run_id) AS runs, c.label "
-                                     "FROM comparisons c LEFT JOIN comparison_runs r USING (comparison) "
-                                     "GROUP BY c.comparison ORDER BY c.started", db)
+@patch
+def runs(self:ResultStore) -> pd.DataFrame:
+    with self._db() as db: return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version FROM runs", db)
+
+
+# %% ../nbs/03b_store.ipynb #b7427658
+@patch
+def add_comparison(self:ResultStore, comparison:str, label:dict, run_ids:list):
+    "Record a comparison: its id, its `label` (datasets with their data versions, recipes, seeds, sizes) and its runs."
+    with self._db() as db:
+        db.execute("INSERT OR IGNORE INTO comparisons VALUES (?,?,?)",
+                   (comparison, json.dumps(label, sort_keys=True), time.time()))
+        db.executemany("INSERT OR IGNORE INTO comparison_runs VALUES (?,?)", [(comparison, r) for r in run_ids])
+
+@patch
+def comparisons(self:ResultStore) -> pd.DataFrame:
+    "Every comparison in the store, oldest first: id, start time, number of runs, label."
+    with self._db() as db:
+        return pd.read_sql_query("SELECT c.comparison, datetime(c.started, 'unixepoch') AS started, "
+                                 "COUNT(r.run_id) AS runs, c.label "
+                                 "FROM comparisons c LEFT JOIN comparison_runs r USING (comparison) "
+                                 "GROUP BY c.comparison ORDER BY c.started", db)
 
 
 # %% ../nbs/03b_store.ipynb #3288f364
@@ -96,7 +115,7 @@ def atomic_write(path:Path, data) -> Path:
     return path
 
 
-# %% ../nbs/03b_store.ipynb #71026c0c
+# %% ../nbs/03b_store.ipynb #4157e780
 class OutFolderError(ValueError):
     "The output folder cannot take results: a file in its place, inside the data, not writable, or in use by another tunelab."
 
@@ -108,7 +127,8 @@ def check_out_folder(out:Path,         # the output folder (made if missing)
                     ) -> Path:
     "Raise `OutFolderError` unless `out` is (or can be made) a writable folder outside every folder of `data`; leaves nothing behind."
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise OutFolderError(f"output folder {out} is a file, not a folder: give another --out")
+    if out.exists() and not out.is_dir():
+        raise OutFolderError(f"output folder {out} is a file, not a folder: give another --out")
     for d in data:
         if _inside(out, d): raise OutFolderError(f"output folder {out} is inside the data folder {d}: its files would be read as "
                                                  "images of a class; give an --out outside the data")
@@ -124,6 +144,8 @@ def check_out_folder(out:Path,         # the output folder (made if missing)
         raise OutFolderError(f"output folder {out} cannot be written: {e.strerror or e}") from None
     return out
 
+
+# %% ../nbs/03b_store.ipynb #955aa1af
 _held = {}   # this process's locks: resolved folder -> [lock file, depth], so nested calls share one
 
 @contextmanager
