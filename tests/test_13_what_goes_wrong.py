@@ -259,7 +259,7 @@ def test_13_what_goes_wrong_07_experiment_1_catastrophic_forgetting_experiment()
     from tunelab.reports import final_results
     from tunelab.evaluate import learner_of_run, shifted_accuracy, files_to_predict
     t_lesson, cpu_lesson, load_start = time.perf_counter(), time.process_time(), os.getloadavg()[0]
-    CFG = dict(smoke=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=5, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
+    CFG = dict(smoke=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=10, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
                full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(5, 1), epochs_b=rehearsed(5, 1),
                          seeds=rehearsed([0, 1, 2], [0]), fisher_items=rehearsed(1000, 60), lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2])))[SIZE]
     OLD, NEW, out = list(range(5)), list(range(5, 10)), lesson_out('what_goes_wrong')
