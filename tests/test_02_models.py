@@ -28,10 +28,14 @@ def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
     # --- cell 7 ---
     test_eq(len(sd), 296)
     test_fail(lambda: offline_weights_path('efficientnet_lite4'), contains="no offline weights for 'efficientnet_lite4'")
-    test_fail(lambda: load_state_dict_in_order(timm.create_model('tf_efficientnet_lite1'), sd, 'lite0'), contains='lite0 has 296 tensors but the model has')
+    # --- cell 9 ---
+    m = load_state_dict_in_order(timm.create_model('tf_efficientnet_lite0'), sd, 'lite0')
+    test_eq(all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), sd.values())), True)   # every tensor, in order
+    test_fail(lambda: load_state_dict_in_order(timm.create_model('tf_efficientnet_lite1'), sd, 'lite0'),
+              contains='lite0 has 296 tensors but the model has')
     test_fail(lambda: load_state_dict_in_order(timm.create_model('tf_efficientnet_lite0', num_classes=10), sd, 'lite0'),
               contains='lite0: tensor _fc.weight has shape (1000, 1280)')
-    # --- cell 9 ---
+    # --- cell 11 ---
     from PIL import Image
     from sklearn.datasets import load_sample_image
     photos = {f: Image.fromarray(load_sample_image(f)) for f in ('china.jpg', 'flower.jpg')}
@@ -47,10 +51,10 @@ def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
                     r[f] = f"{c} ({p:.2f})"
                 rows.append(r)
     pd.DataFrame(rows)
-    # --- cell 11 ---
+    # --- cell 13 ---
     lite0 = efficientnet_lite('efficientnet_lite0')
     imagenet_predict(lite0, photos['china.jpg'])
-    # --- cell 12 ---
+    # --- cell 14 ---
     c, p = imagenet_predict(lite0, photos['china.jpg'])
     test_eq(c, 698)
     assert p > 0.2, f"palace with probability {p:.2f}: the weights or the preprocessing are off"
@@ -63,7 +67,7 @@ def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
 def test_02_models_02_any_backbone_by_name():
     "nbs/02_models.ipynb, section 'any_backbone_by_name': its testable cells, in order."
     global hub, shutil, snap, tempfile
-    # --- cell 14 ---
+    # --- cell 16 ---
     import tempfile, shutil
     hub = Path(tempfile.mkdtemp())/'hub'                 # a Hugging Face cache laid out as a download leaves it
     test_eq(weights_cached('resnet18', hf_cache=hub), False)
@@ -73,7 +77,7 @@ def test_02_models_02_any_backbone_by_name():
     test_eq(weights_cached('resnet18', hf_cache=hub), True)            # offline, `create_backbone` loads it instead of refusing
     test_eq(weights_cached('resnet34', hf_cache=hub), False)
     shutil.rmtree(hub.parent)
-    # --- cell 16 ---
+    # --- cell 18 ---
     test_fail(lambda: create_backbone('efficientnet_lite9'), contains="unknown architecture 'efficientnet_lite9'; did you mean")
     test_fail(lambda: create_backbone('resnet181'), contains='resnet18')
     test_fail(lambda: create_backbone('torchvision/resnett18'), contains="did you mean resnet18")
@@ -87,10 +91,15 @@ def test_02_models_02_any_backbone_by_name():
 def test_02_models_03_body_head_and_parameter_groups():
     "nbs/02_models.ipynb, section 'body_head_and_parameter_groups': its testable cells, in order."
     global arch, groups, net, tvnet
-    # --- cell 20 ---
-    net = timm_model(efficientnet_lite('efficientnet_lite0'), n_out=10)
-    len(default_split(net)), len(block_splitter(net))
     # --- cell 21 ---
+    net = timm_model(efficientnet_lite('efficientnet_lite0'), n_out=10)
+    tvnet = torchvision_model(create_backbone('torchvision/resnet18', pretrained=False), n_out=3)
+    test_eq(type(net[0]).__name__, 'TimmBody'); test_eq(len(net), 2)                   # body, then fastai's head
+    test_eq(net(torch.randn(2, 3, 32, 32)).shape, (2, 10))                               # a new head with 10 outputs
+    test_eq(tvnet(torch.randn(2, 3, 32, 32)).shape, (2, 3))
+    # --- cell 23 ---
+    len(default_split(net)), len(block_splitter(net))
+    # --- cell 24 ---
     test_eq(len(default_split(net)), 2)
     test_eq(len(block_splitter(net)), 9)                                    # stem, 7 stages (the last with conv_head), head
     test_eq(sum(len(g) for g in block_splitter(net)), len(list(net.parameters())))   # every parameter in exactly one group
@@ -99,35 +108,63 @@ def test_02_models_03_body_head_and_parameter_groups():
     for arch in ('resnet18', 'convnext_atto', 'vit_tiny_patch16_224'):                  # any timm family, no weights needed
         groups = block_splitter(timm_model(timm.create_model(arch), n_out=3))
         assert len(groups) >= 4, f"{arch}: only {len(groups)} groups"
-    tvnet = torchvision_model(create_backbone('torchvision/resnet18', pretrained=False), n_out=3)
     test_eq(len(block_splitter(tvnet)), 6)                                  # stem, layer1-4, head
 
 
 def test_02_models_04_the_learner_factory():
     "nbs/02_models.ipynb, section 'the_learner_factory': its testable cells, in order."
-    global FirstBatch, after, before, body_bn, coarse, compare_splits, conv_weights, dls, first_batch, frozen, is_cl
-    global learn, loss, off, on, smoke_dls, stem, tb, tc, w, xb, yb
-    # --- cell 23 ---
+    global FirstBatch, SimpleNamespace, after, before, body_bn, cb, coarse, compare_splits, conv_weights, dls
+    global first_batch, frozen, is_cl, learn, loss, off, on, sl, smoke_dls, stem, synth_learner, t, tb, tc
+    global torchvision, w, xb, yb
+    # --- cell 26 ---
+    from types import SimpleNamespace
+    cb = ChannelsLastInput(); cb.learn = SimpleNamespace(xb=(torch.randn(2, 3, 4, 4), torch.randn(2, 3)))   # a stand-in learner
+    cb.before_batch()
+    test_eq([x.is_contiguous(memory_format=torch.channels_last) for x in cb.learn.xb], [True, False])   # images only
+    test_eq(cb.learn.xb[0].stride(), (48, 1, 12, 3))
+    # --- cell 28 ---
     w = net[0].model.conv_stem.weight
     w.shape, w.stride(), w.contiguous(memory_format=torch.channels_last).stride()   # same shape, channels innermost
-    # --- cell 24 ---
+    # --- cell 29 ---
     test_eq(w.contiguous(memory_format=torch.channels_last).stride(), (27, 1, 9, 3))
     assert channels_last_helps(net, 'cpu') and channels_last_helps(net, 'cuda')
     assert not channels_last_helps(net, 'mps') and not channels_last_helps(nn.Linear(4, 2), 'cpu')
-    # --- cell 27 ---
+    # --- cell 31 ---
+    from fastai.test_utils import synth_learner
+    sl = to_channels_last(synth_learner())
+    test_eq([type(c).__name__ for c in sl.cbs][-2:], ['ChannelsLast', 'ChannelsLastInput'])
+    test_eq(hasattr(sl, 'mixed_precision'), False)
+    test_eq(len(to_channels_last(synth_learner(), fp16=True).cbs.filter(lambda c: isinstance(c, DeviceMixedPrecision))), 1)
+    # --- cell 33 ---
+    import torchvision
+    test_eq(_backbone_stats(lite0), ([0.5] * 3, [0.5] * 3))                                # TensorFlow's [-1, 1] scaling
+    test_eq(_backbone_stats(create_backbone('torchvision/resnet18', pretrained=False)), imagenet_stats)
+    test_eq(_fastai_split('resnet18'), default_split)
+    test_eq(_fastai_split('torchvision/resnet18'), model_meta[torchvision.models.resnet18]['split'])
+    # --- cell 35 ---
     from tunelab.data import smoke_dls
     dls = smoke_dls(n_per_class=100, size=64)
     learn = tune_learner(dls, 'efficientnet_lite0')
+    test_eq((learn.arch, learn.pretrained, len(learn.splitter(learn.model))), ('efficientnet_lite0', True, 9))
+    tune_learner(dls, 'efficientnet_lite0')
+    test_eq(len(dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize))), 1)
+    test_fail(lambda: tune_learner(dls, splitter='layers'), contains="splitter='layers'")
+    # --- cell 37 ---
     learn.param_groups_table()
-    # --- cell 28 ---
+    # --- cell 38 ---
+    t = learn.param_groups_table()
+    test_eq(len(t), 9); test_eq(t.params.sum(), sum(p.numel() for p in learn.model.parameters()))
+    test_eq(t.trainable.iloc[-1], t.params.iloc[-1])                      # frozen: the head trains
+    test_eq(t.lr.isna().all(), False)                                     # an optimizer exists now, so every group has a rate
+    # --- cell 39 ---
     def compare_splits(learn):
         learn.freeze_to(-2); learn.opt.set_hyper('lr', slice(1e-5, 1e-3))   # what fit(..., lr=slice(1e-5, 1e-3)) does
         return learn.param_groups_table()
     coarse = tune_learner(dls, 'efficientnet_lite0', splitter='fastai')
     compare_splits(coarse)
-    # --- cell 29 ---
+    # --- cell 40 ---
     compare_splits(learn)
-    # --- cell 30 ---
+    # --- cell 41 ---
     tc, tb = compare_splits(coarse), compare_splits(learn)
     test_eq(len(tc), 2); test_eq(len(tb), 9)
     test_eq(tc.trainable.iloc[0], tc.params.iloc[0])                              # coarse: the whole body trains
@@ -135,8 +172,7 @@ def test_02_models_04_the_learner_factory():
     test_close(tb.lr.iloc[0], 1e-5); test_close(tb.lr.iloc[-1], 1e-3)
     assert tb.lr.is_monotonic_increasing and tb.lr.nunique() == 9                  # one rate per block, stem to head
     test_close(tc.lr.tolist(), [1e-5, 1e-3])
-    test_fail(lambda: tune_learner(dls, splitter='layers'), contains="splitter='layers'")
-    # --- cell 31 ---
+    # --- cell 42 ---
     learn = tune_learner(dls, 'efficientnet_lite0')
     body_bn = {n for n, m in learn.model[0].named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     before = {n: p.detach().clone() for n, p in learn.model.named_parameters()}
@@ -147,7 +183,7 @@ def test_02_models_04_the_learner_factory():
     frozen = [n for n in before if n.startswith('0.') and n[len('0.'):].rsplit('.', 1)[0] not in body_bn]
     assert all(torch.equal(before[n], after[n]) for n in frozen), "a frozen body weight moved"
     assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith('1.')), "the head did not train"
-    # --- cell 32 ---
+    # --- cell 43 ---
     class FirstBatch(Callback):
         "Keep the first input batch the model would see, then stop the fit."
         order = ChannelsLastInput.order + 1
@@ -162,7 +198,7 @@ def test_02_models_04_the_learner_factory():
     is_cl = lambda t: t.is_contiguous(memory_format=torch.channels_last)
     on, off = tune_learner(dls), tune_learner(dls, channels_last=False)
     {name: (sum(map(is_cl, conv_weights(l))), len(conv_weights(l)), is_cl(first_batch(l))) for name, l in (('on', on), ('off', off))}
-    # --- cell 33 ---
+    # --- cell 44 ---
     assert all(map(is_cl, conv_weights(on))) and is_cl(first_batch(on)), "channels_last=None on the CPU should be on"
     stem = lambda l: l.model[0].model.conv_stem.weight                      # 3 input channels, 3x3: the two orders differ
     assert not is_cl(stem(off)) and not is_cl(first_batch(off)), "channels_last=False should leave NCHW"
@@ -173,7 +209,7 @@ def test_02_models_04_the_learner_factory():
 def test_02_models_05_a_first_result_what_pretraining_is_worth():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
     global finetune_result, smoke_finetune
-    # --- cell 34 ---
+    # --- cell 45 ---
     from tunelab.cli import smoke_finetune, finetune_result     # `tunelab finetune`'s functions (lesson 90)
 
 
@@ -181,7 +217,7 @@ def test_02_models_05_a_first_result_what_pretraining_is_worth():
 def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
     global ax, out, pets_folder, plt, pre, rand, results, sns
-    # --- cell 35 ---
+    # --- cell 46 ---
     from tunelab.data import pets_folder
     out = lesson_out('02_models')                 # the pass's shared results store, or a temporary folder
     if SIZE == 'full':
@@ -190,16 +226,16 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
         results = pd.DataFrame([smoke_finetune(pretrained=True, out=out), smoke_finetune(pretrained=False, out=out)])
     done_with(out)
     results
-    # --- cell 36 ---
+    # --- cell 47 ---
     import seaborn as sns, matplotlib.pyplot as plt
     ax = sns.barplot(results.assign(weights=results.pretrained.map({True: 'ImageNet', False: 'random'})), x='weights', y='accuracy')
     ax.axhline(0.1, ls='--', c='grey'); ax.text(1.4, 0.11, 'chance', ha='right', c='grey')
     ax.set_ylim(0, 1); ax.set_title(f"EfficientNet-Lite0, 4 epochs, {SIZE} size");
-    # --- cell 37 ---
+    # --- cell 48 ---
     pre, rand = results.accuracy
     if SIZE == 'smoke': assert pre > 0.70, f"pretrained Lite0 reached only {pre:.1%} on the silhouettes"
     if not rehearsal():     # a full-size rehearsal (lesson 00): 2 epochs on one stand-in image per breed cannot show it
         assert pre > rand + 0.10, f"pretraining should be worth more than 10 points here: {pre:.1%} vs {rand:.1%}"
-    # --- cell 38 ---
+    # --- cell 49 ---
     print(f"This run: ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). Pretraining is worth "
           f"{(pre - rand)*100:.0f} points here, for {results.seconds[0]:.0f} s against {results.seconds[1]:.0f} s of CPU training.")

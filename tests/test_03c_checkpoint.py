@@ -48,23 +48,7 @@ def test_03c_checkpoint_00_setup():
     with preserved_rng(): torch.rand(5); random.random(); np.random.rand()
     assert torch.equal(s0[0], torch.get_rng_state()) and s0[1] == random.getstate()   # what ran inside drew nothing from the run
     shutil.rmtree(tmp_k)
-    # --- cell 12 ---
-    learn = synth_learner()
-    with learn.no_bar(), learn.no_logging(): learn.fit(1)
-    tmp_k = Path(tempfile.mkdtemp())
-    save_checkpoint(learn, tmp_k/'c.pth', 0, {'epoch': 0})
-    state = load_checkpoint(tmp_k/'c.pth')                                       # plain data: `weights_only=True` reads it
-    a = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
-    _set_rng_state(learn, state['rng'])
-    b = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
-    assert torch.equal(a[0], b[0]) and a[1:] == b[1:]                             # every generator continues where it was saved
-    test_eq(sorted(state), ['epoch', 'model', 'opt', 'rng', 'row', 'smooth'])
     # --- cell 13 ---
-    s0 = (torch.get_rng_state(), random.getstate())
-    with preserved_rng(): torch.rand(5); random.random(); np.random.rand()
-    assert torch.equal(s0[0], torch.get_rng_state()) and s0[1] == random.getstate()   # what ran inside drew nothing from the run
-    shutil.rmtree(tmp_k)
-    # --- cell 15 ---
     tmp_c = Path(tempfile.mkdtemp())
     st = ResultStore(tmp_c/'results.sqlite')
     learn = synth_learner()
@@ -75,5 +59,5 @@ def test_03c_checkpoint_00_setup():
     test_close(res.valid_loss.tolist(), [float(v[1]) for v in learn.recorder.values])   # fastai's numbers, as recorded
     test_eq((load_checkpoint(tmp_c/'r.pth')['epoch'], load_checkpoint(tmp_c/'r.pth')['row']['epoch']), (4, 4))   # the last epoch
     shutil.rmtree(tmp_c)
-    # --- cell 17 ---
+    # --- cell 15 ---
     test_eq(final_checkpoint('ckpts', 'r1'), Path('ckpts')/'r1.final.pth')

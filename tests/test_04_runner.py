@@ -26,8 +26,8 @@ def test_04_runner_00_setup():
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
-    global Image, a, b, body, c, ck_i, fc, first, imagenet, one, rid_a, rid_b, runs, second, small, st, st_i, tmp_c
-    global tmp_v, two, v, versions
+    global Image, a, b, body, c, ck_i, fc, first, fresh, ft, imagenet, learn, names, one, rid_a, rid_b, runs, sd
+    global second, small, st, st_i, start, tmp_c, tmp_v, two, v, versions
     # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
     small = animal_silhouettes(20, seed=1, dest=tmp_c)
@@ -49,7 +49,30 @@ def test_04_runner_01_one_run():
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, versions['one image replaced']))
     test_ne(run_id(linear_probe(2), 'small', 0, 32, None, v), run_id(linear_probe(2), 'small', 0, 32, None, v, split_seed=1))
     shutil.rmtree(tmp_v)
-    # --- cell 12 ---
+    # --- cell 11 ---
+    learn = tune_learner(image_dls(small, size=32, bs=32), train_bn=False)
+    sd = {k: (v + 1 if k == '0.model.conv_stem.weight' else v) for k, v in learn.model.state_dict().items()}   # not ImageNet's stem
+    start = tmp_c/'start.pth'; torch.save({'model': sd}, start)
+    test_eq(init_path(replace(linear_probe(1), init=str(start)), tmp_c), start)
+    test_eq(init_path(linear_probe(1), tmp_c), None)                                 # no init: the recipe's own weights
+    test_fail(lambda: init_path(replace(linear_probe(1), init='run:0123456789ab'), tmp_c), contains='first with keep_model=True')
+    # --- cell 13 ---
+    names = set_start(learn, replace(full_fine_tune(1), init=str(start), reinit=(1,)), tmp_c)
+    test_eq(torch.equal(learn.model[0].model.conv_stem.weight, sd['0.model.conv_stem.weight']), True)   # the stem from the file
+    test_eq(names[0], '0.model.blocks.0.0.conv_dw')                                 # group 1, the first stage, back to random
+    test_eq(set_start(learn, full_fine_tune(1), tmp_c), [])                         # no init, no reinit: nothing to do
+    # --- cell 15 ---
+    ft = fastai_fine_tune(3)
+    apply_stage(learn, ft.stages[1])
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 3e-4)
+    save_checkpoint(learn, tmp_c/'ck.pth', 1, {'epoch': 1})
+    fresh = tune_learner(image_dls(small, size=32, bs=32), train_bn=False)
+    test_eq(resume(fresh, ft, load_checkpoint(tmp_c/'ck.pth')), 2)                  # epochs 0 and 1 done: go on from epoch 2
+    test_eq(all(torch.equal(a, b) for a, b in zip(fresh.model.state_dict().values(), learn.model.state_dict().values())), True)
+    test_close([h['lr'] for h in fresh.opt.hypers], [3e-4] * 9)                      # the optimizer's rates, not the default 1e-3
+    test_eq(fresh.dls.train.rng.getstate(), learn.dls.train.rng.getstate())
+    test_eq(all(p.requires_grad for p in fresh.model.parameters()), True)           # epoch 1 is in stage 2: everything trains
+    # --- cell 18 ---
     two = Recipe('probe_then_all', (Stage(2, train=1, lr=3e-3), Stage(1, 'all', lr=1e-4)), aug='none', train_bn=False, bn_eval=True)
     runs = {}
     for fc in (False, True):
@@ -58,7 +81,7 @@ def test_04_runner_01_one_run():
         runs[fc] = st.results()
     pd.concat([runs[False].assign(path='images'), runs[True].assign(path='cached')])[['path', 'epoch', 'stage', 'train_loss',
                                                                                         'valid_loss', 'accuracy', 'seconds']]
-    # --- cell 13 ---
+    # --- cell 19 ---
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(runs[True][c].tolist(), runs[False][c].tolist(), eps=1e-4)
     test_eq(runs[True].epoch.tolist(), [0, 1, 2]); test_eq(runs[True].stage.tolist(), [0, 0, 1])
     test_eq(runs[True].trainable_params.tolist(), runs[False].trainable_params.tolist())
@@ -66,7 +89,7 @@ def test_04_runner_01_one_run():
     test_eq(list((tmp_c/'cache_True'/'checkpoints').glob('*.pth')), [])                  # a finished run leaves no checkpoint
     test_eq(_cache_plan(two, [None, 'it trains more than the head']),
             "feature cache, probe_then_all: stage 1 cached; stage 2 uncached: it trains more than the head")
-    # --- cell 14 ---
+    # --- cell 20 ---
     first = Recipe('first', (Stage(1, 'all', lr=1e-3),), aug='none')
     st_i, ck_i = ResultStore(tmp_c/'init'/'results.sqlite'), tmp_c/'init'/'checkpoints'
     rid_a = run_recipe(first, small, 'small', 0, st_i, ck_i, img_size=32, bs=32, quiet=True, keep_model=True)
@@ -83,10 +106,34 @@ def test_04_runner_01_one_run():
     test_eq(st_i.status(run_id(replace(second, init='run:0123456789ab'), 'small', 0, 32, 32, data_fingerprint(small))), None)
 
 
-def test_04_runner_02_resuming_killed_restarted_same_result():
+def test_04_runner_02_many_runs():
+    "nbs/04_runner.ipynb, section 'many_runs': its testable cells, in order."
+    global SimpleNamespace, df1, df2, grid_out, reports
+    # --- cell 22 ---
+    reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
+    test_eq(reports['small'].counts, {c: 20 for c in reports['small'].counts}); test_eq(len(reports['small'].counts), 10)
+    test_fail(lambda: validate_experiments([], {'small': small}), contains='no recipes to run')
+    test_fail(lambda: validate_experiments([linear_probe(1)] * 2, {'small': small}), contains='recipe names must be unique')
+    test_fail(lambda: validate_experiments([Recipe('coarse', (Stage(1, train=3),), splitter='fastai')], {'small': small}),
+              contains='train=3 top groups, but the model has only 2')           # fastai's split: body and head
+    # --- cell 24 ---
+    from types import SimpleNamespace
+    test_eq(describe_data('pets', SimpleNamespace(counts={'cat': 1200, 'dog': 3}, notes=['a', 'b', 'c', 'd']), 'abc123'),
+            'data pets: 1,203 images in 2 classes (cat 1,200, dog 3); data version abc123; a; b; c (and 1 more)')
+    print(describe_data('small', reports['small'], data_fingerprint(small)))
+    # --- cell 26 ---
+    grid_out = tmp_c/'grid'
+    df1 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
+    test_eq(sorted(zip(df1.seed, df1.epoch)), [(0, 0), (1, 0)])                      # one row per run and epoch
+    test_eq(len(pd.read_csv(grid_out/'results.csv')), 2)
+    df2 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
+    test_eq(df2.seconds.tolist(), df1.seconds.tolist()); test_eq(df2.attrs['comparison'], df1.attrs['comparison'])   # not retrained
+
+
+def test_04_runner_03_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    # --- cell 16 ---
+    # --- cell 27 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -112,17 +159,17 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 17 ---
+    # --- cell 28 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 18 ---
+    # --- cell 29 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 19 ---
+    # --- cell 30 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -131,7 +178,7 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 20 ---
+    # --- cell 31 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -139,10 +186,10 @@ def test_04_runner_02_resuming_killed_restarted_same_result():
     print(f"third invocation: {time.perf_counter() - t:.1f} s, nothing retrained")
 
 
-def test_04_runner_03_bad_input_leaves_the_store_intact():
+def test_04_runner_04_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    # --- cell 21 ---
+    # --- cell 32 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -150,31 +197,31 @@ def test_04_runner_03_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 22 ---
+    # --- cell 33 ---
     import shutil; shutil.rmtree(tmp)
 
 
 @pytest.mark.experiment
-def test_04_runner_04_a_comparison_of_the_standard_recipes_experiment():
+def test_04_runner_05_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, base, df, exp_out, fig, full_dataset, plt, r, s
-    # --- cell 23 ---
+    # --- cell 34 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     if SIZE == 'full': df = run_experiments(standard_recipes(rehearsed(4, 2)), {'imagenette': full_dataset('imagenette')}, seeds=rehearsed([0, 1], [0]), out=exp_out, img_size=160, quiet=True)
     else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
-    # --- cell 24 ---
+    # --- cell 35 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(full_dataset('imagenette') if SIZE == 'full' else animal_silhouettes(200))
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 25 ---
+    # --- cell 36 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     print(best_recipe(summarise(df), base['majority'], df)[1])
     test_eq(len(df), rehearsed(4 * 4 * 2, 4 * 2 * 1))          # recipes × epochs × seeds (fewer in a rehearsal)
     if not rehearsal(): assert s.accuracy.min() > 0.3, s   # too little stand-in data in a rehearsal (lesson 00) to judge
-    # --- cell 26 ---
+    # --- cell 37 ---
     shutil.rmtree(exp_out)

@@ -48,19 +48,19 @@ def test_07_discriminative_lrs_02_schedules_recorded_per_group():
     "nbs/07_discriminative_lrs.ipynb, section 'schedules_recorded_per_group': its testable cells, in order."
     global axs, combined_cos, f, known, lrs, n, name, pct, peak, r, rec, record, recs, scheds, sl, smoke_dls
     global synth_learner, tiny, tune_learner, v
-    # --- cell 10 ---
+    # --- cell 9 ---
     f = sched_stlr(1.0, cut_frac=0.1, ratio=32)
     test_close([f(0.), f(0.05), f(0.1), f(0.55), f(1.)], [1/32, (1/32 + 1)/2, 1., (1/32 + 1)/2, 1/32])   # ULMFiT's formula
     test_fail(lambda: sched_stlr(1e-3, cut_frac=1.2), contains='cut_frac=1.2')
     test_fail(lambda: sched_stlr(1e-3, ratio=0.5), contains='ratio=0.5')
-    # --- cell 13 ---
+    # --- cell 11 ---
     from fastai.test_utils import synth_learner
     sl = synth_learner(); rec = LRRecorder()
     with sl.no_bar(), sl.no_logging(): sl.fit_stlr(2, 1e-2, cbs=rec)
     test_eq(list(rec.df.columns), ['step', 'group', 'lr']); test_eq(len(rec.rows), 2 * len(sl.dls.train))   # a row per step
     lrs = rec.df.lr.values
     test_close(lrs[0], 1e-2 / 32); assert lrs.max() <= 1e-2 * (1 + 1e-9) and 0 < lrs.argmax() < len(lrs) - 1, lrs
-    # --- cell 15 ---
+    # --- cell 13 ---
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
     seed_everything(0)
@@ -72,7 +72,7 @@ def test_07_discriminative_lrs_02_schedules_recorded_per_group():
         return rec
     recs = {'fit_one_cycle': record('fit_one_cycle'), 'fit_flat_cos': record('fit_flat_cos'), 'fit_stlr (ULMFiT)': record('fit_stlr')}
     axs = plot_lrs(recs); plt.tight_layout()
-    # --- cell 16 ---
+    # --- cell 14 ---
     from fastai.vision.all import combined_cos
     peak = np.array(group_lrs(slice(1e-5, 1e-3), 9))
     scheds = {'fit_one_cycle': combined_cos(0.25, peak / 25, peak, peak / 1e5),     # fastai's defaults: div 25, pct_start 0.25, div_final 1e5
@@ -92,12 +92,12 @@ def test_07_discriminative_lrs_02_schedules_recorded_per_group():
 def test_07_discriminative_lrs_03_lr_find_before_and_after_unfreezing():
     "nbs/07_discriminative_lrs.ipynb, section 'lr_find_before_and_after_unfreezing': its testable cells, in order."
     global ax, small
-    # --- cell 18 ---
+    # --- cell 16 ---
     seed_everything(0)
     small = find_lrs(tune_learner(smoke_dls(20, size=32, bs=16)), num_it=12)      # the tool on tiny data (the lesson's run is below)
     test_eq(set(small['curves'].stage.str.split(' ').str[0]), {'frozen', 'unfrozen'})
     assert 1e-7 <= small['frozen'] <= 10 and 1e-7 <= small['unfrozen'] <= 10, small
-    # --- cell 20 ---
+    # --- cell 18 ---
     ax = plot_lr_find(small)
     test_eq(sum(l.get_marker() == 'o' for l in ax.lines), 2)                      # one suggestion per curve
     test_eq(sorted(t.get_text() for t in ax.texts), sorted(f"{small[k]:.1e}" for k in ('frozen', 'unfrozen')))
@@ -107,7 +107,7 @@ def test_07_discriminative_lrs_03_lr_find_before_and_after_unfreezing():
 def test_07_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment():
     "nbs/07_discriminative_lrs.ipynb, section 'lr_find_before_and_after_unfreezing': its testable cells, in order."
     global animal_silhouettes, ax, data, found, image_dls, img_size, nullcontext, pets_folder
-    # --- cell 21 ---
+    # --- cell 19 ---
     from contextlib import nullcontext
     from tunelab.data import animal_silhouettes, pets_folder, image_dls
     seed_everything(0)
@@ -116,7 +116,7 @@ def test_07_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
     found = find_lrs(tune_learner(image_dls(data, size=img_size)), num_it=rehearsed(60, 20))
     print(f"valley frozen: {found['frozen']:.1e}; after unfreezing: {found['unfrozen']:.1e} ({found['frozen'] / found['unfrozen']:.1f}x lower)")
     ax = plot_lr_find(found)
-    # --- cell 22 ---
+    # --- cell 20 ---
     test_eq(set(found['curves'].stage.str.split(' ').str[0]), {'frozen', 'unfrozen'})
     assert 1e-6 < found['unfrozen'] < 1 and 1e-6 < found['frozen'] < 1, found
     assert np.isfinite(found['curves'].loss).all()
@@ -125,7 +125,7 @@ def test_07_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
 def test_07_discriminative_lrs_05_experiment_one_rate_against_discriminati():
     "nbs/07_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
     global compare_recipes, rate_recipes
-    # --- cell 23 ---
+    # --- cell 21 ---
     from tunelab.recipes import rate_recipes, compare_recipes     # defined with every shipped recipe in lesson 03
     compare_recipes(*rate_recipes(2e-3, 1e-3))[['epochs', 'train', 'lr', 'spread']]
 
@@ -135,7 +135,7 @@ def test_07_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     "nbs/07_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
     global a, axs, b, df, done_with, fig, gap_vs_spread, head_lr, lesson_out, lr, out, plot_curves, plot_results, r
     global recipes, run_experiments, s, summarise
-    # --- cell 24 ---
+    # --- cell 22 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.runner import run_experiments
     from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread
@@ -145,10 +145,10 @@ def test_07_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     out = lesson_out('07_discriminative_lrs')                 # the pass's shared results store, or a temporary folder
     df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=rehearsed([0, 1], [0]), out=out, img_size=img_size, quiet=True)
     summarise(df)[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds']]
-    # --- cell 25 ---
+    # --- cell 23 ---
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.5))
     plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); plt.tight_layout()
-    # --- cell 26 ---
+    # --- cell 24 ---
     s = summarise(df).reset_index().set_index('recipe')
     for r in s.itertuples():
         print(f"{r.Index:>14}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run")

@@ -31,13 +31,16 @@ def test_08_backbones_01_throughput_from_the_runner_s_own_epochs():
 
 def test_08_backbones_02_the_comparison():
     "nbs/08_backbones.ipynb, section 'the_comparison': its testable cells, in order."
-    global DataError, animal_silhouettes, shutil, sil, tempfile, tmp, toy
+    global DataError, animal_silhouettes, ax, front, probe, shutil, sil, tempfile, tmp, toy, toy_res, tuned
     # --- cell 8 ---
-    toy = pd.DataFrame(dict(finetune_seconds=[10, 20, 30, 30], finetune_accuracy=[0.8, 0.7, 0.9, 0.9]), index=list('abcd'))
-    test_eq(pareto_front(toy).to_dict(), dict(a=True, b=False, c=True, d=True))     # ties are not dominated
+    test_eq(_candidate('efficientnet_lite1'), ('efficientnet_lite1', True, 'efficientnet_lite1'))
     test_eq(_candidate(('efficientnet_lite0', False)), ('efficientnet_lite0', False, 'efficientnet_lite0_random'))
     test_fail(lambda: _candidate(('efficientnet_lite0', 'no')), contains="('arch', pretrained)")
-    # --- cell 9 ---
+    probe, tuned = _recipes_for('efficientnet_lite0', False, 'efficientnet_lite0_random', 2, 3)
+    test_eq((probe.name, tuned.name), ('probe-efficientnet_lite0_random', 'finetune-efficientnet_lite0_random'))
+    test_eq((probe.pretrained, tuned.pretrained, probe.epochs, tuned.epochs), (False, False, 2, 3))
+    test_eq(tuned.stages, fastai_fine_tune(3).stages)
+    # --- cell 10 ---
     import tempfile, shutil
     from tunelab.data import animal_silhouettes, DataError
     tmp = Path(tempfile.mkdtemp())
@@ -47,6 +50,16 @@ def test_08_backbones_02_the_comparison():
     test_fail(lambda: compare_backbones(['efficientnet_lite0'], tmp/'empty', out=tmp/'a'), contains='holds no image files')
     test_fail(lambda: compare_backbones(['efficientnet_lite0', 'efficientnet_lite0'], sil, out=tmp/'a'), contains='listed twice')
     test_eq((tmp/'a').exists(), False)                                          # nothing was started
+    # --- cell 12 ---
+    toy = pd.DataFrame(dict(finetune_seconds=[10, 20, 30, 30], finetune_accuracy=[0.8, 0.7, 0.9, 0.9]), index=list('abcd'))
+    test_eq(pareto_front(toy).to_dict(), dict(a=True, b=False, c=True, d=True))     # ties are not dominated
+    # --- cell 14 ---
+    toy_res = toy.assign(probe_seconds=[2, 4, 6, 6], probe_accuracy=[0.6, 0.5, 0.7, 0.7], params=[1e6, 2e6, 5e6, 5e6])
+    toy_res = toy_res.rename_axis('backbone')
+    ax = plot_backbones(toy_res)
+    front = [l for l in ax.lines if l.get_label() == 'Pareto front'][0]
+    test_eq(list(front.get_xdata()), [10, 30, 30]); test_eq(list(front.get_ydata()), [0.8, 0.9, 0.9])   # a, c and d, by time
+    test_eq(ax.get_xlabel(), 'wall time per run (s)')
 
 
 @pytest.mark.experiment
@@ -54,7 +67,7 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     "nbs/08_backbones.ipynb, section 'experiment_four_backbones_on_the_silhoue': its testable cells, in order."
     global ResultStore, ax, b, best_pre, candidates, data, done_with, img_size, lesson_out, n_epochs, n_train, out
     global pets_folder, plt, pre, r, rand, res, rho, runs, split, unfrozen
-    # --- cell 10 ---
+    # --- cell 15 ---
     from tunelab.core import lesson_out, done_with
     if SIZE == 'full':
         from tunelab.data import pets_folder
@@ -64,7 +77,7 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=n_epochs,
                             probe_epochs=rehearsed(2, 1))
     res.assign(pareto=pareto_front(res)).round(3)
-    # --- cell 11 ---
+    # --- cell 16 ---
     from tunelab.store import ResultStore
     runs = ResultStore(out/'results.sqlite').results(res.attrs['run_ids'])      # the epoch rows the runner wrote
     split = image_dls(data, size=img_size)
@@ -75,10 +88,10 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
         test_close(r.finetune_img_per_s, n_train * len(unfrozen) / unfrozen.seconds.sum(), eps=1e-9)
         assert r.finetune_img_per_s > 0, (b, r.finetune_img_per_s)
     print(f"{n_train:,} training images per epoch; unfrozen fine-tuning epochs per backbone: {n_epochs - 1}")
-    # --- cell 12 ---
+    # --- cell 17 ---
     import matplotlib.pyplot as plt
     ax = plot_backbones(res); plt.tight_layout()
-    # --- cell 13 ---
+    # --- cell 18 ---
     pre = res[res.pretrained]
     rho = pre.probe_accuracy.rank().corr(pre.finetune_accuracy.rank()) if len(pre) > 2 else float('nan')   # Spearman's rho
     for r in res.itertuples():

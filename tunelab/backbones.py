@@ -31,14 +31,16 @@ def finetune_throughput(rows:pd.DataFrame,  # epoch rows as `run_experiments` re
     stages = [i for i, s in enumerate(recipe.stages) if s.train == 'all' and not s.unfreeze]
     ep = rows[(rows.recipe == recipe.name) & rows.stage.isin(stages)]
     if ep.empty:
-        raise ValueError(f"no all-layers epochs of {recipe.name!r} in the rows (its stages train {[s.train for s in recipe.stages]})")
+        raise ValueError(f"no all-layers epochs of {recipe.name!r} in the rows "
+                         f"(its stages train {[s.train for s in recipe.stages]})")
     return n_images * len(ep) / ep.seconds.sum()
 
 # %% ../nbs/08_backbones.ipynb #6bfb7f19
 def _candidate(c) -> tuple[str, bool, str]:
     "(arch, pretrained, label) for 'arch' or ('arch', pretrained)."
     arch, pretrained = (c, True) if isinstance(c, str) else tuple(c)
-    if not isinstance(arch, str) or not isinstance(pretrained, bool): raise TypeError(f"a backbone is 'arch' or ('arch', pretrained), not {c!r}")
+    if not isinstance(arch, str) or not isinstance(pretrained, bool):
+        raise TypeError(f"a backbone is 'arch' or ('arch', pretrained), not {c!r}")
     return arch, pretrained, arch if pretrained else f"{arch}_random"
 
 def _recipes_for(arch:str, pretrained:bool, label:str, probe_epochs:int, epochs:int) -> tuple[Recipe, Recipe]:
@@ -46,6 +48,7 @@ def _recipes_for(arch:str, pretrained:bool, label:str, probe_epochs:int, epochs:
     tuned = replace(fastai_fine_tune(epochs, arch=arch), name=f"finetune-{label}", pretrained=pretrained)
     return probe, tuned
 
+# %% ../nbs/08_backbones.ipynb #2f7e4952
 def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('arch', False) for random initialisation
                       data:Path,                    # an image folder (one sub-folder per class)
                       img_size:int=48,              # training image size
@@ -61,13 +64,14 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
     labels = [c[2] for c in cands]
     if len(set(labels)) != len(labels): raise ValueError(f"backbones listed twice: {labels}")
     recipes = [r for c in cands for r in _recipes_for(*c, probe_epochs, epochs)]
-    validate_experiments(recipes, {'data': data})                   # unknown architectures and bad data fail here, before training
+    validate_experiments(recipes, {'data': data})                   # unknown architectures, bad data: fail here, before training
     seed_everything(seeds[0])
     dls = image_dls(data, size=img_size, bs=bs)                     # the runner's split and batch size; no training here
     rows = []
     for arch, pretrained, label in progress_bar(cands, leave=False):
         learn = tune_learner(dls, arch, pretrained=pretrained)
-        rows.append(dict(backbone=label, arch=arch, pretrained=pretrained, params=sum(p.numel() for p in learn.model.parameters())))
+        rows.append(dict(backbone=label, arch=arch, pretrained=pretrained,
+                         params=sum(p.numel() for p in learn.model.parameters())))
     res = pd.DataFrame(rows).set_index('backbone')
     df = run_experiments(recipes, {Path(data).name: data}, seeds=seeds, out=out, img_size=img_size, bs=bs, quiet=quiet)
     n_images = images_per_epoch(dls.train)
@@ -83,20 +87,24 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
                      run_ids=sorted(df.run_id.unique()))
     return res
 
+# %% ../nbs/08_backbones.ipynb #79b313e4
 def pareto_front(df:pd.DataFrame, cost:str='finetune_seconds', value:str='finetune_accuracy') -> pd.Series:
     "True for rows no other row beats on both counts (lower `cost` and higher `value`, at least one strictly)."
     c, v = df[cost].to_numpy(), df[value].to_numpy()
     dominated = [any((c2 <= c1 and v2 >= v1) and (c2 < c1 or v2 > v1) for c2, v2 in zip(c, v)) for c1, v1 in zip(c, v)]
     return pd.Series(~np.array(dominated), index=df.index, name='pareto')
 
+# %% ../nbs/08_backbones.ipynb #6e818515
 def plot_backbones(df:pd.DataFrame, ax=None):
     "Fine-tuned accuracy against wall time, one point per backbone (size: parameters), the Pareto front joined; probes as open markers."
     import matplotlib.pyplot as plt, seaborn as sns
     ax = ax or plt.subplots(figsize=(7.5, 4))[1]
     d = df.reset_index().assign(pareto=pareto_front(df).to_numpy())
-    sns.scatterplot(d, x='finetune_seconds', y='finetune_accuracy', hue='backbone', size='params', sizes=(60, 400), ax=ax, legend='brief')
+    sns.scatterplot(d, x='finetune_seconds', y='finetune_accuracy', hue='backbone', size='params', sizes=(60, 400), ax=ax,
+                    legend='brief')
     ax.scatter(d.probe_seconds, d.probe_accuracy, facecolors='none', edgecolors='0.4', s=60, label='linear probe')
-    for r in d.itertuples(): ax.plot([r.probe_seconds, r.finetune_seconds], [r.probe_accuracy, r.finetune_accuracy], color='0.8', lw=0.8, zorder=0)
+    for r in d.itertuples():
+        ax.plot([r.probe_seconds, r.finetune_seconds], [r.probe_accuracy, r.finetune_accuracy], color='0.8', lw=0.8, zorder=0)
     front = d[d.pareto].sort_values('finetune_seconds')
     ax.plot(front.finetune_seconds, front.finetune_accuracy, 'k--', lw=1, label='Pareto front')
     ax.set_xlabel('wall time per run (s)'); ax.set_ylabel('validation accuracy')

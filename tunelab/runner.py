@@ -30,7 +30,8 @@ def data_fingerprint(path:Path,   # an image folder
                     ) -> str:
     "A short hash of an image folder: each image's path below `path` (so its class), size and modification time."
     path, h = Path(path), hashlib.sha1()
-    for rel, f in sorted((Path(os.path.relpath(f, path)).as_posix(), f) for f in (image_files(path)[0] if files is None else files)):
+    for rel, f in sorted((Path(os.path.relpath(f, path)).as_posix(), f)
+                         for f in (image_files(path)[0] if files is None else files)):
         st = Path(f).stat()
         h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:12]
@@ -58,9 +59,11 @@ def init_path(recipe:Recipe, ckpt_dir:Path) -> Path|None:
     fn = final_checkpoint(ckpt_dir, recipe.init[4:]) if recipe.init.startswith('run:') else Path(recipe.init).expanduser()
     if not fn.is_file():
         raise ValueError(f"recipe {recipe.name!r} starts from {recipe.init}, but {fn} does not exist"
-                         + (" (run that recipe first with keep_model=True, into the same output folder)" if recipe.init.startswith('run:') else ''))
+                         + (" (run that recipe first with keep_model=True, into the same output folder)"
+                            if recipe.init.startswith('run:') else ''))
     return fn
 
+# %% ../nbs/04_runner.ipynb #945c6295
 def set_start(learn, recipe:Recipe, ckpt_dir:Path) -> list:
     "Give a new run its starting weights: the body of `recipe.init` (tensors only; the head stays new), then `reinit` groups random."
     fn = init_path(recipe, ckpt_dir)
@@ -69,6 +72,7 @@ def set_start(learn, recipe:Recipe, ckpt_dir:Path) -> list:
         load_body(learn, d.get('model') or d.get('state_dict') or d, f"recipe {recipe.name!r}, init {recipe.init}")
     return reinit_groups(learn, recipe.reinit) if recipe.reinit else []
 
+# %% ../nbs/04_runner.ipynb #05d2e617
 def resume(learn, recipe:Recipe, state:dict) -> int:
     "Put a run's checkpoint back into `learn`: its stage set up, weights, optimizer and RNG states; the epochs it had done."
     apply_stage(learn, recipe.stages[recipe.stage_of(state['epoch'])[0]])
@@ -76,6 +80,27 @@ def resume(learn, recipe:Recipe, state:dict) -> int:
     learn.opt.load_state_dict(dict(state=state['opt']['state'], hypers=L(state['opt']['hypers'])))
     _set_rng_state(learn, state['rng'])
     return state['epoch'] + 1
+
+# %% ../nbs/04_runner.ipynb #9e7b898e
+def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, store:ResultStore, ckpt:Path, base:dict, cache, blockers:list,
+                cbs, img_size:int, split_seed:int, quiet:bool):
+    "Train the stages of `recipe` left after `done` epochs: on cached features where `blockers` allow, else the full learner."
+    offset = 0
+    for i, stage in enumerate(recipe.stages):
+        if offset + stage.epochs <= done: offset += stage.epochs; continue
+        skip = max(0, done - offset)
+        if skip == 0: apply_stage(learn, stage)          # a resumed stage was set up (and its optimizer restored) above
+        elif cache and blockers[i] is None:
+            cache.say(f"feature cache, {recipe.name}: stage {i+1} resumes mid-stage, uncached")
+        if cache and blockers[i] is None and skip == 0:
+            fit_cached_stage(learn, stage, cache, img_size, split_seed, recipe_cbs(recipe, cached=True), store, ckpt, base,
+                             offset, i, quiet)
+        else:
+            cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
+            with ExitStack() as quiet_ctx:
+                if quiet: quiet_ctx.enter_context(learn.no_bar()); quiet_ctx.enter_context(learn.no_logging())
+                fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
+        offset += stage.epochs
 
 # %% ../nbs/04_runner.ipynb #2988e12d
 def run_recipe(recipe:Recipe,            # the strategy
@@ -90,7 +115,7 @@ def run_recipe(recipe:Recipe,            # the strategy
                cbs=None,                 # extra callbacks for every fit
                quiet:bool=False,         # hide fastai's per-fit progress bars and tables
                on_bad:str='skip',        # unreadable images: 'skip' or 'raise'
-               feature_cache=True,       # train head-only stages on cached body features where exact (True, False or a `FeatureCache`)
+               feature_cache=True,       # head-only stages on cached body features where exact (True, False or a `FeatureCache`)
                channels_last:bool|None=None, # channels-last memory order (default: `tune_learner`'s)
                data_version:str|None=None, # `data_fingerprint(data)`, when the caller has it
                keep_model:bool=False      # keep the last checkpoint as `final_checkpoint(ckpt_dir, run_id)` (to export the model)
@@ -115,24 +140,10 @@ def run_recipe(recipe:Recipe,            # the strategy
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
     blockers = [feature_cache_blocker(recipe, s, learn.model, cbs) for s in recipe.stages]
     if cache: cache.say(_cache_plan(recipe, blockers))
-    offset = 0
-    for i, stage in enumerate(recipe.stages):
-        if offset + stage.epochs <= done: offset += stage.epochs; continue
-        skip = max(0, done - offset)
-        if skip == 0: apply_stage(learn, stage)          # a resumed stage was set up (and its optimizer restored) above
-        elif cache and blockers[i] is None: cache.say(f"feature cache, {recipe.name}: stage {i+1} resumes mid-stage, uncached")
-        if cache and blockers[i] is None and skip == 0:
-            fit_cached_stage(learn, stage, cache, img_size, split_seed, recipe_cbs(recipe, cached=True), store, ckpt, base, offset, i, quiet)
-        else:
-            cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
-            with ExitStack() as quiet_ctx:
-                if quiet: quiet_ctx.enter_context(learn.no_bar()); quiet_ctx.enter_context(learn.no_logging())
-                fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
-        offset += stage.epochs
+    _fit_stages(learn, recipe, done, state, store, ckpt, base, cache, blockers, cbs, img_size, split_seed, quiet)
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
-
 
 # %% ../nbs/04_runner.ipynb #553f0fa3
 def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict:
@@ -149,13 +160,17 @@ def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict
             r.validate(len((block_splitter if r.splitter == 'blocks' else _fastai_split(arch))(model)))
     return reports
 
+# %% ../nbs/04_runner.ipynb #76adf6dc
 def describe_data(name:str, report, version:str) -> str:
     "One line: a dataset's classes with their image counts, and its data version."
     cls = ', '.join(f"{k} {v:,}" for k, v in report.counts.items())
     notes = getattr(report, 'notes', [])
-    notes = (f"; {'; '.join(notes[:3])}" + (f" (and {len(notes) - 3} more)" if len(notes) > 3 else '')) if notes else ''
-    return f"data {name}: {sum(report.counts.values()):,} images in {len(report.counts)} classes ({cls}); data version {version}{notes}"
+    notes = ((f"; {'; '.join(notes[:3])}" + (f" (and {len(notes) - 3} more)" if len(notes) > 3 else ''))
+             if notes else '')
+    return (f"data {name}: {sum(report.counts.values()):,} images in {len(report.counts)} classes ({cls}); "
+            f"data version {version}{notes}")
 
+# %% ../nbs/04_runner.ipynb #d19d2e2a
 def run_experiments(recipes:list,          # `Recipe`s to compare
                     datasets:dict,         # name -> image folder
                     seeds=(0,),            # one run per seed
@@ -163,7 +178,7 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip',
                     feature_cache:bool=True,         # head-only stages on cached body features (features/ in `out`) where exact
                     channels_last:bool|None=None,     # channels-last memory order (default: `tune_learner`'s)
-                    keep_models:bool=False           # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth), to export it
+                    keep_models:bool=False           # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
                    ) -> pd.DataFrame:
     "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch of this comparison."
     out = Path(out)
@@ -177,14 +192,17 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
         grid = [(r, name, path, s) for name, path in datasets.items() for r in recipes for s in seeds]
         ids = [run_id(r, name, s, img_size, bs, versions[name]) for r, name, _, s in grid]
         comparison = hashlib.sha1(json.dumps(sorted(ids)).encode()).hexdigest()[:12]
-        store.add_comparison(comparison, dict(datasets={n: dict(path=str(p), data_version=versions[n]) for n, p in datasets.items()},
-                                              recipes=[r.name for r in recipes], seeds=[int(s) for s in seeds], img_size=img_size, bs=bs), ids)
+        store.add_comparison(comparison, dict(datasets={n: dict(path=str(p), data_version=versions[n])
+                                                        for n, p in datasets.items()},
+                                              recipes=[r.name for r in recipes], seeds=[int(s) for s in seeds], img_size=img_size,
+                                              bs=bs), ids)
         cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
         pb = progress_bar(grid)
         for r, name, path, s in pb:
             pb.comment = f"{r.name} on {name}, seed {s}"
-            run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
-                       feature_cache=cache, channels_last=channels_last, keep_model=keep_models, data_version=versions[name])
+            run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet,
+                       on_bad=on_bad, feature_cache=cache, channels_last=channels_last, keep_model=keep_models,
+                       data_version=versions[name])
             atomic_write(out/'results.csv', store.results(ids).to_csv(index=False).encode())   # this comparison's runs only
         res = store.results(ids)
     res.attrs['comparison'] = comparison
