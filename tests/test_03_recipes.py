@@ -20,8 +20,8 @@ def test_03_recipes_00_setup():
 
 def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     "nbs/03_recipes.ipynb, section 'one_rule_for_spreading_a_rate_over_group': its testable cells, in order."
-    global OptimWrapper, SGD, f, fit_lrs, flat, learn, lr, nn, opt, params, r, s, stem, stlr, stlr_stage
-    global synth_learner, tiny, tiny_learner, trainable
+    global OptimWrapper, SGD, f, fit_lrs, flat, learn, lr, nn, opt, params, s, stem, stlr, stlr_stage, synth_learner
+    global tiny, tiny_learner, trainable
     # --- cell 6 ---
     from fastai.vision.all import OptimWrapper, SGD
     opt = SGD([[torch.zeros(1, requires_grad=True)] for _ in range(5)], lr=0.1)
@@ -100,8 +100,6 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     test_close(learn.recorder.lrs, [stlr(i / 20)[-1] for i in range(20)])              # the head, at each of the 20 steps
     test_close([h['lr'] for h in learn.opt.hypers], stlr(19 / 20))                      # every group, at the last step
     test_close(fit_lrs(stlr_stage, start_epoch=1), [stlr(i / 20)[-1] for i in range(10, 20)])   # resumed: the second half
-    r = Recipe('stlr_ft', (Stage(1, train=1), stlr_stage))
-    test_eq(Recipe.from_json(r.to_json()), r); test_eq(r.stages[1].schedule, 'stlr')
 
 
 def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
@@ -128,7 +126,7 @@ def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
 
 def test_03_recipes_03_a_recipe():
     "nbs/03_recipes.ipynb, section 'a_recipe': its testable cells, in order."
-    global mix, t, three_stages
+    global mix, r_stlr, t, three_stages
     # --- cell 32 ---
     mix = Recipe('mixup_ft', (Stage(2, 'all', lr=1e-3),), aug={'max_rotate': 20.0, 'do_flip': False},
                  cbs=[{'name': 'MixUp', 'alpha': 0.4}])
@@ -142,6 +140,8 @@ def test_03_recipes_03_a_recipe():
     test_eq(mix.to_dict()['stages'], [asdict(Stage(2, 'all', lr=1e-3))])   # plain dicts, nested
     test_eq(Recipe.from_json(mix.to_json()), mix)                       # callbacks and augmentation survive JSON exactly
     test_fail(lambda: Recipe.from_dict({'name': 'x', 'stages': [{'epochs': 1}], 'lr': 1}), contains="unknown recipe field(s) ['lr']")
+    r_stlr = Recipe('stlr_ft', (Stage(1, train=1), stlr_stage))
+    test_eq(Recipe.from_json(r_stlr.to_json()), r_stlr); test_eq(r_stlr.stages[1].schedule, 'stlr')   # an 'stlr' stage too
     # --- cell 36 ---
     print(mix)
     test_eq(str(Recipe('two', (Stage(1, train=1), Stage(2)), aug='none')).splitlines(),

@@ -149,7 +149,7 @@ def test_09_cleaning_04_review_relabel_or_delete():
     lc = pd.DataFrame(dict(file=[d/'dog'/'resaved.jpg'], label=['dog'], predicted=['cat'], p_label=[0.1], loss=[2.3]))
     test_eq(review_captions(lc, d)[d/'dog'/'resaved.jpg'], 'dog/resaved.jpg\ndog → cat? loss 2.30')
     test_fail(lambda: review_captions(pd.DataFrame(dict(path=[1])), d), contains="need a column 'file'")
-    # --- cell 25 ---
+    # --- cell 26 ---
     rw = ReviewWidget(dups, d)
     test_eq(rw.grid.layout.grid_template_columns, 'repeat(6, 126px)')                  # a grid, `cols` images to a row
     test_eq(len(rw.grid.children), len(caps))

@@ -213,13 +213,13 @@ def test_13_what_goes_wrong_05_measuring_forgetting():
 
 def test_13_what_goes_wrong_06_lp_ft_as_a_recipe_with_its_probe_on_cach():
     "nbs/13_what_goes_wrong.ipynb, section 'lp_ft_as_a_recipe_with_its_probe_on_cach': its testable cells, in order."
-    global ResultStore, feature_cache_blocker, final, final_checkpoint, full_fine_tune, image_dls, kept
+    global Recipe, ResultStore, Stage, feature_cache_blocker, final, final_checkpoint, full_fine_tune, image_dls, kept
     global load_checkpoint, lp_ft, r, rec, replace, res, rid, run_recipe, shapes_dataset, start, stats, store
     global tempfile, tiny, tmp_lp
     # --- cell 26 ---
     import tempfile
     from dataclasses import replace
-    from tunelab.recipes import lp_ft, full_fine_tune
+    from tunelab.recipes import Recipe, Stage, lp_ft, full_fine_tune
     from tunelab.data import shapes_dataset, image_dls
     from tunelab.store import ResultStore
     from tunelab.checkpoint import final_checkpoint, load_checkpoint

@@ -6,17 +6,16 @@
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 from pathlib import Path
-from contextlib import nullcontext
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import store_attr
-from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders, L
+from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders
 from PIL import Image
 from .data import silhouette_arrays, _subset, SILHOUETTE_CLASSES
-from .models import create_backbone, timm_model, torchvision_model, _backbone_stats
-from .recipes import Recipe, Stage, register_callback, reinit_groups
-from .features import feature_cache_blocker, split_fixed, compute_features, feature_learner, _copy_rng
+from .models import create_backbone, timm_model, torchvision_model
+from .recipes import register_callback
+
 
 # %% auto #0
 __all__ = ['image_tensor', 'permute_pixels', 'tensor_dls', 'silhouette_dls', 'silhouette_folder', 'clone_state',
