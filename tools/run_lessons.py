@@ -53,7 +53,12 @@ if __name__ == '__main__':
     if sys.argv[1:2] == ['--strip-bars']:     # only clean the bars out of notebooks already run
         for p in sys.argv[2:]: write_nb(drop_progress_bars(read_nb(Path(p))), Path(p))
         sys.exit()
+    # every temporary folder of the pass (the cells' `tempfile.mkdtemp`, subprocesses through $TMPDIR) goes under one
+    # folder, removed at the end, as under pytest (tests/conftest.py): lessons that keep models would fill /tmp otherwise
+    import tempfile, shutil
+    tmp = tempfile.mkdtemp(prefix='tunelab_lessons_'); os.environ['TMPDIR'] = tempfile.tempdir = tmp
     # one results store for the pass (`tunelab.core.lesson_out`): a run one lesson trained is read back by the next
-    if not os.environ.get('TUNELAB_RESULTS'):
-        import tempfile; os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
-    for p in sys.argv[1:]: run(Path(p))
+    if not os.environ.get('TUNELAB_RESULTS'): os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
+    try:
+        for p in sys.argv[1:]: run(Path(p))
+    finally: shutil.rmtree(tmp, ignore_errors=True)
