@@ -97,6 +97,8 @@ def test_02_models_03_body_head_and_parameter_groups():
     test_eq(type(net[0]).__name__, 'TimmBody'); test_eq(len(net), 2)                   # body, then fastai's head
     test_eq(net(torch.randn(2, 3, 32, 32)).shape, (2, 10))                               # a new head with 10 outputs
     test_eq(tvnet(torch.randn(2, 3, 32, 32)).shape, (2, 3))
+    test_eq(type(backbone_model(create_backbone('resnet18', pretrained=False), 3)[0]).__name__, 'TimmBody')   # timm's
+    test_eq(backbone_model(create_backbone('torchvision/resnet18', pretrained=False), 3)[-1][-1].out_features, 3)  # torchvision's
     # --- cell 23 ---
     len(default_split(net)), len(block_splitter(net))
     # --- cell 24 ---

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock, Resize, aug_transforms, Normalize, RandomResizedCropGPU,
                                load_learner, get_image_files, image_extensions, accuracy, ClassificationInterpretation)
 from .data import image_dls, image_files
-from .models import create_backbone, timm_model, torchvision_model, tune_learner
+from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
 from .runner import run_recipe
 from .checkpoint import load_checkpoint, final_checkpoint
@@ -87,7 +87,7 @@ def _rebuild(card:dict) -> Learner:
     blank = np.zeros((card['presize'], card['presize'], 3), dtype=np.uint8)     # one item: fastai sets its pipeline up on it
     dls = dblock.dataloaders([blank], bs=1, device='cpu', num_workers=0)
     bb = create_backbone(card['arch'], pretrained=False)
-    model = timm_model(bb, len(classes)) if hasattr(bb, 'reset_classifier') else torchvision_model(bb, len(classes))
+    model = backbone_model(bb, len(classes))
     learn = Learner(dls, model, metrics=accuracy)
     learn.arch, learn.card = card['arch'], card
     return learn

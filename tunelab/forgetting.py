@@ -13,7 +13,7 @@ from fastcore.basics import store_attr
 from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders
 from PIL import Image
 from .data import silhouette_arrays, _subset, SILHOUETTE_CLASSES
-from .models import create_backbone, timm_model, torchvision_model
+from .models import create_backbone, timm_model, backbone_model
 from .recipes import register_callback
 
 
@@ -116,7 +116,7 @@ def pretrained_body_weights(learn:Learner) -> dict:
     if not getattr(learn, 'pretrained', False):
         raise ValueError("this learner has no pretrained weights (pretrained=False, or not from tune_learner): use start='fit'")
     bb = create_backbone(learn.arch, pretrained=True)
-    ref = (timm_model if hasattr(bb, 'reset_classifier') else torchvision_model)(bb, 2)
+    ref = backbone_model(bb, 2)
     own = body_head_params(learn.model)[0]
     res = {f'0.{k}': p.detach().to(own[f'0.{k}'].device) for k, p in ref[0].named_parameters() if f'0.{k}' in own}
     if len(res) != len(own): raise ValueError(f"the rebuilt {learn.arch} body has {len(res)} of this body's {len(own)} parameters")

@@ -15,7 +15,7 @@ from fastai.vision.all import (Learner, L, TimmBody, add_head, create_body, defa
 
 # %% auto #0
 __all__ = ['OFFLINE_BACKBONES', 'offline_weights_path', 'load_state_dict_in_order', 'imagenet_predict', 'efficientnet_lite',
-           'weights_cached', 'create_backbone', 'timm_model', 'torchvision_model', 'block_splitter',
+           'weights_cached', 'create_backbone', 'timm_model', 'torchvision_model', 'backbone_model', 'block_splitter',
            'ChannelsLastInput', 'channels_last_helps', 'to_channels_last', 'tune_learner']
 
 # %% ../nbs/02_models.ipynb #a41fe36f
@@ -128,6 +128,12 @@ def torchvision_model(backbone:nn.Module, n_out:int, **head_kwargs) -> nn.Sequen
     body = create_body(backbone, n_in=3, pretrained=True)
     return add_head(body, num_features_model(body), n_out, **head_kwargs)
 
+def backbone_model(backbone:nn.Module, n_out:int, **head_kwargs) -> nn.Sequential:
+    "`timm_model` for a timm backbone (it has `reset_classifier`), else `torchvision_model`."
+    make = timm_model if hasattr(backbone, 'reset_classifier') else torchvision_model
+    return make(backbone, n_out, **head_kwargs)
+
+
 # %% ../nbs/02_models.ipynb #320609cd
 def _stem_and_stages(body:nn.Module) -> list:
     "Leading layers as one group (the stem), then one group per remaining child with parameters."
@@ -199,8 +205,7 @@ def tune_learner(dls,                            # fastai DataLoaders (e.g. from
     if not n_out: raise ValueError("the number of outputs could not be read from dls: pass n_out")
     backbone = create_backbone(arch, pretrained)
     stats = _backbone_stats(backbone)
-    model = (timm_model(backbone, n_out, **head_kwargs) if hasattr(backbone, 'reset_classifier')
-             else torchvision_model(backbone, n_out, **head_kwargs))
+    model = backbone_model(backbone, n_out, **head_kwargs)
     if normalize and not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)):
         dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
     if splitter == 'blocks': splitter = block_splitter

@@ -13,7 +13,7 @@ from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_tr
 from fastai.vision.all import ParamScheduler, SchedLin, combine_scheds
 from fastai.learner import SkipToEpoch
 from fastai.optimizer import _BaseOptimizer
-from .models import create_backbone, timm_model, torchvision_model
+from .models import create_backbone, backbone_model
 from .unfreeze import GradualUnfreeze
 
 # %% auto #0
@@ -439,7 +439,7 @@ def reinit_groups(learn:Learner, groups) -> list:
     groups = [g % n for g in groups]
     ids = {id(p) for i, g in enumerate(learn.splitter(learn.model)) if i in groups for p in g}
     bb = create_backbone(learn.arch, pretrained=False)
-    fresh = (timm_model if hasattr(bb, 'reset_classifier') else torchvision_model)(bb, learn.dls.c)
+    fresh = backbone_model(bb, learn.dls.c)
     fresh_mods, names = dict(fresh.named_modules()), []
     for name, m in learn.model.named_modules():
         own = list(m.parameters(recurse=False))

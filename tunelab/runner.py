@@ -12,7 +12,7 @@ import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import L
 from .data import image_dls, check_image_folder, image_files
-from .models import tune_learner, create_backbone, timm_model, torchvision_model, block_splitter, _fastai_split
+from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
 from .recipes import *
 from .store import *
 from .checkpoint import *
@@ -154,7 +154,7 @@ def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict
     reports = {name: check_image_folder(path, on_bad=on_bad) for name, path in datasets.items()}
     for arch in dict.fromkeys(r.arch for r in recipes):
         bb = create_backbone(arch, pretrained=False)
-        model = timm_model(bb, 2) if hasattr(bb, 'reset_classifier') else torchvision_model(bb, 2)
+        model = backbone_model(bb, 2)
         for r in recipes:
             if r.arch != arch: continue
             r.validate(len((block_splitter if r.splitter == 'blocks' else _fastai_split(arch))(model)))
