@@ -131,6 +131,7 @@ def test_00_core_06_pickling_fastai_s_transforms():
     test_eq(t2(Path('cats/1.png')), 'cats')
     test_eq(len(t2.encodes.methods), len(t.encodes.methods))
     if hasattr(t.encodes, '_lock'):                       # plum >= 2.10: without the reducer, pickling fails on the lock
+        test_eq(copyreg.dispatch_table.get(plum.Function), _reduce_plum_function)     # registered on the tested plum
         del copyreg.dispatch_table[plum.Function]
         try: test_fail(lambda: pickle.dumps(t), contains='RLock')
         finally: copyreg.pickle(plum.Function, _reduce_plum_function)
@@ -155,3 +156,13 @@ def test_00_core_07_where_data_goes():
     finally:
         os.environ.pop('TUNELAB_RESULTS', None)
         if shared: os.environ['TUNELAB_RESULTS'] = shared
+
+
+def test_00_core_08_showing_the_toolkit_s_code_in_a_lesson():
+    "nbs/00_core.ipynb, section 'showing_the_toolkit_s_code_in_a_lesson': its testable cells, in order."
+    global buf, contextlib, io
+    # --- cell 35 ---
+    import io, contextlib
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf): show_source(tunelab_home)
+    test_eq(buf.getvalue().splitlines()[:2], ['# tunelab.core.tunelab_home', 'def tunelab_home() -> Path:'])

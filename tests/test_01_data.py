@@ -269,13 +269,16 @@ def test_01_data_05_dataloaders_with_presizing():
         trn, val = StratifiedSplitter(0.2, seed=0)(few)
     test_eq(len(val), 1); assert 3 in trn and 'b' in str(w[0].message), w
     # --- cell 52 ---
+    test_eq(runner_split()(items), StratifiedSplitter(0.2, seed=42)(items))
+    test_eq(runner_split(seed=3)(items), StratifiedSplitter(VALID_PCT, seed=3)(items))
+    # --- cell 54 ---
     test_eq(fit_bs(64, 1600), 64)              # plenty of data: unchanged
     test_eq(fit_bs(64, 40), 10)                # 40 images: 4 batches of 10 instead of none of 64
     test_eq(fit_bs(64, 45), 9)                 # 5 batches of 9: none dropped (4 of 11 would drop one)
     for n in range(8, 300):   # always >= 4 full batches; when lowered, fewer images dropped than there are batches
         b = fit_bs(64, n); assert n // b >= MIN_STEPS and (b == 64 or n % b < n // b), (n, b)
     test_fail(lambda: fit_bs(64, 7), contains='7 training images')
-    # --- cell 54 ---
+    # --- cell 56 ---
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 64), 0), True)     # square into square: nothing cropped
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 0), False)    # training crops a random 48x48 of 64x48
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 1), True)     # validation crops the centre
@@ -283,7 +286,7 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(item_tfms_fixed([Resize(48, method='pad')], (64, 48), 0), False)  # padding goes at a random place too
     from fastai.vision.all import RandomResizedCrop
     test_eq(item_tfms_fixed([RandomResizedCrop(48)], (64, 64), 1), False)
-    # --- cell 56 ---
+    # --- cell 58 ---
     from fastai.vision.all import Datasets, Categorize, IntToFloatTensor
     ds8 = Datasets(get_image_files(path)[:8], [[RGBImage.create], [parent_label, Categorize()]])
     mdl = MemoDL(ds8, bs=4, num_workers=0, after_item=[Resize(24), ToTensor()], after_batch=[IntToFloatTensor()])
@@ -291,10 +294,10 @@ def test_01_data_05_dataloaders_with_presizing():
     again = list(mdl); test_eq(item_memo.hits, 8)                                # the second pass: every image from memory
     for (x1, y1), (x2, y2) in zip(first, again): assert torch.equal(x1, x2) and torch.equal(y1, y2)
     item_memo.clear()
-    # --- cell 58 ---
+    # --- cell 60 ---
     dls = image_dls(path, size=48, bs=16)
     dls.show_batch(max_n=8, figsize=(6, 3))
-    # --- cell 59 ---
+    # --- cell 61 ---
     xb, yb = dls.one_batch()
     test_eq(xb.shape, (16, 3, 48, 48))
     test_eq(dls.vocab, SILHOUETTE_CLASSES)
@@ -322,7 +325,7 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always'); image_dls(tiny, size=32, bs=64)
     assert any('batch size 64 lowered to 10' in str(o.message) for o in w), [str(o.message) for o in w]
     test_eq(type(dls.train_ds[0][0]), RGBImage)                                  # opened with `load_rgb`
-    # --- cell 60 ---
+    # --- cell 62 ---
     import random
     from contextlib import nullcontext
     def two_epochs(memo:bool, aug:bool):
@@ -338,10 +341,10 @@ def test_01_data_05_dataloaders_with_presizing():
         test_eq(st_on, st_off)
         test_eq(hits_off, 0); assert hits >= len(dls.train_ds) - 16, hits   # the second epoch came from memory
     item_memo
-    # --- cell 62 ---
+    # --- cell 64 ---
     test_eq(pets_breed(Path('/root/.fastai/data/oxford-iiit-pet/images/great_pyrenees_12.jpg')), 'great_pyrenees')
     test_eq(pets_breed('images/British_Shorthair_7.jpg'), 'British_Shorthair')
-    # --- cell 66 ---
+    # --- cell 68 ---
     fake = tmp/'fake_pets'; (fake/'images').mkdir(parents=True)
     for i, f in enumerate(get_image_files(path/'cat')[:4]):
         shutil.copy(f, fake/'images'/f"{['Abyssinian', 'great_pyrenees'][i % 2]}_{i}.jpg")   # breed_number.jpg, as Pets names them
@@ -351,8 +354,8 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(sorted(o.name for o in pf.iterdir()), ['.complete', 'Abyssinian', 'great_pyrenees'])
     test_eq(len(get_image_files(pf/'Abyssinian')), 2); assert (pf/'Abyssinian'/'Abyssinian_0.jpg').is_symlink()
     test_eq(pets_folder(tmp/'pets_by_breed'), pf)                               # made once: the second call downloads nothing
-    # --- cell 68 ---
+    # --- cell 70 ---
     sdls = smoke_dls(20, size=32, bs=8)
     test_eq(sdls.c, 10)
-    # --- cell 69 ---
+    # --- cell 71 ---
     shutil.rmtree(tmp)

@@ -116,7 +116,7 @@ def test_02_models_03_body_head_and_parameter_groups():
 def test_02_models_04_the_learner_factory():
     "nbs/02_models.ipynb, section 'the_learner_factory': its testable cells, in order."
     global FirstBatch, SimpleNamespace, after, before, body_bn, cb, coarse, compare_splits, conv_weights, dls
-    global first_batch, frozen, is_cl, learn, loss, off, on, sl, smoke_dls, stem, synth_learner, t, tb, tc
+    global first_batch, frozen, inspect, is_cl, learn, loss, off, on, sl, smoke_dls, stem, synth_learner, t, tb, tc
     global torchvision, w, xb, yb
     # --- cell 26 ---
     from types import SimpleNamespace
@@ -144,6 +144,9 @@ def test_02_models_04_the_learner_factory():
     test_eq(_fastai_split('resnet18'), default_split)
     test_eq(_fastai_split('torchvision/resnet18'), model_meta[torchvision.models.resnet18]['split'])
     # --- cell 35 ---
+    import inspect
+    test_eq({'ps', 'lin_ftrs', 'concat_pool'} <= set(inspect.signature(tune_learner).parameters), True)   # create_head's, shown
+    # --- cell 36 ---
     from tunelab.data import smoke_dls
     dls = smoke_dls(n_per_class=100, size=64)
     learn = tune_learner(dls, 'efficientnet_lite0')
@@ -151,22 +154,22 @@ def test_02_models_04_the_learner_factory():
     tune_learner(dls, 'efficientnet_lite0')
     test_eq(len(dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize))), 1)
     test_fail(lambda: tune_learner(dls, splitter='layers'), contains="splitter='layers'")
-    # --- cell 37 ---
-    learn.param_groups_table()
     # --- cell 38 ---
+    learn.param_groups_table()
+    # --- cell 39 ---
     t = learn.param_groups_table()
     test_eq(len(t), 9); test_eq(t.params.sum(), sum(p.numel() for p in learn.model.parameters()))
     test_eq(t.trainable.iloc[-1], t.params.iloc[-1])                      # frozen: the head trains
     test_eq(t.lr.isna().all(), False)                                     # an optimizer exists now, so every group has a rate
-    # --- cell 39 ---
+    # --- cell 40 ---
     def compare_splits(learn):
         learn.freeze_to(-2); learn.opt.set_hyper('lr', slice(1e-5, 1e-3))   # what fit(..., lr=slice(1e-5, 1e-3)) does
         return learn.param_groups_table()
     coarse = tune_learner(dls, 'efficientnet_lite0', splitter='fastai')
     compare_splits(coarse)
-    # --- cell 40 ---
-    compare_splits(learn)
     # --- cell 41 ---
+    compare_splits(learn)
+    # --- cell 42 ---
     tc, tb = compare_splits(coarse), compare_splits(learn)
     test_eq(len(tc), 2); test_eq(len(tb), 9)
     test_eq(tc.trainable.iloc[0], tc.params.iloc[0])                              # coarse: the whole body trains
@@ -174,7 +177,7 @@ def test_02_models_04_the_learner_factory():
     test_close(tb.lr.iloc[0], 1e-5); test_close(tb.lr.iloc[-1], 1e-3)
     assert tb.lr.is_monotonic_increasing and tb.lr.nunique() == 9                  # one rate per block, stem to head
     test_close(tc.lr.tolist(), [1e-5, 1e-3])
-    # --- cell 42 ---
+    # --- cell 43 ---
     learn = tune_learner(dls, 'efficientnet_lite0')
     body_bn = {n for n, m in learn.model[0].named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     before = {n: p.detach().clone() for n, p in learn.model.named_parameters()}
@@ -185,7 +188,7 @@ def test_02_models_04_the_learner_factory():
     frozen = [n for n in before if n.startswith('0.') and n[len('0.'):].rsplit('.', 1)[0] not in body_bn]
     assert all(torch.equal(before[n], after[n]) for n in frozen), "a frozen body weight moved"
     assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith('1.')), "the head did not train"
-    # --- cell 43 ---
+    # --- cell 44 ---
     class FirstBatch(Callback):
         "Keep the first input batch the model would see, then stop the fit."
         order = ChannelsLastInput.order + 1
@@ -200,7 +203,7 @@ def test_02_models_04_the_learner_factory():
     is_cl = lambda t: t.is_contiguous(memory_format=torch.channels_last)
     on, off = tune_learner(dls), tune_learner(dls, channels_last=False)
     {name: (sum(map(is_cl, conv_weights(l))), len(conv_weights(l)), is_cl(first_batch(l))) for name, l in (('on', on), ('off', off))}
-    # --- cell 44 ---
+    # --- cell 45 ---
     assert all(map(is_cl, conv_weights(on))) and is_cl(first_batch(on)), "channels_last=None on the CPU should be on"
     stem = lambda l: l.model[0].model.conv_stem.weight                      # 3 input channels, 3x3: the two orders differ
     assert not is_cl(stem(off)) and not is_cl(first_batch(off)), "channels_last=False should leave NCHW"
@@ -211,7 +214,7 @@ def test_02_models_04_the_learner_factory():
 def test_02_models_05_a_first_result_what_pretraining_is_worth():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
     global finetune_result, smoke_finetune
-    # --- cell 45 ---
+    # --- cell 46 ---
     from tunelab.cli import smoke_finetune, finetune_result     # `tunelab finetune`'s functions (lesson 90)
 
 
@@ -219,7 +222,7 @@ def test_02_models_05_a_first_result_what_pretraining_is_worth():
 def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
     global ax, out, pets_folder, plt, pre, rand, results, sns
-    # --- cell 46 ---
+    # --- cell 47 ---
     from tunelab.data import pets_folder
     out = lesson_out('02_models')                 # the pass's shared results store, or a temporary folder
     if SIZE == 'full':
@@ -228,16 +231,16 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
         results = pd.DataFrame([smoke_finetune(pretrained=True, out=out), smoke_finetune(pretrained=False, out=out)])
     done_with(out)
     results
-    # --- cell 47 ---
+    # --- cell 48 ---
     import seaborn as sns, matplotlib.pyplot as plt
     ax = sns.barplot(results.assign(weights=results.pretrained.map({True: 'ImageNet', False: 'random'})), x='weights', y='accuracy')
     ax.axhline(0.1, ls='--', c='grey'); ax.text(1.4, 0.11, 'chance', ha='right', c='grey')
     ax.set_ylim(0, 1); ax.set_title(f"EfficientNet-Lite0, 4 epochs, {SIZE} size");
-    # --- cell 48 ---
+    # --- cell 49 ---
     pre, rand = results.accuracy
     if SIZE == 'smoke': assert pre > 0.70, f"pretrained Lite0 reached only {pre:.1%} on the silhouettes"
     if not rehearsal():     # a full-size rehearsal (lesson 00): 2 epochs on one stand-in image per breed cannot show it
         assert pre > rand + 0.10, f"pretraining should be worth more than 10 points here: {pre:.1%} vs {rand:.1%}"
-    # --- cell 49 ---
+    # --- cell 50 ---
     print(f"This run: ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). Pretraining is worth "
           f"{(pre - rand)*100:.0f} points here, for {results.seconds[0]:.0f} s against {results.seconds[1]:.0f} s of CPU training.")

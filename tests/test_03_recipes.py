@@ -105,8 +105,10 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
 def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
     "nbs/03_recipes.ipynb, section 'callbacks_and_augmentation_a_recipe_can_': its testable cells, in order."
     global _Probe
+    # --- cell 25 ---
+    sorted(CALLBACKS)
     # --- cell 26 ---
-    test_eq((CALLBACKS['MixUp'], CALLBACKS['CutMix']), (MixUp, CutMix))
+    test_eq((CALLBACKS['MixUp'], CALLBACKS['CutMix'], CALLBACKS['GradualUnfreeze']), (MixUp, CutMix, GradualUnfreeze))
     class _Probe(Callback): pass
     test_eq(register_callback(_Probe, 'probe'), _Probe)                            # returns the class: it works as a decorator
     test_eq(CALLBACKS.pop('probe'), _Probe)                                         # (and is taken out again here)
@@ -126,7 +128,7 @@ def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
 
 def test_03_recipes_03_a_recipe():
     "nbs/03_recipes.ipynb, section 'a_recipe': its testable cells, in order."
-    global mix, r_stlr, t, three_stages
+    global inspect, learn, mix, r_stlr, smoke_dls, t, three_stages, tiny
     # --- cell 32 ---
     mix = Recipe('mixup_ft', (Stage(2, 'all', lr=1e-3),), aug={'max_rotate': 20.0, 'do_flip': False},
                  cbs=[{'name': 'MixUp', 'alpha': 0.4}])
@@ -156,6 +158,14 @@ def test_03_recipes_03_a_recipe():
     test_eq([three_stages.stage_of(e) for e in range(6)], [(0, 0), (0, 1), (1, 0), (2, 0), (2, 1), (2, 2)])
     test_fail(lambda: three_stages.stage_of(6), contains='epoch 6 is outside recipe')
     # --- cell 42 ---
+    from tunelab.data import smoke_dls
+    tiny = smoke_dls(10, size=32)
+    learn = Recipe('blocks', (Stage(1, train=1),), train_bn=False).learner(tiny, pretrained=False)
+    test_eq((len(learn.splitter(learn.model)), learn.arch, learn.train_bn), (9, 'efficientnet_lite0', False))
+    test_eq(len(Recipe('two', (Stage(1),), splitter='fastai').learner(tiny, pretrained=False).splitter(learn.model)), 2)
+    test_fail(lambda: Recipe('deep', (Stage(1, train=20),)).learner(tiny, pretrained=False), contains="stage 0: train=20")
+    import inspect; assert 'channels_last' in inspect.signature(Recipe.learner).parameters   # tune_learner's, documented
+    # --- cell 44 ---
     t = compare_recipes(mix, three_stages)
     test_eq(t.index.tolist(), [('mixup_ft', 1), ('x', 1), ('x', 2), ('x', 3)])
     test_eq(t.epochs.tolist(), [2, 2, 1, 3])
@@ -164,63 +174,63 @@ def test_03_recipes_03_a_recipe():
 def test_03_recipes_04_the_standard_recipes():
     "nbs/03_recipes.ipynb, section 'the_standard_recipes': its testable cells, in order."
     global r
-    # --- cell 44 ---
+    # --- cell 46 ---
     test_eq(linear_probe(3).stages, (Stage(3, train=1, lr=2e-3),))
     test_eq((linear_probe().aug, linear_probe().train_bn, linear_probe().bn_eval), ('none', False, True))
-    # --- cell 46 ---
+    # --- cell 48 ---
     test_close(fastai_fine_tune(4).stages[1].lrs(3), [1e-5, 1e-4, 1e-3])          # slice(base_lr/2/100, base_lr/2)
     test_eq(fastai_fine_tune(4).stage_of(3), (1, 2))
     test_fail(lambda: fastai_fine_tune(1), contains='fine_tune needs more epochs (1) than freeze_epochs (1)')
-    # --- cell 48 ---
-    test_eq(full_fine_tune(3).stages, (Stage(3, 'all', lr=1e-3),))
     # --- cell 50 ---
+    test_eq(full_fine_tune(3).stages, (Stage(3, 'all', lr=1e-3),))
+    # --- cell 52 ---
     test_eq([s.train for s in gradual_unfreezing(5).stages], [1, 2, 3, 4, 'all'])
     test_eq(gradual_unfreezing(5).stage_of(0), (0, 0)); test_eq(gradual_unfreezing(5).stage_of(4), (4, 0))
     test_fail(lambda: gradual_unfreezing(1), contains='at least 2 epochs')
-    # --- cell 52 ---
+    # --- cell 54 ---
     test_eq(ulmfit(4).stages[0].unfreeze, (1, 4, 6, 'all')); test_eq(ulmfit(5).stages[0].unfreeze, (1, 3, 5, 7, 'all'))
     test_eq(ulmfit(3, schedule=(1, 2, 'all')).stages[0].unfreeze, (1, 2, 'all'))
     test_fail(lambda: ulmfit(1), contains='ulmfit needs at least 2 epochs')
-    # --- cell 54 ---
-    for r in standard_recipes(): print(r, end='\n\n')
-    # --- cell 55 ---
-    compare_recipes(*standard_recipes())
     # --- cell 56 ---
+    for r in standard_recipes(): print(r, end='\n\n')
+    # --- cell 57 ---
+    compare_recipes(*standard_recipes())
+    # --- cell 58 ---
     test_eq([r.name for r in standard_recipes()], ['linear_probe', 'fine_tune', 'full_fine_tune', 'gradual_unfreezing'])
     test_eq([r.epochs for r in standard_recipes(4)], [4, 4, 4, 4])
-    # --- cell 58 ---
+    # --- cell 60 ---
     test_eq(Recipe.from_json(lp_ft(3).to_json()), lp_ft(3)); test_eq([s.train for s in lp_ft(3).stages], [1, 'all'])
     test_eq([s.epochs for s in lp_ft(3, probe_epochs=5).stages], [5, 3])
-    # --- cell 59 ---
+    # --- cell 61 ---
     r = gradual_unfreezing(5)
     print(r.to_json(indent=1)[:400], '...')
-    # --- cell 60 ---
+    # --- cell 62 ---
     for r in standard_recipes(6): test_eq(Recipe.from_json(r.to_json()), r)
 
 
 def test_03_recipes_05_every_recipe_that_ships():
     "nbs/03_recipes.ipynb, section 'every_recipe_that_ships': its testable cells, in order."
     global meaning, r, rr, rs, shipped
-    # --- cell 62 ---
+    # --- cell 64 ---
     test_eq(from_scratch(4).pretrained, False)
     test_eq(from_scratch(4).stages, full_fine_tune(4, lr=2e-3).stages)                   # the same stages, random weights
-    # --- cell 64 ---
+    # --- cell 66 ---
     test_eq(freeze_policies(3, 2e-3)[-1], full_fine_tune(3, 2e-3))
     test_eq([r.name for r in freeze_policies(partial=5)], ['feature_extraction', 'fastai_freeze', 'freeze_to_5', 'full_fine_tune'])
     test_eq([(r.train_bn, r.bn_eval) for r in freeze_policies()], [(False, True), (True, False), (True, False), (True, False)])
-    # --- cell 66 ---
+    # --- cell 68 ---
     rr = rate_recipes(2e-3, 1e-3, epochs=4)
     test_eq([r.name for r in rr], ['one_rate', 'slice_blocks', 'slice_2groups', 'ulmfit_rates'])
     test_eq([[s.epochs for s in r.stages] for r in rr], [[1, 3]] * 4); test_eq(rr[2].splitter, 'fastai')
     test_close(rate_recipes(2e-3, 1e-3)[3].stages[1].lrs(3), ulmfit_lrs(1e-3, 3))
-    # --- cell 68 ---
+    # --- cell 70 ---
     test_eq([(r.aug, [c['name'] for c in r.cbs]) for r in aug_recipes()], [('none', []), ('default', []), ('default', ['MixUp'])])
     test_eq(aug_recipes(4)[0].stages, fastai_fine_tune(4).stages)
-    # --- cell 69 ---
+    # --- cell 71 ---
     shipped = (standard_recipes() + [ulmfit(), lp_ft(), from_scratch()] + freeze_policies() + rate_recipes(2e-3, 1e-3)
                + aug_recipes())
     compare_recipes(*shipped)[['epochs', 'train', 'lr', 'spread', 'aug', 'pretrained']]
-    # --- cell 70 ---
+    # --- cell 72 ---
     meaning = {}
     for r in shipped: meaning.setdefault(r.name, set()).add(r.description)
     test_eq({name: d for name, d in meaning.items() if len(d) > 1}, {})        # one name, one definition
@@ -232,12 +242,12 @@ def test_03_recipes_06_recipes_run_on_fastai():
     "nbs/03_recipes.ipynb, section 'recipes_run_on_fastai': its testable cells, in order."
     global Seen, before, dls, groups, learn, lrs, moved, replace, seed_everything, seen, smoke_dls, stage, torch
     global tune_learner, xb, yb
-    # --- cell 72 ---
+    # --- cell 74 ---
     test_eq([type(o).__name__ for o in recipe_cbs(mix)], ['MixUp'])                    # what every fit of `mix` gets
     assert recipe_cbs(mix)[0] is not recipe_cbs(mix)[0]                                 # a fresh callback per fit
     from dataclasses import replace
     test_eq([type(o).__name__ for o in recipe_cbs(replace(mix, bn_eval=True))], ['BnFreeze', 'MixUp'])
-    # --- cell 74 ---
+    # --- cell 76 ---
     seen = []
     class Seen(Callback):
         "Which groups train, at the start of every fit."
@@ -247,7 +257,7 @@ def test_03_recipes_06_recipes_run_on_fastai():
         apply_recipe(learn, Recipe('head_then_all', (Stage(1, train=1), Stage(1, train=2), Stage(1)), aug='none'), cbs=Seen())
     test_eq(seen, [[False, False, True], [False, True, True], [True, True, True]])   # one fit per stage, in order
     test_fail(lambda: apply_recipe(learn, Recipe('deep', (Stage(1, train=5),))), contains="recipe 'deep', stage 0: train=5")
-    # --- cell 75 ---
+    # --- cell 77 ---
     import torch
     from tunelab.core import seed_everything
     from tunelab.data import smoke_dls
@@ -263,7 +273,7 @@ def test_03_recipes_06_recipes_run_on_fastai():
     learn.model.train(); learn.loss_func(learn.model(xb), yb).backward(); learn.opt.step()
     moved = [any(not torch.equal(b, p) for b, p in zip(bg, g)) for bg, g in zip(before, groups)]
     moved
-    # --- cell 76 ---
+    # --- cell 78 ---
     test_eq(moved, [False] * 7 + [True, True])
     test_close(lrs[-2], lrs[-1] / 2.6)
 
@@ -271,7 +281,7 @@ def test_03_recipes_06_recipes_run_on_fastai():
 def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     "nbs/03_recipes.ipynb, section 'where_a_recipe_starts_another_model_s_bo': its testable cells, in order."
     global fn, groups, head, moved, n, names, old, resnet, sd, second, tempfile, three, v
-    # --- cell 78 ---
+    # --- cell 80 ---
     import tempfile
     fn = Path(tempfile.mkdtemp())/'old.pth'; fn.write_bytes(b'some weights')
     second = replace(full_fine_tune(2), name='second_round', init=str(fn), reinit=(0,))
@@ -279,7 +289,7 @@ def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     fn.write_bytes(b'other weights'); test_ne(init_version(second), v)         # another file content, another identity
     test_eq(init_version(replace(second, init='run:abc')), 'run:abc'); test_eq(init_version(full_fine_tune()), None)
     test_fail(lambda: init_version(replace(second, init='/no/such.pth')), contains='init file /no/such.pth not found')
-    # --- cell 80 ---
+    # --- cell 82 ---
     old = tune_learner(smoke_dls(20, size=32, bs=16), train_bn=False)
     with torch.no_grad(): old.model[0].model.conv_stem.weight.add_(1.)           # a body that is not ImageNet's
     three = tune_learner(dls, n_out=3)
@@ -291,14 +301,14 @@ def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     test_eq(n, len([k for k in sd if k.startswith('0.')]))
     resnet = tune_learner(dls, 'resnet18', pretrained=False)
     test_fail(lambda: load_body(three, resnet.model.state_dict(), 'a resnet'), contains='a resnet: ')
-    # --- cell 82 ---
+    # --- cell 84 ---
     groups = [[p.detach().clone() for p in g] for g in three.splitter(three.model)]
     names = reinit_groups(three, [0, 1])
     moved = [any(not torch.equal(a, b) for a, b in zip(g0, g)) for g0, g in zip(groups, three.splitter(three.model))]
     test_eq(moved, [True, True] + [False] * 7)                                   # exactly the two groups asked for
     test_eq(names[0], '0.model.conv_stem')
     test_fail(lambda: reinit_groups(three, [12]), contains='the model has 9 parameter groups')
-    # --- cell 83 ---
+    # --- cell 85 ---
     fn = Path(tempfile.mkdtemp())/'old.pth'; torch.save(old.model.state_dict(), fn)
     second = replace(full_fine_tune(2), name='second_round', init=str(fn), reinit=(0,))
     print(second)

@@ -3,32 +3,37 @@
 import importlib
 import pytest
 
-_m = importlib.import_module('tunelab.unfreeze')
-globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
 
 
 def test_05_gradual_unfreezing_00_setup():
     "nbs/05_gradual_unfreezing.ipynb, section 'setup': its testable cells, in order."
-    global Path, SIZE, np, pd, test_close, test_eq, test_fail, test_ne, torch
-    # --- cell 3 ---
+    global Callback, GradualUnfreeze, L, Learner, Path, SIZE, lesson_size, np, pd, rehearsal, rehearsed
+    global seed_everything, show_source, test_close, test_eq, test_fail, test_ne, torch
+    # --- cell 1 ---
+    from tunelab.core import lesson_size, seed_everything, rehearsal, rehearsed, show_source   # first: it quietens import noise
+    from fastai.vision.all import Callback, Learner, L
+    from tunelab.callbacks import GradualUnfreeze
+    # --- cell 2 ---
     import torch, numpy as np, pandas as pd
     from pathlib import Path
     from fastcore.test import test_eq, test_fail, test_ne, test_close
-    # --- cell 4 ---
+    # --- cell 3 ---
     SIZE = lesson_size()
 
 
 def test_05_gradual_unfreezing_01_the_callback():
     "nbs/05_gradual_unfreezing.ipynb, section 'the_callback': its testable cells, in order."
     global TrainableGroups, cleared, dls, gu, head_state_after, k, kept, learn, r, rec, smoke_dls, tune_learner
-    # --- cell 6 ---
+    # --- cell 4 ---
+    show_source(GradualUnfreeze)
+    # --- cell 5 ---
     test_eq([GradualUnfreeze().n_trainable(e, 9) for e in range(4)], [1, 2, 3, 4])
     test_eq([GradualUnfreeze(start=2, every=2).n_trainable(e, 9) for e in range(5)], [2, 2, 3, 3, 4])
     test_eq([GradualUnfreeze(schedule=(1, 3, 'all')).n_trainable(e, 9) for e in range(5)], [1, 3, 9, 9, 9])   # the last holds
     test_eq(GradualUnfreeze(start=20).n_trainable(0, 9), 9)                       # never more groups than the model has
     test_fail(lambda: GradualUnfreeze(every=0), contains='every=0')
     test_fail(lambda: GradualUnfreeze(schedule=(0, 'all')), contains="schedule=(0, 'all')")
-    # --- cell 7 ---
+    # --- cell 6 ---
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
     class TrainableGroups(Callback):
@@ -48,13 +53,13 @@ def test_05_gradual_unfreezing_01_the_callback():
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(4, 1e-3, cbs=[gu, rec])
     pd.DataFrame([dict(epoch=r['epoch'], trains=''.join('T' if t else '.' for t in r['trains']),
                        moved=''.join('M' if m else '.' for m in r['moved'])) for r in rec.rows])
-    # --- cell 8 ---
+    # --- cell 7 ---
     test_eq([h['trainable_groups'] for h in gu.history], [1, 2, 3, 4])
     for r in rec.rows:
         k = r['epoch'] + 1
         test_eq(r['trains'], [False] * (9 - k) + [True] * k)
         test_eq(r['moved'], r['trains'])                               # frozen groups bit-identical; trainable ones moved
-    # --- cell 9 ---
+    # --- cell 8 ---
     learn = tune_learner(dls, train_bn=False)
     rec, gu = TrainableGroups(), GradualUnfreeze(schedule=(1, 3, 6, 'all'))
     with learn.no_bar(), learn.no_logging(): learn.fit_flat_cos(5, 1e-3, cbs=[gu, rec])
@@ -66,7 +71,7 @@ def test_05_gradual_unfreezing_01_the_callback():
     test_fail(lambda: GradualUnfreeze(every=0), contains='every=0')
     learn = tune_learner(dls)
     test_fail(lambda: learn.fit(1, cbs=GradualUnfreeze(start=12)), contains='freeze index out of range')
-    # --- cell 10 ---
+    # --- cell 9 ---
     def head_state_after(clear_state):
         seed_everything(0)
         learn = tune_learner(dls, train_bn=False)
@@ -85,9 +90,9 @@ def test_05_gradual_unfreezing_01_the_callback():
 def test_05_gradual_unfreezing_02_ulmfit_as_a_recipe():
     "nbs/05_gradual_unfreezing.ipynb, section 'ulmfit_as_a_recipe': its testable cells, in order."
     global Recipe, Stage, ulmfit
-    # --- cell 11 ---
+    # --- cell 10 ---
     from tunelab.recipes import Recipe, Stage, ulmfit
-    # --- cell 12 ---
+    # --- cell 11 ---
     print(ulmfit(4))
     test_eq(ulmfit(4).stages[0].unfreeze, (1, 4, 6, 'all'))
     test_eq(ulmfit(4).epochs, 4)
@@ -98,7 +103,7 @@ def test_05_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     "nbs/05_gradual_unfreezing.ipynb, section 'experiment_ulmfit_against_fine_tune_and_': its testable cells, in order."
     global animal_silhouettes, axs, df, done_with, e, fastai_fine_tune, fig, full_fine_tune, gap_vs_spread, lesson_out
     global out, pets_folder, plot_curves, plot_results, plt, r, recipes, run_experiments, s, summarise
-    # --- cell 13 ---
+    # --- cell 12 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
     from tunelab.recipes import fastai_fine_tune, full_fine_tune
@@ -110,11 +115,11 @@ def test_05_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     if SIZE == 'full': df = run_experiments(recipes, {'pets': pets_folder()}, seeds=rehearsed([0, 1], [0]), out=out, img_size=224, quiet=True)
     else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     summarise(df)
-    # --- cell 14 ---
+    # --- cell 13 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.5))
     plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); plt.tight_layout()
-    # --- cell 15 ---
+    # --- cell 14 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>15}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run")

@@ -175,7 +175,9 @@ def test_09_cleaning_04_review_relabel_or_delete():
 def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
     global f0, f1, files, nl, pickle, small, smoke_dls, v
-    # --- cell 30 ---
+    # --- cell 29 ---
+    show_source(NoisyLabels)
+    # --- cell 31 ---
     files = [Path(f'/d/{c}/{i}.png') for c in ('cat', 'dog', 'cow') for i in range(10)]
     nl = inject_label_noise(files, ['cat', 'dog', 'cow'], frac=0.2, seed=0)
     test_eq(len(nl.changed), 6); assert all(nl(f) != parent_label(f) for f in nl.changed)    # each a wrong label
@@ -184,6 +186,8 @@ def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
     import pickle; test_eq(pickle.loads(pickle.dumps(nl)).changed, nl.changed)          # picklable, for DataLoader workers
     test_fail(lambda: inject_label_noise(files, ['cat'], frac=1.5), contains='frac=1.5')
     # --- cell 32 ---
+    show_source(relabel_dls, TrainLabels)
+    # --- cell 33 ---
     from tunelab.data import smoke_dls
     small = smoke_dls(20, size=32)
     f0, f1 = small.train_ds.items[:2]
@@ -201,7 +205,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     global fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run, lost, noisy
     global noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run, run_experiments, sns
     global split, train_files, train_idx, valid_idx
-    # --- cell 33 ---
+    # --- cell 34 ---
     from dataclasses import replace
     from tunelab.data import SILHOUETTE_CLASSES
     from tunelab.recipes import fastai_fine_tune
@@ -210,7 +214,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     from tunelab.evaluate import learner_of_run
     data, out = sil, lesson_out('09_cleaning')                     # the pass's shared results store, or a temporary folder
     report = check_image_folder(data)
-    split = StratifiedSplitter(0.2, seed=42)                        # the runner's split (same files, same seed)
+    split = runner_split()                                          # the runner's split (same files, same seed)
     train_idx, valid_idx = split(report.good)
     train_files = [report.good[i] for i in train_idx]
     noisy = inject_label_noise(train_files, sorted(report.counts), frac=0.2, seed=0)
@@ -239,7 +243,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     [(learn_cleaned, r_cleaned)] = run(labelled('reviewed_labels', cleaned))
     results = pd.DataFrame([r_clean, r_noisy, r_cleaned]).set_index('run')
     results
-    # --- cell 34 ---
+    # --- cell 35 ---
     import matplotlib.pyplot as plt, seaborn as sns
     fig, axs = plt.subplots(1, 2, figsize=(12, 3.3))
     sns.barplot(results.reset_index(), x='accuracy', y='run', ax=axs[0], color='tab:blue')
@@ -248,7 +252,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     sns.histplot(all_losses, x='loss', hue='mislabelled', bins=40, multiple='stack', ax=axs[1])
     axs[1].axvline(cands.loss.min(), color='k', ls='--', lw=1); axs[1].set_title('Training-image loss after the noisy run (dashed: review cut-off)')
     plt.tight_layout()
-    # --- cell 35 ---
+    # --- cell 36 ---
     print(f"top-loss candidates: {len(cands)}; of them mislabelled: {found.sum()} (precision {found.mean():.0%}); "
           f"mislabelled files caught: {found.sum()}/{len(flipped)} (recall {found.sum() / len(flipped):.0%})")
     lost = r_clean['accuracy'] - r_noisy['accuracy']

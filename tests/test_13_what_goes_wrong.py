@@ -58,6 +58,8 @@ def test_13_what_goes_wrong_02_l2_sp_stay_near_where_you_started():
     "nbs/13_what_goes_wrong.ipynb, section 'l2_sp_stay_near_where_you_started': its testable cells, in order."
     global LossPair, alpha, before, beta, cb, k, l, learn, lg, lite, p, pb, ph, plain, rec, reg, tiny_learner
     global tune_learner, w0, x, y
+    # --- cell 9 ---
+    show_source(clone_state, body_head_params, l2sp_terms)
     # --- cell 10 ---
     def tiny_learner(cbs=None, seed=0, opt_func=SGD, n=32, bs=None):
         seed_everything(seed)
@@ -83,6 +85,10 @@ def test_13_what_goes_wrong_02_l2_sp_stay_near_where_you_started():
     for k, p in body_head_params(learn.model)[0].items(): test_close(p.grad, alpha * (p.detach() - w0[k]))
     for k, p in body_head_params(learn.model)[1].items(): test_close(p.grad, beta * p.detach())
     test_fail(lambda: l2sp_terms(learn.model, {'0.9.weight': torch.zeros(1)}), contains="['0.9.weight']")
+    # --- cell 12 ---
+    show_source(pretrained_body_weights, start_weights)
+    # --- cell 13 ---
+    show_source(L2SP)
     # --- cell 14 ---
     class LossPair(Callback):
         "Record `learn.loss` and `learn.loss_grad` after every other `after_loss` (for the tests)."
@@ -122,6 +128,8 @@ def test_13_what_goes_wrong_03_ewc_pull_hardest_on_what_the_old_task_ne():
     "nbs/13_what_goes_wrong.ipynb, section 'ewc_pull_hardest_on_what_the_old_task_ne': its testable cells, in order."
     global batch, callback_spec, dist, f, fis, fn, i, k, learn, make_callback, manual, old, p, p1, plain, state
     global strong, tempfile, trained, x, y, zero
+    # --- cell 16 ---
+    show_source(fisher_diagonal, ewc_state, ewc_penalty)
     # --- cell 17 ---
     learn = tiny_learner()
     x, y = learn.dls.valid.one_batch()
@@ -149,6 +157,8 @@ def test_13_what_goes_wrong_03_ewc_pull_hardest_on_what_the_old_task_ne():
         p = dict(learn.model.named_parameters())[k]
         test_close(p.grad, 100. * f * (p.detach() - state['anchor'][k]), eps=1e-6)
     test_fail(lambda: fisher_diagonal(learn.model, learn.dls.valid, prefix='body.'), contains="starts with 'body.'")
+    # --- cell 19 ---
+    show_source(EWC)
     # --- cell 20 ---
     import tempfile
     def trained(cbs):
@@ -216,6 +226,8 @@ def test_13_what_goes_wrong_06_lp_ft_as_a_recipe_with_its_probe_on_cach():
     global Recipe, ResultStore, Stage, feature_cache_blocker, final, final_checkpoint, full_fine_tune, image_dls, kept
     global load_checkpoint, lp_ft, r, rec, replace, res, rid, run_recipe, shapes_dataset, start, stats, store
     global tempfile, tiny, tmp_lp
+    # --- cell 25 ---
+    show_source(BodyBnEval)
     # --- cell 26 ---
     import tempfile
     from dataclasses import replace

@@ -5,11 +5,36 @@ import pytest
 
 
 
-def test_index_00_use_it_as_a_library():
+def test_index_00_where_things_live():
+    "nbs/index.ipynb, section 'where_things_live': its testable cells, in order."
+    global LESSON_MODULES, Path, TOOLKIT_MODULES, ast, mods, test_eq, tunelab, tunelab_imports
+    # --- cell 0 ---
+    import ast, tunelab
+    from fastcore.test import test_eq
+    from pathlib import Path
+    LESSON_MODULES = {'freeze', 'lrs', 'backbones', 'clean', 'augment', 'speed', 'forgetting'}
+    TOOLKIT_MODULES = {'core', 'data', 'models', 'callbacks', 'recipes', 'store', 'checkpoint', 'features', 'runner', 'reports',
+                       'evaluate', 'cli'}
+    def tunelab_imports(fn:Path) -> set:
+        "The tunelab modules that module file `fn` imports (relative or absolute)."
+        res = set()
+        for n in ast.walk(ast.parse(fn.read_text(encoding='utf-8'))):
+            if isinstance(n, ast.ImportFrom) and (n.level == 1 or (n.module or '').startswith('tunelab.')):
+                res.add((n.module or '').split('.')[-1])
+            elif isinstance(n, ast.Import): res |= {a.name.split('.')[1] for a in n.names if a.name.startswith('tunelab.')}
+        return res
+    mods = {f.stem: tunelab_imports(f) for f in Path(tunelab.__file__).parent.glob('*.py') if not f.stem.startswith('_')}
+    {m: sorted(mods[m] & LESSON_MODULES) for m in sorted(TOOLKIT_MODULES)}
+    # --- cell 1 ---
+    test_eq(set(mods), LESSON_MODULES | TOOLKIT_MODULES)            # every module is in one wing
+    test_eq({m: sorted(mods[m] & LESSON_MODULES) for m in TOOLKIT_MODULES if mods[m] & LESSON_MODULES}, {})   # no upward import
+
+
+def test_index_01_use_it_as_a_library():
     "nbs/index.ipynb, section 'use_it_as_a_library': its testable cells, in order."
     global Path, SIZE, _, cls, dls, export_learner, fresh, img, learn, lesson_size, lines, models, p, pred, predict_py
     global probs, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
-    # --- cell 0 ---
+    # --- cell 2 ---
     from tunelab.core import lesson_size
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
@@ -18,7 +43,7 @@ def test_index_00_use_it_as_a_library():
     dls = smoke_dls(n_per_class=100, size=64)         # animal silhouettes, checked, presized, seeded split
     learn = tune_learner(dls, 'efficientnet_lite0')   # ImageNet weights loaded offline, body frozen
     learn.param_groups_table()                        # one parameter group per block: what freeze_to and slice(lo, hi) act on
-    # --- cell 1 ---
+    # --- cell 3 ---
     import tempfile
     from pathlib import Path
     from tunelab.evaluate import export_learner
@@ -30,7 +55,7 @@ def test_index_00_use_it_as_a_library():
     img = dls.valid_ds.items[0]
     with learn.no_bar(): pred, _, probs = learn.predict(img)
     print(f"in this process: {pred} {probs.max():.4f}")
-    # --- cell 2 ---
+    # --- cell 4 ---
     import subprocess, sys, textwrap
     predict_py = textwrap.dedent(f"""
     from tunelab.evaluate import load_model, predict_files
@@ -40,7 +65,7 @@ def test_index_00_use_it_as_a_library():
     """)
     fresh = subprocess.run([sys.executable, '-c', predict_py], capture_output=True, text=True)
     print(fresh.stdout)
-    # --- cell 3 ---
+    # --- cell 5 ---
     assert fresh.returncode == 0, fresh.stderr
     lines = [l.split() for l in fresh.stdout.strip().splitlines()]
     assert [l[0] for l in lines] == ['silhouettes.pkl', 'silhouettes.pth'], fresh.stdout

@@ -51,7 +51,7 @@ def make_venv(venv:Path, wheel:Path, reuse:bool):
     if not (reuse and py.exists()):
         shutil.rmtree(venv, ignore_errors=True)
         sh(sys.executable, '-m', 'venv', venv)
-        sh(py, '-m', 'pip', 'install', '-q', 'torch==2.14.1', 'torchvision==0.29.1')
+        sh(py, '-m', 'pip', 'install', '-q', '-r', str(ROOT/'.ci'/'torch.txt'))
     sh(py, '-m', 'pip', 'install', '-q', '--force-reinstall', '--no-deps', wheel)
     sh(py, '-m', 'pip', 'install', '-q', f'{wheel}[test]', '-c', ROOT/'.ci'/'colab-constraints.txt')
     sh(py, '-c', "import sys, fastai, fastcore, torch, timm, ipywidgets, nbconvert; print('stack: python', "

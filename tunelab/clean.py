@@ -12,12 +12,12 @@ from PIL import Image
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner, Callback, Pipeline, Categorize, get_image_files, parent_label
-from .data import check_image_folder, StratifiedSplitter
-from .recipes import register_callback
+from .data import check_image_folder, runner_split
+from .callbacks import NoisyLabels, relabel_dls, TrainLabels   # the toolkit's (a recipe can name TrainLabels)
 
 # %% auto #0
 __all__ = ['file_md5', 'dhash', 'find_duplicates', 'class_balance', 'label_noise_candidates', 'apply_review', 'review_captions',
-           'ReviewWidget', 'NoisyLabels', 'inject_label_noise', 'relabel_dls', 'TrainLabels']
+           'ReviewWidget', 'inject_label_noise']
 
 # %% ../nbs/09_cleaning.ipynb #90eb2360
 def file_md5(fn) -> str:
@@ -189,14 +189,6 @@ def _ipython_display_(self:ReviewWidget):
 
 
 # %% ../nbs/09_cleaning.ipynb #a0092681
-class NoisyLabels:
-    "A picklable labeller: `parent_label`, except for files in `changed` (file -> label)."
-    def __init__(self, changed:dict|None=None): self.changed = {str(k): v for k, v in (changed or {}).items()}
-    def __call__(self, f): return self.changed.get(str(f), parent_label(f))
-    def relative_to(self, root:Path) -> dict:
-        "The changed labels keyed by image path below `root` (POSIX), as a recipe carries them."
-        return {Path(f).relative_to(root).as_posix(): v for f, v in self.changed.items()}
-
 def inject_label_noise(files:list, classes:list, frac:float=0.2, seed:int=0) -> NoisyLabels:
     "Give `frac` of `files` a wrong label (a uniformly random *other* class); returns the labeller."
     if not 0 <= frac <= 1: raise ValueError(f"frac={frac} must be in [0, 1]")
@@ -207,24 +199,3 @@ def inject_label_noise(files:list, classes:list, frac:float=0.2, seed:int=0) -> 
         f = files[i]; others = [c for c in classes if c != parent_label(f)]
         changed[f] = others[rng.integers(len(others))]
     return NoisyLabels(changed)
-
-# %% ../nbs/09_cleaning.ipynb #c4b590d7
-def relabel_dls(dls, labels:dict):
-    "Label the images of `dls` listed in `labels` (training image path below `dls.path` -> class); the rest keep their folder's."
-    root, train = Path(dls.path), {str(f) for f in dls.train_ds.items}
-    get_y = NoisyLabels({root/k: v for k, v in labels.items()})
-    outside = sorted(set(get_y.changed) - train)
-    if outside:
-        raise ValueError(f"{len(outside)} relabelled image(s) are not training images of {root} (validation keeps its labels), "
-                         f"e.g. {outside[0]}")
-    for ds in (dls.train_ds, dls.valid_ds):         # the validation pipeline too: `test_dl` labels with it
-        tl = ds.tls[1]
-        tl.tfms = Pipeline([get_y] + [f for f in tl.tfms.fs if isinstance(f, Categorize)], split_idx=tl.tfms.split_idx)
-    return dls
-
-@register_callback
-class TrainLabels(Callback):
-    "A recipe's training labels: `labels` (image path below the data folder -> class) replace the folder names before the fit."
-    order = 0
-    def __init__(self, labels:dict): self.labels = labels
-    def before_fit(self): relabel_dls(self.dls, self.labels)

@@ -9,24 +9,23 @@ import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
 import pandas as pd
 from .models import OFFLINE_BACKBONES
-from .data import animal_silhouettes, full_dataset, image_files, StratifiedSplitter
-from fastai.vision.all import MixUp, CutMix
-from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch, CALLBACKS
+from .data import animal_silhouettes, full_dataset, image_files, runner_split
+from .callbacks import CALLBACKS     # every callback a --recipe file can name, complete on import
+from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch
 from .runner import run_experiments
 from .reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results
 from .store import check_out_folder, atomic_write
 from .evaluate import check_export_path, export_learner, export_best_run, predict_images, learner_of_run
-from .forgetting import L2SP, EWC, BodyBnEval
-from .clean import TrainLabels
+
 
 # %% auto #0
-__all__ = ['RECIPE_CALLBACKS', 'IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command',
-           'predict_command', 'info_command', 'main']
+__all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command', 'predict_command',
+           'info_command', 'main', 'program']
 
 # %% ../nbs/90_cli.ipynb #7cbc0bb3
 def _train_images(data:Path) -> int:
     "How many of `data`'s images the runner trains on: all but its stratified validation split."
-    return len(StratifiedSplitter(0.2, seed=42)(image_files(data)[0])[0])
+    return len(runner_split()(image_files(data)[0])[0])
 
 
 # %% ../nbs/90_cli.ipynb #17796ec7
@@ -64,9 +63,6 @@ def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:i
     "`finetune_result` on the animal silhouettes: the smoke-size first result."
     return finetune_result(animal_silhouettes(n_per_class), arch, pretrained, epochs, base_lr, size, seed, out, quiet,
                            learners)
-
-# %% ../nbs/90_cli.ipynb #d8c84840
-RECIPE_CALLBACKS = (MixUp, CutMix, L2SP, EWC, BodyBnEval, TrainLabels)   # what a --recipe file's "cbs" can name
 
 # %% ../nbs/90_cli.ipynb #3285d1a9
 def _parser() -> argparse.ArgumentParser:
@@ -112,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--n-per-class', type=int, help='silhouettes per class at smoke size without --data (default 200)')
     c.add_argument('--recipe', type=Path, action='append', default=[],
                    help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: '
-                        + ', '.join(c.__name__ for c in RECIPE_CALLBACKS))
+                        + ', '.join(sorted(CALLBACKS)))
     c.add_argument('--only-recipes', action='store_true', help='run only the --recipe files, not the standard recipes')
     c.add_argument('--no-feature-cache', action='store_true',
                    help='train linear probes on images, not on cached body features (slower, same result)')
@@ -250,7 +246,6 @@ def compare_command(args) -> pd.DataFrame:
                          keep_models=bool(export))
     summary = summarise(df).reset_index()
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt, io as _io
     base = baselines(data)
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
@@ -282,7 +277,7 @@ def info_command(args) -> dict:
 
 # %% ../nbs/90_cli.ipynb #cda932a8
 def main(argv:list|None=None) -> int:
-    "Entry point of the `tunelab` console script; returns the exit code (0 ok, 2 bad input or offline)."
+    "Run the `tunelab` command with `argv` (default: `sys.argv[1:]`); returns the exit code (0 ok, 2 bad input or offline). Safe in a kernel: changes no process-wide state."
     p = _parser()
     args = p.parse_args(argv)
     if args.command is None: p.print_help(); return 0
@@ -300,3 +295,10 @@ def main(argv:list|None=None) -> int:
         print("tunelab: interrupted; run the same command again to resume where it stopped", file=sys.stderr)
         return 130
     return 0
+
+def program():
+    "The `tunelab` console script (and `python -m tunelab.cli`): being the program, it alone picks the non-interactive plot backend."
+    import matplotlib; matplotlib.use('Agg')
+    sys.exit(main())
+
+if __name__ == '__main__': program()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #d287c67b
 from __future__ import annotations
-import os, sys, random, socket, platform, time, warnings, tempfile, shutil, copyreg
+import os, sys, random, socket, platform, time, warnings, tempfile, shutil, copyreg, importlib.metadata
 # Noise a learner should not see at import, filtered by its exact message (every other warning still shows):
 # fastai's layers call `torch.jit.script`, which torch >= 2.10 deprecates; fastai sets a pandas option pandas 3 deprecates.
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
@@ -16,7 +16,7 @@ from fastai.torch_core import set_seed
 # %% auto #0
 __all__ = ['SIZES', 'OfflineError', 'DataError', 'device_type', 'in_colab', 'network_available', 'require_network', 'gpu_name',
            'environment', 'LessonSize', 'lesson_size', 'rehearsal', 'rehearsed', 'seed_everything', 'amp_dtype',
-           'DeviceMixedPrecision', 'tunelab_home', 'lesson_out', 'done_with']
+           'DeviceMixedPrecision', 'tunelab_home', 'lesson_out', 'done_with', 'show_source']
 
 # %% ../nbs/00_core.ipynb #5f278f04
 class OfflineError(RuntimeError):
@@ -150,7 +150,15 @@ def _reduce_plum_function(fn):
     "Pickle a plum `Function` as what built it, leaving out its dispatch cache and its `threading.RLock`."
     return _plum_function, (fn._f, fn._owner_name, fn._warn_redefinition, list(fn._resolved) + list(fn._pending))
 
-copyreg.pickle(plum.Function, _reduce_plum_function)
+# Only where it is needed (plum >= 2.10, whose `Function` holds a lock), and only for the plum range this reducer was tested
+# against (settings.ini pins plum-dispatch < 2.11): it reads plum's private fields, so a newer plum is refused loudly here
+# rather than pickled wrongly later.
+_PLUM_TESTED = (2, 10)
+if hasattr(plum.Function(lambda x: x), '_lock'):
+    if tuple(int(v) for v in importlib.metadata.version('plum-dispatch').split('.')[:2]) > _PLUM_TESTED:
+        warnings.warn(f"plum-dispatch {importlib.metadata.version('plum-dispatch')} is newer than the range tunelab's pickling "
+                      "fix was tested on (< 2.11): learn.export() may fail; pip install 'plum-dispatch<2.11'")
+    else: copyreg.pickle(plum.Function, _reduce_plum_function)
 
 # %% ../nbs/00_core.ipynb #0e754170
 def tunelab_home() -> Path:
@@ -170,3 +178,15 @@ def done_with(out:Path):
     "Remove a lesson's output folder unless it is the shared store of `$TUNELAB_RESULTS`."
     shared = os.environ.get('TUNELAB_RESULTS')
     if not (shared and Path(out).resolve() == Path(shared).expanduser().resolve()): shutil.rmtree(out, ignore_errors=True)
+
+# %% ../nbs/00_core.ipynb #2bf9508b
+def show_source(*objs):
+    "Show the source of toolkit functions and classes in a lesson: highlighted in Jupyter and Colab, printed elsewhere."
+    import inspect
+    txt = '\n\n'.join(f"# {o.__module__}.{o.__qualname__}\n{inspect.getsource(o).rstrip()}" for o in objs)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+        if get_ipython() is not None: return display(Markdown(f"```python\n{txt}\n```"))
+    except ImportError: pass
+    print(txt)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from fastcore.basics import store_attr
+from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller, L,
                                get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions,
@@ -19,12 +20,12 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplit
 from fastai.data.load import SkipItemException
 
 # %% auto #0
-__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'item_memo', 'MIN_STEPS',
-           'PETS_LABEL', 'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays', 'animal_silhouettes', 'Domain',
-           'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset', 'image_files', 'to_rgb', 'load_rgb',
-           'RGBImage', 'ItemMemo', 'FolderReport', 'check_image_folder', 'default_bs', 'default_workers',
-           'StratifiedSplitter', 'fit_bs', 'item_tfms_fixed', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls',
-           'imagenette_dls', 'pets_folder', 'smoke_dls']
+__all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'item_memo', 'VALID_PCT',
+           'SPLIT_SEED', 'MIN_STEPS', 'PETS_LABEL', 'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays',
+           'animal_silhouettes', 'Domain', 'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset',
+           'image_files', 'to_rgb', 'load_rgb', 'RGBImage', 'ItemMemo', 'FolderReport', 'check_image_folder',
+           'default_bs', 'default_workers', 'StratifiedSplitter', 'runner_split', 'fit_bs', 'item_tfms_fixed', 'MemoDL',
+           'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls', 'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -425,6 +426,14 @@ class StratifiedSplitter:
         return L(sorted(train)), L(sorted(valid))
 
 
+# %% ../nbs/01_data.ipynb #05530e0a
+VALID_PCT, SPLIT_SEED = 0.2, 42      # the runner's validation split: the share of each class held out, and its seed
+
+def runner_split(seed:int=SPLIT_SEED,          # the split's seed (runs compared with each other share it)
+                 get_y=parent_label) -> StratifiedSplitter:
+    "The validation split every run, report and count uses: `StratifiedSplitter(VALID_PCT, seed)`."
+    return StratifiedSplitter(VALID_PCT, seed=seed, get_y=get_y)
+
 # %% ../nbs/01_data.ipynb #870e23fb
 MIN_STEPS = 4   # full training batches an epoch needs at least
 
@@ -487,8 +496,8 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
               size:int=64,            # training image size
               presize:int|None=None,  # item resize before batch augmentation (default 1.5 × `size`)
               bs:int|None=None,       # batch size (default `default_bs`; lowered by `fit_bs` on small data)
-              valid_pct:float=0.2,    # fraction held out for validation (ignored with `splitter`)
-              seed:int=42,            # split seed
+              valid_pct:float=VALID_PCT, # fraction held out for validation (ignored with `splitter`)
+              seed:int=SPLIT_SEED,    # split seed
               aug:bool=True,          # fastai's `aug_transforms` on the batch (else only the final resize)
               get_y=parent_label,     # labeller
               splitter=None,          # a fastai splitter (default a seeded `StratifiedSplitter`)
@@ -527,10 +536,12 @@ def pets_breed(fn) -> str:
 
 
 # %% ../nbs/01_data.ipynb #a8f41f5f
+@delegates(image_dls)
 def pets_dls(size:int=224, presize:int=460, **kwargs):
     "Oxford-IIIT Pets (37 breeds, label from the file name) at `size`, presized from `presize` (a download the first time)."
     return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=pets_breed, **kwargs)
 
+@delegates(image_dls)
 def imagenette_dls(size:int=160, presize:int=240, **kwargs):
     "Imagenette (10 ImageNet classes) with its own train/val split, at `size` (a download the first time)."
     return image_dls(full_dataset('imagenette'), size=size, presize=presize,
@@ -554,6 +565,7 @@ def pets_folder(dest:Path|None=None) -> Path:
     return dest
 
 # %% ../nbs/01_data.ipynb #aeb27d5a
+@delegates(image_dls)
 def smoke_dls(n_per_class:int=100, size:int=64, seed:int=42, **kwargs):
     "The smoke-size DataLoaders: `n_per_class` animal silhouettes per class, seeded, presized to `size`."
     return image_dls(animal_silhouettes(n_per_class, seed=seed), size=size, seed=seed, **kwargs)

@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, torch, plum
 import torch.nn.functional as F
 from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock, Resize, aug_transforms, Normalize, RandomResizedCropGPU,
                                load_learner, get_image_files, image_extensions, accuracy, ClassificationInterpretation)
-from .data import image_dls, image_files
+from .data import image_dls, image_files, SPLIT_SEED
 from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
 from .runner import run_recipe
@@ -178,11 +178,11 @@ def best_run(df:pd.DataFrame, summary:pd.DataFrame, majority:float) -> tuple:
 
 
 # %% ../nbs/12_evaluate.ipynb #626c012b
-def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=42,
+def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=SPLIT_SEED,
                             on_bad:str='skip') -> Learner:
     "A Learner with `recipe`'s network and `data`'s pipeline and split (as the runner built them), holding the checkpoint's weights."
     dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **recipe.aug_kwargs)
-    learn = tune_learner(dls, recipe.arch, pretrained=False, splitter=recipe.splitter, train_bn=recipe.train_bn)
+    learn = recipe.learner(dls, pretrained=False)
     learn.model.load_state_dict(state['model'])
     return learn
 

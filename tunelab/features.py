@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from fastai.vision.all import L, Learner, DataLoader, DataLoaders, Normalize
 from .models import ChannelsLastInput
-from .recipes import Recipe, Stage, apply_stage, fit_stage, CALLBACKS
+from .callbacks import body_only
+from .recipes import Recipe, Stage, apply_stage, fit_stage
 from .store import ResultStore, atomic_write
 from .checkpoint import Checkpointer, save_checkpoint, preserved_rng
 
@@ -35,7 +36,7 @@ def feature_cache_blocker(recipe:Recipe,  # the recipe
     if stage.train != 1 or any(u != 1 for u in stage.unfreeze or ()): return "it trains more than the head"
     if recipe.aug != 'none': return f"augmentation (aug={recipe.aug!r}) changes the images every epoch"
     if recipe.train_bn or not recipe.bn_eval: return "BatchNorm trains in the frozen body (needs train_bn=False, bn_eval=True)"
-    rcbs = [c['name'] for c in recipe.cbs if not getattr(CALLBACKS[c['name']], 'body_only', False)]   # e.g. BodyBnEval (lesson 13)
+    rcbs = [c['name'] for c in recipe.cbs if not body_only(c['name'])]   # e.g. BodyBnEval
     if rcbs: return f"the recipe's callbacks ({', '.join(rcbs)}) may act on the images"
     if cbs: return "extra callbacks were given (they may act on the images)"
     noisy = _stochastic_layers(model[0])

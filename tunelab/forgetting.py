@@ -14,13 +14,13 @@ from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders
 from PIL import Image
 from .data import silhouette_arrays, _subset, SILHOUETTE_CLASSES
 from .models import create_backbone, timm_model, backbone_model
-from .recipes import register_callback
+from .callbacks import (clone_state, body_head_params, l2sp_terms, pretrained_body_weights, start_weights, L2SP,
+                               fisher_diagonal, ewc_state, ewc_penalty, EWC, BodyBnEval)   # the toolkit's
 
 
 # %% auto #0
-__all__ = ['image_tensor', 'permute_pixels', 'tensor_dls', 'silhouette_dls', 'silhouette_folder', 'clone_state',
-           'body_head_params', 'l2sp_terms', 'pretrained_body_weights', 'start_weights', 'L2SP', 'fisher_diagonal',
-           'ewc_state', 'ewc_penalty', 'EWC', 'interpolate_weights', 'wise_ft_curve', 'old_task_accuracy', 'BodyBnEval']
+__all__ = ['image_tensor', 'permute_pixels', 'tensor_dls', 'silhouette_dls', 'silhouette_folder', 'interpolate_weights',
+           'wise_ft_curve', 'old_task_accuracy']
 
 # %% ../nbs/13_what_goes_wrong.ipynb #f66b2025
 def image_tensor(x:np.ndarray,        # uint8 images: N×H×W (grey) or N×H×W×3
@@ -92,119 +92,6 @@ def silhouette_folder(classes,                   # silhouette class indices (0-9
     (path/'.complete').write_text(f"{len(idx)} images\n")
     return path
 
-# %% ../nbs/13_what_goes_wrong.ipynb #11aafb1f
-def clone_state(model:nn.Module) -> dict:
-    "A detached copy of `model.state_dict()`."
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-def body_head_params(model:nn.Module) -> tuple[dict, dict]:
-    "Named parameters of `nn.Sequential(body, head...)`: (the body's, `model[0]`; the head's, everything after it)."
-    named = dict(model.named_parameters())
-    return {k: p for k, p in named.items() if k.startswith('0.')}, {k: p for k, p in named.items() if not k.startswith('0.')}
-
-def l2sp_terms(model:nn.Module, start:dict) -> tuple:
-    "(½‖w−w₀‖² over the body parameters named in `start`, ½‖w‖² over the head): L2-SP before α and β."
-    body, head = body_head_params(model)
-    missing = sorted(set(start) - set(body))
-    if missing: raise ValueError(f"L2-SP start weights name {len(missing)} parameter(s) the body lacks: {missing[:3]}")
-    pb = sum(((body[k] - w0) ** 2).sum() for k, w0 in start.items()) / 2
-    return pb, sum((p ** 2).sum() for p in head.values()) / 2
-
-# %% ../nbs/13_what_goes_wrong.ipynb #a45206e3
-def pretrained_body_weights(learn:Learner) -> dict:
-    "The ImageNet weights of `learn`'s body, rebuilt from `learn.arch`, named as in `learn.model`."
-    if not getattr(learn, 'pretrained', False):
-        raise ValueError("this learner has no pretrained weights (pretrained=False, or not from tune_learner): use start='fit'")
-    bb = create_backbone(learn.arch, pretrained=True)
-    ref = backbone_model(bb, 2)
-    own = body_head_params(learn.model)[0]
-    res = {f'0.{k}': p.detach().to(own[f'0.{k}'].device) for k, p in ref[0].named_parameters() if f'0.{k}' in own}
-    if len(res) != len(own): raise ValueError(f"the rebuilt {learn.arch} body has {len(res)} of this body's {len(own)} parameters")
-    return res
-
-def start_weights(learn:Learner, start:str='pretrained') -> dict:
-    "Body weights to pull towards: 'pretrained' (rebuilt ImageNet body) or 'fit' (the body at the first fit); cached on `learn`."
-    if start not in ('pretrained', 'fit'): raise ValueError(f"start={start!r}: use 'pretrained' or 'fit'")
-    attr = f'_start_weights_{start}'
-    if not hasattr(learn, attr):
-        w = pretrained_body_weights(learn) if start == 'pretrained' else body_head_params(learn.model)[0]
-        setattr(learn, attr, {k: v.detach().clone() for k, v in w.items()})
-    return getattr(learn, attr)
-
-# %% ../nbs/13_what_goes_wrong.ipynb #8a495b24
-@register_callback
-class L2SP(Callback):
-    "L2-SP (Li et al. 2018): add α/2·‖w−w₀‖² (body, towards its start) + β/2·‖w‖² (head) to the training loss."
-    def __init__(self, alpha:float=0.1,          # pull of the body towards its starting weights
-                 beta:float=0.01,                # weight decay of the new head
-                 start:str='pretrained'):        # w₀: 'pretrained' (ImageNet) or 'fit' (the body at the first fit)
-        if not (alpha >= 0 and beta >= 0): raise ValueError(f"alpha={alpha}, beta={beta}: both must be >= 0")
-        if start not in ('pretrained', 'fit'): raise ValueError(f"start={start!r}: use 'pretrained' or 'fit'")
-        store_attr()
-    def before_fit(self): self.w0, self.values = start_weights(self.learn, self.start), []
-    def after_loss(self):
-        if not self.training: return                      # validation loss stays the plain loss
-        pb, ph = l2sp_terms(self.learn.model, self.w0)
-        pen = self.alpha * pb + self.beta * ph
-        self.learn.loss_grad = self.learn.loss_grad + pen  # `learn.loss` (what Recorder logs) is left alone
-        self.values.append(float(pen))
-
-# %% ../nbs/13_what_goes_wrong.ipynb #e85dc78f
-def fisher_diagonal(model:nn.Module, dl,            # the old task's model and data
-                    n_items:int|None=None,           # items to use (default: all of `dl`)
-                    bs:int=1,                        # items per gradient: 1 is the per-item (empirical) Fisher
-                    prefix:str='0.') -> dict:        # parameters whose names start with this (default: the body)
-    "Diagonal empirical Fisher: the mean squared gradient of the cross-entropy, per parameter named `prefix`…, in eval mode."
-    named = {k: p for k, p in model.named_parameters() if k.startswith(prefix)}
-    if not named: raise ValueError(f"no parameter of the model starts with {prefix!r}")
-    ps, req, training = list(named.values()), [p.requires_grad for p in named.values()], model.training
-    fisher, n, seen = [torch.zeros_like(p) for p in ps], 0, 0
-    try:
-        model.eval(); [p.requires_grad_(True) for p in ps]
-        for xb, yb in dl:
-            for xc, yc in zip(xb.split(bs), yb.split(bs)):
-                if n_items is not None and seen >= n_items: break
-                loss = F.cross_entropy(model(xc.as_subclass(torch.Tensor)), yc.as_subclass(torch.Tensor))
-                for f, g in zip(fisher, torch.autograd.grad(loss, ps)): f += g.detach() ** 2
-                n, seen = n + 1, seen + len(yc)
-    finally:
-        for p, r in zip(ps, req): p.requires_grad_(r)
-        model.train(training)
-    return {k: f / n for k, f in zip(named, fisher)}
-
-def ewc_state(model:nn.Module, dl, **kwargs) -> dict:
-    "What `EWC` needs from the old task: the diagonal Fisher and the old weights θ* (save it with `torch.save` to use by path)."
-    fisher = fisher_diagonal(model, dl, **kwargs)
-    named = dict(model.named_parameters())
-    return dict(fisher=fisher, anchor={k: named[k].detach().clone() for k in fisher})
-
-def ewc_penalty(model:nn.Module, state:dict, lam:float) -> torch.Tensor:
-    "Σ λ/2·F·(θ−θ*)² over the parameters in `state`."
-    named = dict(model.named_parameters())
-    return lam / 2 * sum((f * (named[k] - state['anchor'][k]) ** 2).sum() for k, f in state['fisher'].items())
-
-# %% ../nbs/13_what_goes_wrong.ipynb #0b926072
-@register_callback
-class EWC(Callback):
-    "Elastic Weight Consolidation: add Σ λ/2·F·(θ−θ*)² to the training loss (logged losses stay the plain loss)."
-    def __init__(self, lam:float,            # strength λ (choose it on a log grid)
-                 state:str|dict):            # `ewc_state(...)`, or the path of a file `torch.save` wrote it to
-        if not lam >= 0: raise ValueError(f"lam={lam}: must be >= 0")
-        store_attr()
-    def before_fit(self):
-        s = self.state
-        if isinstance(s, (str, Path)): s = torch.load(s, map_location='cpu', weights_only=True)
-        named = dict(self.learn.model.named_parameters())
-        bad = [k for k, f in s['fisher'].items() if k not in named or named[k].shape != f.shape]
-        if bad: raise ValueError(f"EWC: {len(bad)} old-task parameter(s) missing here or of another shape: {bad[:3]}")
-        self.s = {n: {k: v.to(named[k].device) for k, v in s[n].items()} for n in ('fisher', 'anchor')}
-        self.values = []
-    def after_loss(self):
-        if not self.training: return
-        pen = ewc_penalty(self.learn.model, self.s, self.lam)
-        self.learn.loss_grad = self.learn.loss_grad + pen
-        self.values.append(float(pen))
-
 # %% ../nbs/13_what_goes_wrong.ipynb #23b0a126
 def interpolate_weights(theta0:dict, theta1:dict, alpha:float) -> dict:
     "WiSE-FT: (1−α)·θ₀ + α·θ₁ for every floating-point tensor of two state dicts; integer tensors from the nearer end."
@@ -239,12 +126,3 @@ def old_task_accuracy(old:Learner,        # the old task's learner: its head and
         with old.no_bar(): return float(old.validate()[1])
     finally: old.model[0].load_state_dict(keep)
 
-
-# %% ../nbs/13_what_goes_wrong.ipynb #d8468b19
-@register_callback
-class BodyBnEval(Callback):
-    "Keep the body's BatchNorm layers in eval mode while it trains: their statistics stay as they were (Keras's advice)."
-    body_only = True                             # nothing to do on cached body features: the runner leaves it out there
-    def before_train(self):                      # after fastai's TrainEvalCallback has put the model in train mode
-        for m in self.learn.model[0].modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()

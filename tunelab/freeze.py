@@ -66,8 +66,7 @@ def plot_groups(self:Learner, lr=None, ax=None, title:str|None=None):
 # %% ../nbs/06_freezing.ipynb #04706271
 def recipe_learner(dls, recipe:Recipe, **kwargs) -> Learner:
     "A `tune_learner` set up as `recipe`'s first stage: its backbone, splitter, BatchNorm policy and frozen groups."
-    learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn, **kwargs)
-    recipe.validate(len(learn.splitter(learn.model)))
+    learn = recipe.learner(dls, **kwargs)
     learn.add_cbs(recipe_cbs(recipe))
     apply_stage(learn, recipe.stages[0])
     return learn

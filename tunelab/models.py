@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, timm
 from torch import nn
 from fastcore.basics import store_attr
+from fastcore.meta import delegates
 from fastai.vision.all import (Learner, L, TimmBody, add_head, create_body, default_split, params, Normalize, accuracy,
-                               get_c, model_meta, num_features_model, imagenet_stats, patch, Callback, ChannelsLast)
+                               get_c, model_meta, num_features_model, imagenet_stats, patch, Callback, ChannelsLast, create_head)
 
 # %% auto #0
 __all__ = ['OFFLINE_BACKBONES', 'offline_weights_path', 'load_state_dict_in_order', 'imagenet_predict', 'efficientnet_lite',
@@ -188,6 +189,7 @@ def _fastai_split(arch:str):
     return default_split
 
 # %% ../nbs/02_models.ipynb #0bd25a00
+@delegates(create_head, but=['pool'])
 def tune_learner(dls,                            # fastai DataLoaders (e.g. from `image_dls`)
                  arch:str='efficientnet_lite0',  # see `create_backbone`
                  pretrained:bool=True,           # ImageNet weights; the body starts frozen
@@ -198,14 +200,14 @@ def tune_learner(dls,                            # fastai DataLoaders (e.g. from
                  channels_last:bool|None=None,   # channels-last memory order (default: `channels_last_helps`)
                  n_out:int|None=None,            # outputs (default: the number of classes in `dls`)
                  loss_func=None, cbs=None, path=None, wd=None, train_bn:bool=True,  # passed to `Learner`
-                 **head_kwargs                   # passed to fastai's `create_head` (`ps`, `lin_ftrs`, ...)
+                 **kwargs                        # passed to fastai's `create_head` (`ps`, `lin_ftrs`, ...)
                 ) -> Learner:
     "A fastai `Learner` that fine-tunes backbone `arch` on `dls`, with per-block parameter groups."
     n_out = n_out or get_c(dls)
     if not n_out: raise ValueError("the number of outputs could not be read from dls: pass n_out")
     backbone = create_backbone(arch, pretrained)
     stats = _backbone_stats(backbone)
-    model = backbone_model(backbone, n_out, **head_kwargs)
+    model = backbone_model(backbone, n_out, **kwargs)
     if normalize and not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)):
         dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
     if splitter == 'blocks': splitter = block_splitter

@@ -13,14 +13,15 @@ from fastai.vision.all import Learner, Callback, BnFreeze, MixUp, CutMix, aug_tr
 from fastai.vision.all import ParamScheduler, SchedLin, combine_scheds
 from fastai.learner import SkipToEpoch
 from fastai.optimizer import _BaseOptimizer
-from .models import create_backbone, backbone_model
-from .unfreeze import GradualUnfreeze
+from fastcore.meta import delegates
+from .models import create_backbone, backbone_model, tune_learner
+from .callbacks import CALLBACKS, register_callback, body_only, GradualUnfreeze   # the registry, complete
 
 # %% auto #0
-__all__ = ['SPREADS', 'SCHEDULES', 'CALLBACKS', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'sched_stlr',
-           'fit_stage', 'register_callback', 'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes',
-           'linear_probe', 'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes',
-           'lp_ft', 'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs', 'apply_recipe',
+__all__ = ['SPREADS', 'SCHEDULES', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'sched_stlr', 'fit_stage',
+           'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes', 'linear_probe',
+           'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes', 'lp_ft',
+           'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs', 'apply_recipe',
            'init_version', 'load_body', 'reinit_groups']
 
 # %% ../nbs/03_recipes.ipynb #30b82dcf
@@ -154,16 +155,6 @@ def fit_stage(learn:Learner, stage:Stage, start_epoch:int=0, cbs=None):
         learn.fit_stlr(stage.epochs, lrs, cut_frac=0.1 if stage.pct_start is None else stage.pct_start, cbs=cbs)
     else: learn.fit(stage.epochs, lrs, cbs=cbs)
 
-# %% ../nbs/03_recipes.ipynb #3cfc62bf
-CALLBACKS = {}
-
-def register_callback(cls, name:str|None=None):
-    "Let recipes ask for callback class `cls` by `name` (default: its class name); returns `cls`, so it works as a decorator."
-    CALLBACKS[name or cls.__name__] = cls
-    return cls
-
-register_callback(MixUp); register_callback(CutMix)
-
 # %% ../nbs/03_recipes.ipynb #34776edb
 def callback_spec(c, recipe:str='recipe') -> dict:
     "`c` ('MixUp' or {'name': 'MixUp', **kwargs}) checked against the registry and the class's signature, as a dict."
@@ -285,6 +276,16 @@ def stage_of(self:Recipe, epoch:int) -> tuple[int, int]:
         if epoch < s.epochs: return i, epoch
         epoch -= s.epochs
 
+# %% ../nbs/03_recipes.ipynb #1613d351
+@patch
+@delegates(tune_learner, but=['arch', 'splitter', 'train_bn'])
+def learner(self:Recipe, dls, pretrained:bool|None=None, **kwargs) -> Learner:
+    "`tune_learner` with this recipe's backbone, splitter and BatchNorm policy (`pretrained`: default the recipe's), checked."
+    learn = tune_learner(dls, self.arch, pretrained=self.pretrained if pretrained is None else pretrained,
+                         splitter=self.splitter, train_bn=self.train_bn, **kwargs)
+    self.validate(len(learn.splitter(learn.model)))
+    return learn
+
 # %% ../nbs/03_recipes.ipynb #3be5c2b1
 def compare_recipes(*recipes) -> pd.DataFrame:
     "A table of recipes side by side, one row per stage."
@@ -402,7 +403,7 @@ def recipe_cbs(recipe:Recipe,
               ) -> list:
     "Fresh callbacks a recipe needs on every fit: fastai's `BnFreeze` for `bn_eval`, then those it names."
     cbs = [make_callback(c) for c in recipe.cbs]
-    return ([BnFreeze()] if recipe.bn_eval else []) + [c for c in cbs if not (cached and getattr(c, 'body_only', False))]
+    return ([BnFreeze()] if recipe.bn_eval else []) + [c for c in cbs if not (cached and body_only(c))]
 
 # %% ../nbs/03_recipes.ipynb #da4813f8
 def apply_recipe(learn:Learner, recipe:Recipe, cbs=None):

@@ -8,7 +8,7 @@ from .core import *    # first: it quietens the import-time noise of the librari
 from pathlib import Path
 import numpy as np, pandas as pd, scipy.stats
 from fastai.vision.all import L, parent_label
-from .data import check_image_folder, StratifiedSplitter
+from .data import check_image_folder, runner_split, SPLIT_SEED
 
 # %% auto #0
 __all__ = ['final_results', 'diverged_runs', 't_interval', 'summarise', 'baselines', 'paired_differences', 'best_recipe',
@@ -57,10 +57,10 @@ def summarise(df:pd.DataFrame) -> pd.DataFrame:
 
 
 # %% ../nbs/04a_reports.ipynb #e2ef29a7
-def baselines(path:Path, valid_pct:float=0.2, seed:int=42) -> dict:
+def baselines(path:Path, seed:int=SPLIT_SEED) -> dict:
     "Accuracy of always guessing the commonest class of the validation split the runner uses (same seed), and chance."
     items = L(check_image_folder(path).good)
-    _, valid = StratifiedSplitter(valid_pct, seed=seed)(items)
+    _, valid = runner_split(seed)(items)
     counts = pd.Series([parent_label(items[i]) for i in valid]).value_counts()
     return dict(majority=float(counts.iloc[0] / counts.sum()), majority_class=counts.index[0],
                 chance=1 / len(set(map(parent_label, items))))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import L
-from .data import image_dls, check_image_folder, image_files
+from .data import image_dls, check_image_folder, image_files, VALID_PCT, SPLIT_SEED
 from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
 from .recipes import *
 from .store import *
@@ -42,13 +42,13 @@ def run_id(recipe:Recipe,               # the strategy (architecture, stages, ra
            seed:int,                    # the run's seed
            img_size:int, bs:int|None,   # training image size and batch size
            data_version:str|None=None,  # `data_fingerprint` of the image folder
-           split_seed:int=42            # seed of the validation split
+           split_seed:int=SPLIT_SEED    # seed of the validation split
           ) -> str:
     "A stable id for one run: the same recipe, data (name and version), seed and settings give the same id; any change, a new one."
     rd = {k: v for k, v in recipe.to_dict().items() if v or k not in ('init', 'reinit')}    # ids from before these fields hold
     if recipe.init: rd['init'] = init_version(recipe)                                     # a file: by its content
     key = json.dumps(dict(recipe=rd, dataset=dataset, data=data_version, seed=seed, img_size=img_size, bs=bs,
-                          split=dict(how='stratified', valid_pct=0.2, seed=split_seed)), sort_keys=True)
+                          split=dict(how='stratified', valid_pct=VALID_PCT, seed=split_seed)), sort_keys=True)
     return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
@@ -111,7 +111,7 @@ def run_recipe(recipe:Recipe,            # the strategy
                ckpt_dir:Path,            # where checkpoints go
                img_size:int=48,          # training image size
                bs:int|None=None,         # batch size
-               split_seed:int=42,        # the validation split, the same for every run
+               split_seed:int=SPLIT_SEED, # the validation split, the same for every run
                cbs=None,                 # extra callbacks for every fit
                quiet:bool=False,         # hide fastai's per-fit progress bars and tables
                on_bad:str='skip',        # unreadable images: 'skip' or 'raise'
@@ -129,9 +129,7 @@ def run_recipe(recipe:Recipe,            # the strategy
     seed_everything(seed)
     aug = recipe.aug_kwargs
     dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **aug)
-    learn = tune_learner(dls, recipe.arch, pretrained=recipe.pretrained, splitter=recipe.splitter, train_bn=recipe.train_bn,
-                         channels_last=channels_last)
-    recipe.validate(len(learn.splitter(learn.model)))
+    learn = recipe.learner(dls, channels_last=channels_last)
     if state is None: set_start(learn, recipe, ckpt_dir); done = 0
     else: done = resume(learn, recipe, state)
     store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version)
