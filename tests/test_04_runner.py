@@ -26,8 +26,8 @@ def test_04_runner_00_setup():
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
-    global Image, a, b, body, c, ck_i, fc, first, fresh, ft, imagenet, learn, names, one, rid_a, rid_b, runs, sd
-    global second, small, st, st_i, start, tmp_c, tmp_v, two, v, versions
+    global Image, a, b, body, c, ck_i, fc, first, fresh, ft, imagenet, learn, learn_a, names, one, rid_a, rid_b, runs
+    global sd, second, small, st, st_i, start, tmp_c, tmp_v, two, v, versions
     # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
     small = animal_silhouettes(20, seed=1, dest=tmp_c)
@@ -104,24 +104,29 @@ def test_04_runner_01_one_run():
     test_fail(lambda: run_recipe(replace(second, init='run:0123456789ab'), small, 'small', 0, st_i, ck_i, img_size=32, bs=32),
               contains='0123456789ab.final.pth does not exist')
     test_eq(st_i.status(run_id(replace(second, init='run:0123456789ab'), 'small', 0, 32, 32, data_fingerprint(small))), None)
+    # --- cell 22 ---
+    learn_a = learner_of_run(first, small, ck_i, rid_a, img_size=32, bs=32)
+    test_eq(all(torch.equal(v, a[k].to(v.device)) for k, v in learn_a.model.state_dict().items()), True)   # the kept weights
+    test_eq(learn_a.dls.valid_ds.items, image_dls(small, size=32, bs=32).valid_ds.items)                # the runner's split
+    test_fail(lambda: learner_of_run(first, small, tmp_c/'no_checkpoints', rid_a), contains='kept no model')
 
 
 def test_04_runner_02_many_runs():
     "nbs/04_runner.ipynb, section 'many_runs': its testable cells, in order."
     global SimpleNamespace, df1, df2, grid_out, reports
-    # --- cell 22 ---
+    # --- cell 24 ---
     reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
     test_eq(reports['small'].counts, {c: 20 for c in reports['small'].counts}); test_eq(len(reports['small'].counts), 10)
     test_fail(lambda: validate_experiments([], {'small': small}), contains='no recipes to run')
     test_fail(lambda: validate_experiments([linear_probe(1)] * 2, {'small': small}), contains='recipe names must be unique')
     test_fail(lambda: validate_experiments([Recipe('coarse', (Stage(1, train=3),), splitter='fastai')], {'small': small}),
               contains='train=3 top groups, but the model has only 2')           # fastai's split: body and head
-    # --- cell 24 ---
+    # --- cell 26 ---
     from types import SimpleNamespace
     test_eq(describe_data('pets', SimpleNamespace(counts={'cat': 1200, 'dog': 3}, notes=['a', 'b', 'c', 'd']), 'abc123'),
             'data pets: 1,203 images in 2 classes (cat 1,200, dog 3); data version abc123; a; b; c (and 1 more)')
     print(describe_data('small', reports['small'], data_fingerprint(small)))
-    # --- cell 26 ---
+    # --- cell 28 ---
     grid_out = tmp_c/'grid'
     df1 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
     test_eq(sorted(zip(df1.seed, df1.epoch)), [(0, 0), (1, 0)])                      # one row per run and epoch
@@ -133,7 +138,7 @@ def test_04_runner_02_many_runs():
 def test_04_runner_03_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    # --- cell 27 ---
+    # --- cell 29 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -159,17 +164,17 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 28 ---
+    # --- cell 30 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 29 ---
+    # --- cell 31 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 30 ---
+    # --- cell 32 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -178,7 +183,7 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 31 ---
+    # --- cell 33 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -189,7 +194,7 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
 def test_04_runner_04_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    # --- cell 32 ---
+    # --- cell 34 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -197,7 +202,7 @@ def test_04_runner_04_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 33 ---
+    # --- cell 35 ---
     import shutil; shutil.rmtree(tmp)
 
 
@@ -205,23 +210,23 @@ def test_04_runner_04_bad_input_leaves_the_store_intact():
 def test_04_runner_05_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, base, df, exp_out, fig, full_dataset, plt, r, s
-    # --- cell 34 ---
+    # --- cell 36 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     if SIZE == 'full': df = run_experiments(standard_recipes(rehearsed(4, 2)), {'imagenette': full_dataset('imagenette')}, seeds=rehearsed([0, 1], [0]), out=exp_out, img_size=160, quiet=True)
     else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
-    # --- cell 35 ---
+    # --- cell 37 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(full_dataset('imagenette') if SIZE == 'full' else animal_silhouettes(200))
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 36 ---
+    # --- cell 38 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     print(best_recipe(summarise(df), base['majority'], df)[1])
     test_eq(len(df), rehearsed(4 * 4 * 2, 4 * 2 * 1))          # recipes × epochs × seeds (fewer in a rehearsal)
     if not rehearsal(): assert s.accuracy.min() > 0.3, s   # too little stand-in data in a rehearsal (lesson 00) to judge
-    # --- cell 37 ---
+    # --- cell 39 ---
     shutil.rmtree(exp_out)

@@ -3,7 +3,7 @@
 import importlib
 import pytest
 
-_m = importlib.import_module('tunelab.clean')
+_m = importlib.import_module('tunelab.cleaning')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
 
 
@@ -211,7 +211,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     from tunelab.recipes import fastai_fine_tune
     from tunelab.runner import run_experiments
     from tunelab.reports import final_results
-    from tunelab.evaluate import learner_of_run
+    from tunelab.runner import learner_of_run
     data, out = sil, lesson_out('09_cleaning')                     # the pass's shared results store, or a temporary folder
     report = check_image_folder(data)
     split = runner_split()                                          # the runner's split (same files, same seed)

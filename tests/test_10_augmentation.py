@@ -3,7 +3,7 @@
 import importlib
 import pytest
 
-_m = importlib.import_module('tunelab.augment')
+_m = importlib.import_module('tunelab.augmentation')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
 
 

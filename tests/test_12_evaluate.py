@@ -116,17 +116,17 @@ def test_12_evaluate_04_the_best_run_of_a_comparison_kept():
     best, line = best_run(df, summarise(df), majority=0.3)
     assert best is None and 'no recipe beat' in line, line
     best, line = best_run(df, summarise(df), majority=0.2); test_eq(best.recipe, 'weak')
-    # --- cell 27 ---
+    # --- cell 26 ---
     from tunelab.recipes import fastai_fine_tune
     restored = learner_from_checkpoint(fastai_fine_tune(2), tiny_dls.path, {'model': tiny.model.state_dict()}, img_size=32)
     assert all(torch.equal(a.cpu(), b.cpu()) for a, b in zip(restored.model.state_dict().values(), tiny.model.state_dict().values()))
     test_eq(restored.dls.valid_ds.items, tiny_dls.valid_ds.items)                  # the runner's split: seed 42
     test_fail(lambda: learner_of_run(fastai_fine_tune(2), tiny_dls.path, tmp/'no_checkpoints', 'r1'), contains='kept no model')
-    # --- cell 29 ---
+    # --- cell 28 ---
     import io, contextlib
     with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(export_best_run(df, summarise(df), 0.3, [], tmp, tmp/'x.pkl', tmp), None)
     assert o.getvalue().startswith('tunelab: nothing exported') and not (tmp/'x.pkl').exists()
-    # --- cell 31 ---
+    # --- cell 30 ---
     import io, contextlib
     with contextlib.redirect_stdout(io.StringIO()) as o: p1 = predict_images(tmp/'tiny.pth', one, top_k=2)
     test_eq(len(p1), 1); assert o.getvalue().startswith(f"{one}: {p1.class_1[0]} "), o.getvalue()
@@ -139,7 +139,7 @@ def test_12_evaluate_04_the_best_run_of_a_comparison_kept():
 def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     "nbs/12_evaluate.ipynb, section 'calibration_can_the_probabilities_be_tru': its testable cells, in order."
     global T, ax, conf, g, k, n, onehot, pred, probs, right, sharpen, targets, tbl, true_logits, y
-    # --- cell 33 ---
+    # --- cell 32 ---
     g = torch.Generator().manual_seed(0)
     n, k = 20000, 4
     conf = torch.rand(n, generator=g) * 0.75 + 0.25                                     # top-1 confidence in [0.25, 1]
@@ -153,7 +153,7 @@ def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     test_close(ece(onehot, (pred + 1) % k), 1.0)
     test_close(ece(onehot, torch.where(torch.arange(n) % 2 == 0, pred, (pred + 1) % k)), 0.5, eps=1e-6)
     tbl = reliability_table(probs, targets, 5); test_eq(int(tbl['count'].sum()), n); tbl
-    # --- cell 35 ---
+    # --- cell 34 ---
     g = torch.Generator().manual_seed(1)
     true_logits = torch.randn(5000, 5, generator=g) * 2
     y = torch.multinomial(true_logits.softmax(-1), 1, generator=g)[:, 0]              # labels drawn from the calibrated model
@@ -164,21 +164,21 @@ def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     test_close(temperature_scale(true_logits, 1.0), true_logits.softmax(-1))
     test_eq(temperature_scale(true_logits, 3.0).argmax(1), true_logits.argmax(1))
     assert ece(temperature_scale(true_logits * 3, fit_temperature(true_logits * 3, y)), y) < ece((true_logits * 3).softmax(-1), y)
-    # --- cell 37 ---
+    # --- cell 36 ---
     ax = plot_reliability(probs, targets, label="calibrated by construction")
 
 
 def test_12_evaluate_06_what_the_model_gets_wrong():
     "nbs/12_evaluate.ipynb, section 'what_the_model_gets_wrong': its testable cells, in order."
     global acc_all, cm, lg, tg, tiny_interp, tpca
-    # --- cell 39 ---
+    # --- cell 38 ---
     with tiny.no_bar(): tiny_interp = ClassificationInterpretation.from_learner(tiny)
     tpca = per_class_accuracy(tiny_interp)
     test_eq(int(tpca.images.sum()), len(tiny_dls.valid_ds)); test_eq(sorted(tpca.index), list(tiny_dls.vocab))
     cm = tiny_interp.confusion_matrix()
     test_close((tpca.accuracy * tpca.images).sum() / tpca.images.sum(), np.trace(cm) / cm.sum())   # recalls weighted: accuracy
     assert tpca.accuracy.is_monotonic_increasing                                   # the worst class first
-    # --- cell 41 ---
+    # --- cell 40 ---
     acc_all, lg, tg = shifted_accuracy(tiny, tiny_dls.path)
     test_eq(len(tg), len(files_to_predict(tiny_dls.path))); test_close(acc_all, float((lg.argmax(1) == tg).float().mean()))
     test_eq(lg.shape, (len(tg), len(tiny_dls.vocab)))                              # logits, not probabilities
@@ -189,7 +189,7 @@ def test_12_evaluate_06_what_the_model_gets_wrong():
 def test_12_evaluate_07_what_to_change_next():
     "nbs/12_evaluate.ipynb, section 'what_to_change_next': its testable cells, in order."
     global s
-    # --- cell 43 ---
+    # --- cell 42 ---
     s = what_to_change_next({'validation': 0.95, 'held-out': 0.93, 'noise': 0.60, 'blur': 0.90}, 0.08, 0.03, 1.8, [('star', 'cross', 4)], 6)
     test_eq(len(s), 4)
     assert 'noise shift costs the most (33.0%' in s[1] and '4 of 6' in s[2] and 'over-confident' in s[3], s
@@ -200,7 +200,7 @@ def test_12_evaluate_07_what_to_change_next():
 def test_12_evaluate_08_from_the_command_line():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global bad, code, contextlib, err, ft, io, k, main, mine, out, re, run
-    # --- cell 44 ---
+    # --- cell 43 ---
     import io, contextlib, re
     from tunelab.cli import main
     def run(*argv):
@@ -217,7 +217,7 @@ def test_12_evaluate_08_from_the_command_line():
     test_close(ft.set_index('file').loc[mine.index, 'prob_1'].values, mine.prob_1.values, eps=1e-5)
     code, out, err = run('predict', tmp/'ft.pth', files[0]); test_eq(code, 0); assert out.startswith(f"{files[0]}: "), out
     print(out)
-    # --- cell 45 ---
+    # --- cell 44 ---
     (tmp/'empty2').mkdir(exist_ok=True)
     bad = {'model missing': run('predict', tmp/'nope.pkl', files[0]),
            'not a model': run('predict', tmp/'notes.pkl', files[0]),
@@ -237,7 +237,7 @@ def test_12_evaluate_08_from_the_command_line():
 def test_12_evaluate_09_from_the_command_line_experiment():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global acc, args, code, err, one, out, out3
-    # --- cell 46 ---
+    # --- cell 45 ---
     one = tmp/'one.json'
     one.write_text(json.dumps({'name': 'head', 'aug': 'none', 'train_bn': False, 'bn_eval': True, 'stages': [{'epochs': 2, 'train': 1, 'lr': 3e-3}]}))
     args = ['compare', '--size', 'smoke', '--recipe', one, '--only-recipes', '--n-per-class', 16, '--img-size', 32]   # smoke: also on a GPU
@@ -258,7 +258,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     global IMG, N, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg, m, main
     global n_err, name, p, pca, plt, ref, row, rows, runs, s, seed, shapes_dataset, some, steps, tests, train_path
     global vlogits, vy, y
-    # --- cell 47 ---
+    # --- cell 46 ---
     from tunelab.data import shapes_dataset, SHIFTS
     IMG, N = (64, 60) if SIZE == 'smoke' else (128, rehearsed(200, 20))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
@@ -273,11 +273,11 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     learn = runs[0]
     print(f"{len(learn.dls.train_ds)} training and {len(learn.dls.valid_ds)} validation images, {IMG}px; "
           f"test sets of {len(files_to_predict(tests['held-out']))} images each")
-    # --- cell 48 ---
+    # --- cell 47 ---
     export_learner(learn, tmp/'shapes.pkl'); export_learner(learn, tmp/'shapes.pth')
     from tunelab.cli import main
     for f in ('shapes.pkl', 'shapes.pth'): test_eq(main(['predict', str(tmp/f), str(tests['held-out']), '--csv', str(tmp/f'{f}.csv'), '--top-k', '2']), 0)
-    # --- cell 49 ---
+    # --- cell 48 ---
     some = files_to_predict(tests['held-out'])[::40]
     with learn.no_bar(): ref = [learn.predict(f) for f in some]
     for f in ('shapes.pkl', 'shapes.pth'):
@@ -285,17 +285,17 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
         test_eq(len(csv), len(files_to_predict(tests['held-out'])))
         test_eq([csv.loc[str(p), 'class_1'] for p in some], [r[0] for r in ref])                  # as learn.predict in this process
         test_close(np.array([csv.loc[str(p), 'prob_1'] for p in some]), np.array([float(r[2].max()) for r in ref]), eps=1e-4)
-    # --- cell 50 ---
+    # --- cell 49 ---
     interp = ClassificationInterpretation.from_learner(learn)
     interp.plot_confusion_matrix(figsize=(4, 4))
     pca = per_class_accuracy(interp); pca
-    # --- cell 51 ---
+    # --- cell 50 ---
     test_eq(int(pca.images.sum()), len(learn.dls.valid_ds))
     test_close((pca.accuracy * pca.images).sum() / pca.images.sum(), float(learn.validate()[1]), eps=1e-6)
     confused = interp.most_confused(min_val=1); confused
-    # --- cell 52 ---
+    # --- cell 51 ---
     interp.plot_top_losses(6, nrows=1, figsize=(12, 2.5))
-    # --- cell 53 ---
+    # --- cell 52 ---
     rows, cal = [], []
     for seed, l in runs.items():
         with l.no_bar(), l.no_logging(): vlogits, vy = l.get_preds(act=lambda x: x)
@@ -310,15 +310,15 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     acc = pd.DataFrame(rows).set_index('seed')
     cal = pd.DataFrame(cal).set_index('seed')
     acc.agg(['mean', 'min', 'max']).T.style.format('{:.1%}')
-    # --- cell 54 ---
+    # --- cell 53 ---
     cal[['T', 'ece_before', 'ece_after', 'nll_before', 'nll_after']].round(3)
-    # --- cell 55 ---
+    # --- cell 54 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 4))
     lg, y, T = cal.logits[0], cal.y[0], cal['T'][0]
     plot_reliability(lg.softmax(-1), y, ax=axs[0], label='softmax'); axs[0].set_title('held-out, seed 0, before')
     plot_reliability(temperature_scale(lg, T), y, ax=axs[1], label=f'T = {T:.2f}'); axs[1].set_title('after temperature scaling');
-    # --- cell 56 ---
+    # --- cell 55 ---
     m = acc.mean()
     chance = 1 / len(learn.dls.vocab)
     assert m['validation'] > 2 * chance and m['held-out'] > 2 * chance, m      # it learned the shapes, well above chance

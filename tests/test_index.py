@@ -5,16 +5,50 @@ import pytest
 
 
 
-def test_index_00_where_things_live():
-    "nbs/index.ipynb, section 'where_things_live': its testable cells, in order."
-    global LESSON_MODULES, Path, TOOLKIT_MODULES, ast, mods, test_eq, tunelab, tunelab_imports
+def test_index_00_notebooks():
+    "nbs/index.ipynb, section 'notebooks': its testable cells, in order."
+    global COLAB, LESSON_MODULES, Markdown, NOTEBOOKS, Path, TOOLKIT_MODULES, _row, importlib, json, notebook_facts, re
     # --- cell 0 ---
+    import json, re, importlib
+    from pathlib import Path
+    from IPython.display import Markdown
+    TOOLKIT_MODULES = {'core', 'data', 'models', 'callbacks', 'recipes', 'store', 'checkpoint', 'features', 'runner', 'reports',
+                       'evaluate', 'cli'}
+    COLAB = 'https://colab.research.google.com/github/tunelab/tunelab/blob/main/nbs/'
+
+    def notebook_facts(fn:Path) -> dict:
+        "A notebook's number, title, exported module and the toolkit names it shows with `show_source`."
+        cells = json.loads(fn.read_text(encoding='utf-8'))['cells']
+        text = lambda c: ''.join(c['source'])
+        title = next(l[2:] for c in cells if c['cell_type'] == 'markdown' for l in text(c).splitlines() if l.startswith('# '))
+        exp = [m.group(1) for c in cells if c['cell_type'] == 'code' for m in [re.match(r'#\| default_exp (\w+)', text(c))] if m]
+        shows = [n.strip() for c in cells if c['cell_type'] == 'code' for a in re.findall(r'^show_source\((.*)\)$', text(c), re.M)
+                 for n in a.split(',')]
+        return dict(nb=fn.name, num=fn.stem.split('_')[0], name=fn.stem.split('_', 1)[1], title=title,
+                    module=exp[0] if exp else None, shows=shows)
+
+    NOTEBOOKS = [notebook_facts(f) for f in sorted(Path('.').glob('[0-9][0-9]*_*.ipynb'))]
+    LESSON_MODULES = {n['module'] for n in NOTEBOOKS if n['module'] and n['module'] not in TOOLKIT_MODULES}
+
+    def _row(n):
+        wing = 'toolkit' if n['module'] in TOOLKIT_MODULES else 'lesson'
+        names = importlib.import_module(f"tunelab.{n['module']}").__all__ if n['module'] else []
+        what = ', '.join(f'`{x}`' for x in names[:6]) + (', ...' if len(names) > 6 else '')
+        what = (f"`tunelab.{n['module']}`: " + what) if n['module'] else 'nothing of its own'
+        if n['shows']: what += '; shows ' + ', '.join(f'`{x}`' for x in n['shows'])
+        badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB}{n['nb']})"
+        return f"| {badge} | [{n['num']} {n['title']}](nbs/{n['nb']}) | {wing} | {what} |"
+
+    Markdown('\n'.join(['| | notebook | wing | exports |', '|---|---|---|---|'] + [_row(n) for n in NOTEBOOKS]))
+
+
+def test_index_01_where_things_live():
+    "nbs/index.ipynb, section 'where_things_live': its testable cells, in order."
+    global Path, ast, mods, test_eq, tunelab, tunelab_imports
+    # --- cell 1 ---
     import ast, tunelab
     from fastcore.test import test_eq
     from pathlib import Path
-    LESSON_MODULES = {'freeze', 'lrs', 'backbones', 'clean', 'augment', 'speed', 'forgetting'}
-    TOOLKIT_MODULES = {'core', 'data', 'models', 'callbacks', 'recipes', 'store', 'checkpoint', 'features', 'runner', 'reports',
-                       'evaluate', 'cli'}
     def tunelab_imports(fn:Path) -> set:
         "The tunelab modules that module file `fn` imports (relative or absolute)."
         res = set()
@@ -25,16 +59,17 @@ def test_index_00_where_things_live():
         return res
     mods = {f.stem: tunelab_imports(f) for f in Path(tunelab.__file__).parent.glob('*.py') if not f.stem.startswith('_')}
     {m: sorted(mods[m] & LESSON_MODULES) for m in sorted(TOOLKIT_MODULES)}
-    # --- cell 1 ---
+    # --- cell 2 ---
     test_eq(set(mods), LESSON_MODULES | TOOLKIT_MODULES)            # every module is in one wing
     test_eq({m: sorted(mods[m] & LESSON_MODULES) for m in TOOLKIT_MODULES if mods[m] & LESSON_MODULES}, {})   # no upward import
+    test_eq([n['nb'] for n in NOTEBOOKS if n['module'] and n['module'] != n['name']], [])   # every notebook is named after its module
 
 
-def test_index_01_use_it_as_a_library():
+def test_index_02_use_it_as_a_library():
     "nbs/index.ipynb, section 'use_it_as_a_library': its testable cells, in order."
     global Path, SIZE, _, cls, dls, export_learner, fresh, img, learn, lesson_size, lines, models, p, pred, predict_py
     global probs, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
-    # --- cell 2 ---
+    # --- cell 3 ---
     from tunelab.core import lesson_size
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
@@ -43,7 +78,7 @@ def test_index_01_use_it_as_a_library():
     dls = smoke_dls(n_per_class=100, size=64)         # animal silhouettes, checked, presized, seeded split
     learn = tune_learner(dls, 'efficientnet_lite0')   # ImageNet weights loaded offline, body frozen
     learn.param_groups_table()                        # one parameter group per block: what freeze_to and slice(lo, hi) act on
-    # --- cell 3 ---
+    # --- cell 4 ---
     import tempfile
     from pathlib import Path
     from tunelab.evaluate import export_learner
@@ -55,7 +90,7 @@ def test_index_01_use_it_as_a_library():
     img = dls.valid_ds.items[0]
     with learn.no_bar(): pred, _, probs = learn.predict(img)
     print(f"in this process: {pred} {probs.max():.4f}")
-    # --- cell 4 ---
+    # --- cell 5 ---
     import subprocess, sys, textwrap
     predict_py = textwrap.dedent(f"""
     from tunelab.evaluate import load_model, predict_files
@@ -65,7 +100,7 @@ def test_index_01_use_it_as_a_library():
     """)
     fresh = subprocess.run([sys.executable, '-c', predict_py], capture_output=True, text=True)
     print(fresh.stdout)
-    # --- cell 5 ---
+    # --- cell 6 ---
     assert fresh.returncode == 0, fresh.stderr
     lines = [l.split() for l in fresh.stdout.strip().splitlines()]
     assert [l[0] for l in lines] == ['silhouettes.pkl', 'silhouettes.pth'], fresh.stdout

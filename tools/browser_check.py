@@ -36,7 +36,7 @@ CELLS = [
 from pathlib import Path
 from PIL import Image
 from tunelab.data import animal_silhouettes
-from tunelab.clean import find_duplicates, ReviewWidget
+from tunelab.cleaning import find_duplicates, ReviewWidget
 print('ipywidgets', ipywidgets.__version__)
 sil, folder = animal_silhouettes(200), Path(tempfile.mkdtemp())/'review'
 for c in ('cat', 'dog'):
@@ -56,7 +56,7 @@ assert not (folder/review.done.label[0]/review.done.file[0]).exists()
 print('NEXT CELL OK:', review.done.file[0], review.done.action[0])''',
 # 2: the augmentation explorer
 '''from tunelab.data import shapes_dataset, image_dls
-from tunelab.augment import AugExplorer
+from tunelab.augmentation import AugExplorer
 raw = image_dls(shapes_dataset('none', n_per_class=30, size=64), size=64, bs=6, aug=False, num_workers=0)
 xb, yb = raw.train.one_batch()
 ex = AugExplorer(xb.cpu())

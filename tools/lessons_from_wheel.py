@@ -8,7 +8,7 @@ an empty temporary folder with a fresh HOME and executes it there with Jupyter's
 size, one lesson at a time. Prints a table: lesson, seconds, ok/error and the error's last lines.
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python tools/lessons_from_wheel.py              # every lesson
-    python tools/lessons_from_wheel.py --reuse-venv 05_gradual_unfreezing.ipynb 13_what_goes_wrong.ipynb
+    python tools/lessons_from_wheel.py --reuse-venv 07_gradual_unfreezing.ipynb 13_forgetting.ipynb
 
 The venv lives outside the repository (`--venv`, default /tmp/tunelab-lessons-venv). `--reuse-venv` keeps it and only
 reinstalls the freshly built wheel. Exit code 1 when a lesson failed.

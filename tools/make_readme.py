@@ -2,8 +2,8 @@
 """Build README.md from nbs/index.ipynb (the job of `nbdev_readme`, which needs Quarto).
 
 Markdown cells are copied as they are; code cells become ```python blocks (directives stripped, `#| hide` cells
-and the `nbdev_export` cell left out) followed by their saved outputs: text as a plain block, HTML tables as HTML
-(without <style>), images left out.
+and the `nbdev_export` cell left out, `#| echo: false` cells shown by their outputs alone) followed by their saved
+outputs: text as a plain block, Markdown as it is, HTML tables as HTML (without <style>), images left out.
 
     python tools/make_readme.py           # write README.md
     python tools/make_readme.py --check   # exit 1 if README.md is not what nbs/index.ipynb gives
@@ -42,7 +42,7 @@ def build() -> str:
         elif c['cell_type'] == 'code':
             d, lines = directives(src)
             if 'hide' in d or 'nbdev_export(' in src or not ''.join(lines).strip(): continue
-            parts.append("```python\n" + '\n'.join(lines).rstrip() + "\n```")
+            if d.get('echo:', d.get('echo', '')).strip() != 'false': parts.append("```python\n" + '\n'.join(lines).rstrip() + "\n```")
             parts += _outputs(c)
     return '\n\n'.join(parts) + '\n'
 

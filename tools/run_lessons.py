@@ -6,7 +6,7 @@ the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nb
 Afterwards run `nbdev_clean` (ids and metadata) before committing. The lessons of one call share one results store
 (`TUNELAB_RESULTS`, a temporary folder unless set), as they do under pytest.
 
-    python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_gradual_unfreezing.ipynb
+    python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_freezing.ipynb
 """
 import sys, time, os, re
 from pathlib import Path

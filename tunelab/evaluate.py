@@ -14,15 +14,15 @@ from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock,
 from .data import image_dls, image_files, SPLIT_SEED
 from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
-from .runner import run_recipe
+from .runner import run_recipe, learner_from_checkpoint, learner_of_run
 from .checkpoint import load_checkpoint, final_checkpoint
 from .reports import final_results, diverged_runs, best_recipe
 
 # %% auto #0
 __all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'ModelFileError', 'check_export_path', 'model_card', 'export_learner',
-           'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run', 'learner_from_checkpoint',
-           'learner_of_run', 'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature',
-           'temperature_scale', 'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
+           'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run', 'export_best_run',
+           'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature', 'temperature_scale',
+           'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
 
 # %% ../nbs/12_evaluate.ipynb #1d2832f4
 WEIGHTS_FORMAT = 'tunelab-weights-1'   # the `format` of a weights-only model card
@@ -176,23 +176,6 @@ def best_run(df:pd.DataFrame, summary:pd.DataFrame, majority:float) -> tuple:
     f = f[(f.recipe == name) & ~f.run_id.isin(diverged_runs(df))]
     return f.sort_values(['accuracy', 'seed'], ascending=[False, True]).iloc[0], line
 
-
-# %% ../nbs/12_evaluate.ipynb #626c012b
-def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=SPLIT_SEED,
-                            on_bad:str='skip') -> Learner:
-    "A Learner with `recipe`'s network and `data`'s pipeline and split (as the runner built them), holding the checkpoint's weights."
-    dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **recipe.aug_kwargs)
-    learn = recipe.learner(dls, pretrained=False)
-    learn.model.load_state_dict(state['model'])
-    return learn
-
-def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int|None=None) -> Learner:
-    "The trained Learner of finished run `rid`, from the last checkpoint the runner kept under `ckpt_dir` (`keep_model(s)=True`)."
-    ckpt = final_checkpoint(ckpt_dir, rid)
-    if not ckpt.exists():
-        raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; "
-                         "use another store")
-    return learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs)
 
 # %% ../nbs/12_evaluate.ipynb #6aac3116
 def export_best_run(df:pd.DataFrame,       # the comparison's rows (`run_experiments`)

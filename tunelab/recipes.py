@@ -145,7 +145,7 @@ def fit_stage(learn:Learner, stage:Stage, start_epoch:int=0, cbs=None):
     "Run `stage` on `learn` (already set up by `apply_stage`), skipping its first `start_epoch` epochs."
     lrs = stage.lr_spec(len(learn.opt.param_lists))
     cbs = L(cbs) + (SkipToEpoch(start_epoch) if start_epoch else L())
-    if stage.unfreeze: cbs += GradualUnfreeze(schedule=stage.unfreeze)     # lesson 05's callback
+    if stage.unfreeze: cbs += GradualUnfreeze(schedule=stage.unfreeze)     # lesson 07's callback
     if stage.schedule == 'one_cycle':
         learn.fit_one_cycle(stage.epochs, lrs, div=stage.div, pct_start=0.25 if stage.pct_start is None else stage.pct_start,
                             cbs=cbs)
@@ -331,7 +331,7 @@ def gradual_unfreezing(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, arch:st
 
 # %% ../nbs/03_recipes.ipynb #04c270f1
 def ulmfit(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, schedule:tuple|None=None, arch:str='efficientnet_lite0'):
-    "ULMFiT inside one one-cycle fit (lesson 05's `GradualUnfreeze`): head first, groups join from the top, rates ÷`lr_factor`."
+    "ULMFiT inside one one-cycle fit (lesson 07's `GradualUnfreeze`): head first, groups join from the top, rates ÷`lr_factor`."
     if epochs < 2: raise ValueError(f"ulmfit needs at least 2 epochs, got {epochs}")
     schedule = schedule or tuple([1] + [round(1 + 8 * (i / (epochs - 1))) for i in range(1, epochs - 1)] + ['all'])
     return Recipe('ulmfit', (Stage(epochs, train=1, lr=lr, spread='ulmfit', lr_factor=lr_factor, unfreeze=schedule),),
@@ -363,7 +363,7 @@ def freeze_policies(epochs:int=3,                  # epochs (one one-cycle stage
                     partial:int=3,                 # top groups that train in the partial policy
                     arch:str='efficientnet_lite0'  # backbone
                    ) -> list:
-    "Lesson 06's four freezing policies: feature extraction, fastai's freeze, partial `freeze_to`, full fine-tuning."
+    "Lesson 05's four freezing policies: feature extraction, fastai's freeze, partial `freeze_to`, full fine-tuning."
     st = lambda train: (Stage(epochs, train=train, lr=lr),)
     return [Recipe('feature_extraction', st(1), arch=arch, train_bn=False, bn_eval=True,
                    description='head only; body fixed, BatchNorm in eval mode (Keras-style)'),
@@ -379,7 +379,7 @@ def rate_recipes(head_lr:float,                  # the head epoch's rate
                  epochs:int=3,                   # 1 head epoch + `epochs`-1 of everything
                  arch:str='efficientnet_lite0'   # backbone
                 ) -> list:
-    "Lesson 07's rates: one rate, `slice(lr/100, lr)` over blocks or fastai's 2 groups, ULMFiT ÷2.6."
+    "Lesson 06's rates: one rate, `slice(lr/100, lr)` over blocks or fastai's 2 groups, ULMFiT ÷2.6."
     head = Stage(1, train=1, lr=head_lr)
     rest = lambda **kw: (head, Stage(epochs - 1, 'all', lr=lr, **kw))
     sliced = rest(spread='geometric', lr_min=lr / 100)

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
-from fastai.vision.all import L
+from fastai.vision.all import L, Learner
 from .data import image_dls, check_image_folder, image_files, VALID_PCT, SPLIT_SEED
 from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
 from .recipes import *
@@ -21,8 +21,8 @@ from .checkpoint import _set_rng_state
 from .features import _cache_plan
 
 # %% auto #0
-__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'run_recipe', 'validate_experiments',
-           'describe_data', 'run_experiments']
+__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'run_recipe', 'learner_from_checkpoint',
+           'learner_of_run', 'validate_experiments', 'describe_data', 'run_experiments']
 
 # %% ../nbs/04_runner.ipynb #187aff0d
 def data_fingerprint(path:Path,   # an image folder
@@ -142,6 +142,23 @@ def run_recipe(recipe:Recipe,            # the strategy
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
+
+# %% ../nbs/04_runner.ipynb #3489e0a0
+def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=SPLIT_SEED,
+                            on_bad:str='skip') -> Learner:
+    "A Learner with `recipe`'s network and `data`'s pipeline and split (as the runner built them), holding the checkpoint's weights."
+    dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **recipe.aug_kwargs)
+    learn = recipe.learner(dls, pretrained=False)
+    learn.model.load_state_dict(state['model'])
+    return learn
+
+def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int|None=None) -> Learner:
+    "The trained Learner of finished run `rid`, from the last checkpoint the runner kept under `ckpt_dir` (`keep_model(s)=True`)."
+    ckpt = final_checkpoint(ckpt_dir, rid)
+    if not ckpt.exists():
+        raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; "
+                         "use another store")
+    return learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs)
 
 # %% ../nbs/04_runner.ipynb #553f0fa3
 def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict:

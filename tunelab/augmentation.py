@@ -14,7 +14,7 @@ from fastai.vision.all import (TensorImage, Flip, Rotate, Zoom, Warp, Brightness
 from .recipes import aug_recipes
 from .runner import run_experiments
 from .reports import final_results
-from .evaluate import learner_of_run
+from .runner import learner_of_run
 
 # %% auto #0
 __all__ = ['AUGMENTATIONS', 'VARIANTS', 'augment_batch', 'show_augmentations', 'AugExplorer', 'mix_preview', 'evaluate_on',
