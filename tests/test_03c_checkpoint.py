@@ -9,8 +9,8 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 
 def test_03c_checkpoint_00_setup():
     "nbs/03c_checkpoint.ipynb, section 'setup': its testable cells, in order."
-    global L, Path, a, b, cp, learn, np, p, random, res, s, s0, shutil, st, state, synth_learner, tempfile, test_close
-    global test_eq, tmp_c, tmp_k, torch
+    global L, Path, a, b, cp, cp2, ctx, learn, np, p, random, res, s, s0, shutil, st, state, synth_learner, tempfile
+    global test_close, test_eq, tmp_c, tmp_k, torch
     # --- cell 3 ---
     import tempfile, shutil
     from pathlib import Path
@@ -61,3 +61,13 @@ def test_03c_checkpoint_00_setup():
     shutil.rmtree(tmp_c)
     # --- cell 15 ---
     test_eq(final_checkpoint('ckpts', 'r1'), Path('ckpts')/'r1.final.pth')
+    # --- cell 17 ---
+    tmp_c = Path(tempfile.mkdtemp())
+    st = ResultStore(tmp_c/'results.sqlite')
+    ctx = RunContext(st, tmp_c/'r2.pth', dict(run_id='r2', recipe='x', dataset='d', arch='a', seed=0), quiet=True)
+    cp2 = ctx.checkpointer(0, 0)
+    test_eq((cp2.store, cp2.path, cp2.base_row, cp2.epoch_offset, cp2.stage), (st, tmp_c/'r2.pth', ctx.base, 0, 0))
+    learn = synth_learner()
+    with ctx.quietly(learn): learn.fit(1, cbs=cp2)
+    test_eq(st.results().query("run_id == 'r2'").epoch.tolist(), [0]); test_eq(RunContext(st, 'x', {}).cbs, [])
+    shutil.rmtree(tmp_c)

@@ -10,10 +10,10 @@ globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', '
 def test_03d_features_00_cached_features_for_a_fixed_body():
     "nbs/03d_features.ipynb, section 'cached_features_for_a_fixed_body': its testable cells, in order."
     global Callback, Path, Recipe, Stage, again, animal_silhouettes, apply_stage, base, body0, cache, ck, contextlib
-    global copy, dl_feat, dl_img, efficientnet_lite, f1, f2, f3, fastai_fine_tune, feats, fixed, fp, fx, head, head0
-    global hl, image_dls, io, k, learn_c, linear_probe, load_checkpoint, loss_cached, loss_full, net, o, one_step
-    global probe, set_bn_eval, small, st, start, state, tempfile, test_close, test_eq, test_ne, timm, timm_model
-    global tmp_c, torch, tune_learner, w_cached, w_full, xb, yb
+    global copy, ctx, dl_feat, dl_img, efficientnet_lite, f1, f2, f3, fastai_fine_tune, feats, fixed, fp, fx, head
+    global head0, hl, image_dls, io, k, learn_c, linear_probe, load_checkpoint, loss_cached, loss_full, net, o
+    global one_step, probe, set_bn_eval, small, st, start, state, tempfile, test_close, test_eq, test_ne, timm
+    global timm_model, tmp_c, torch, tune_learner, w_cached, w_full, xb, yb
     # --- cell 3 ---
     import tempfile
     from pathlib import Path
@@ -102,7 +102,8 @@ def test_03d_features_00_cached_features_for_a_fixed_body():
     apply_stage(learn_c, probe.stages[0])
     body0, head0 = ({k: v.clone() for k, v in m.state_dict().items()} for m in learn_c.model)
     base = dict(run_id='r', recipe='probe', dataset='d', arch='efficientnet_lite0', seed=0)
-    fit_cached_stage(learn_c, probe.stages[0], cache, 32, 42, [], st, tmp_c/'r.pth', base, 0, 0, quiet=True)
+    ctx = RunContext(st, tmp_c/'r.pth', base, img_size=32, split_seed=42, quiet=True, cache=cache)
+    fit_cached_stage(learn_c, probe.stages[0], ctx, [], 0, 0)
     test_eq(st.results().epoch.tolist(), [0, 1]); test_eq(cache.sources[-1], 'memory')   # the features computed above
     assert not torch.equal(learn_c.model[1].state_dict()['2.weight'], head0['2.weight'])   # the head trained in place
     assert all(torch.equal(v, learn_c.model[0].state_dict()[k]) for k, v in body0.items())  # the body did not change

@@ -6,7 +6,8 @@
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 import io, time, random
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch
 from fastcore.basics import store_attr
@@ -14,7 +15,7 @@ from fastai.vision.all import Callback, L
 from .store import ResultStore, atomic_write
 
 # %% auto #0
-__all__ = ['save_checkpoint', 'load_checkpoint', 'preserved_rng', 'Checkpointer', 'final_checkpoint']
+__all__ = ['save_checkpoint', 'load_checkpoint', 'preserved_rng', 'Checkpointer', 'final_checkpoint', 'RunContext']
 
 # %% ../nbs/03c_checkpoint.ipynb #ae043b2b
 def _rng_state(learn) -> dict:
@@ -107,3 +108,23 @@ def final_checkpoint(ckpt_dir:Path, rid:str) -> Path:
     "Where `run_recipe(keep_model=True)` keeps a finished run's last checkpoint."
     return Path(ckpt_dir)/f"{rid}.final.pth"
 
+
+# %% ../nbs/03c_checkpoint.ipynb #ab27d4fa
+@dataclass
+class RunContext:
+    "What every stage of one run shares: where it writes, the columns of its rows, how it reads its data."
+    store: ResultStore          # the results store
+    ckpt: Path                  # this run's checkpoint file
+    base: dict                  # columns of every row: run_id, recipe, dataset, arch, seed
+    img_size: int = 48          # the training image size
+    split_seed: int = 42        # the validation split
+    quiet: bool = False         # hide fastai's per-fit bars and tables
+    cache: object = None        # a `FeatureCache` (lesson 03d), or None: no stage trains on cached features
+    cbs: list = field(default_factory=list)   # extra callbacks for every fit of the run
+    def checkpointer(self, epoch_offset:int, stage:int, smooth:dict|None=None) -> Checkpointer:
+        "The `Checkpointer` of stage `stage`, whose first epoch is the run's epoch `epoch_offset`."
+        return Checkpointer(self.store, self.ckpt, self.base, epoch_offset, stage, smooth)
+    @contextmanager
+    def quietly(self, learn):
+        "A context in which `learn` shows no bars or tables when the run is quiet."
+        with learn.no_bar() if self.quiet else nullcontext(), learn.no_logging() if self.quiet else nullcontext(): yield

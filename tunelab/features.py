@@ -15,7 +15,7 @@ from .models import ChannelsLastInput
 from .callbacks import body_only
 from .recipes import Recipe, Stage, apply_stage, fit_stage
 from .store import ResultStore, atomic_write
-from .checkpoint import Checkpointer, save_checkpoint, preserved_rng
+from .checkpoint import Checkpointer, RunContext, save_checkpoint, preserved_rng
 
 # %% auto #0
 __all__ = ['feature_cache_blocker', 'split_fixed', 'compute_features', 'features_fingerprint', 'FeatureCache', 'feature_learner',
@@ -153,17 +153,18 @@ class CachedStageCheckpointer(Checkpointer):
         full.count, full.val = mine.count, mine.val                    # what the checkpoint records of this fit
         save_checkpoint(self.full, self.path, row['epoch'], row)
 
-def fit_cached_stage(learn:Learner, stage:Stage, cache:FeatureCache, img_size:int, split_seed:int, cbs,
-                     store:ResultStore, ckpt:Path, base_row:dict, epoch_offset:int, stage_idx:int, quiet:bool=False):
-    "Train `stage` (head only) on cached body features; `learn`'s head ends with the trained weights, its loaders' RNG in step."
+def fit_cached_stage(learn:Learner, stage:Stage,
+                     ctx:RunContext,         # the run's store, checkpoint file, row columns, data size and split, and cache
+                     cbs,                    # the stage's callbacks (those that act on the head)
+                     epoch_offset:int, stage_idx:int):
+    "Train `stage` (head only) on `ctx.cache`'s body features; `learn`'s head ends with the trained weights, its loaders' RNG in step."
     fixed, head = split_fixed(learn.model)
     start = time.perf_counter()
-    feats = cache.get(learn, fixed, img_size, split_seed)
+    feats = ctx.cache.get(learn, fixed, ctx.img_size, ctx.split_seed)
     hl = feature_learner(learn, head, feats)
     apply_stage(hl, stage)
-    cb = CachedStageCheckpointer(learn, time.perf_counter() - start, store, ckpt, base_row, epoch_offset, stage_idx)
-    with hl.no_bar() if quiet else nullcontext(), hl.no_logging() if quiet else nullcontext():
-        fit_stage(hl, stage, cbs=L(cbs) + [cb])
+    cb = CachedStageCheckpointer(learn, time.perf_counter() - start, ctx.store, ctx.ckpt, ctx.base, epoch_offset, stage_idx)
+    with ctx.quietly(hl): fit_stage(hl, stage, cbs=L(cbs) + [cb])
     _copy_rng(hl.dls, learn.dls)                          # later stages shuffle as if the images had been iterated
 
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
 import os, json, hashlib
-from contextlib import ExitStack
 from pathlib import Path
 import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
@@ -82,10 +81,9 @@ def resume(learn, recipe:Recipe, state:dict) -> int:
     return state['epoch'] + 1
 
 # %% ../nbs/04_runner.ipynb #9e7b898e
-def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, store:ResultStore, ckpt:Path, base:dict, cache, blockers:list,
-                cbs, img_size:int, split_seed:int, quiet:bool):
+def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, ctx:RunContext, blockers:list):
     "Train the stages of `recipe` left after `done` epochs: on cached features where `blockers` allow, else the full learner."
-    offset = 0
+    offset, cache = 0, ctx.cache
     for i, stage in enumerate(recipe.stages):
         if offset + stage.epochs <= done: offset += stage.epochs; continue
         skip = max(0, done - offset)
@@ -93,13 +91,10 @@ def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, store:ResultSto
         elif cache and blockers[i] is None:
             cache.say(f"feature cache, {recipe.name}: stage {i+1} resumes mid-stage, uncached")
         if cache and blockers[i] is None and skip == 0:
-            fit_cached_stage(learn, stage, cache, img_size, split_seed, recipe_cbs(recipe, cached=True), store, ckpt, base,
-                             offset, i, quiet)
+            fit_cached_stage(learn, stage, ctx, recipe_cbs(recipe, cached=True), offset, i)
         else:
-            cb = Checkpointer(store, ckpt, base, offset, i, smooth=state.get('smooth') if skip and state is not None else None)
-            with ExitStack() as quiet_ctx:
-                if quiet: quiet_ctx.enter_context(learn.no_bar()); quiet_ctx.enter_context(learn.no_logging())
-                fit_stage(learn, stage, start_epoch=skip, cbs=L(cbs) + recipe_cbs(recipe) + [cb])
+            cb = ctx.checkpointer(offset, i, smooth=state.get('smooth') if skip and state is not None else None)
+            with ctx.quietly(learn): fit_stage(learn, stage, start_epoch=skip, cbs=L(ctx.cbs) + recipe_cbs(recipe) + [cb])
         offset += stage.epochs
 
 # %% ../nbs/04_runner.ipynb #2988e12d
@@ -134,11 +129,12 @@ def run_recipe(recipe:Recipe,            # the strategy
     else: done = resume(learn, recipe, state)
     store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version)
     if state is not None: store.add_epoch(state['row'])
-    base = dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed)
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
+    ctx = RunContext(store, ckpt, dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed),
+                     img_size, split_seed, quiet, cache, L(cbs))
     blockers = [feature_cache_blocker(recipe, s, learn.model, cbs) for s in recipe.stages]
     if cache: cache.say(_cache_plan(recipe, blockers))
-    _fit_stages(learn, recipe, done, state, store, ckpt, base, cache, blockers, cbs, img_size, split_seed, quiet)
+    _fit_stages(learn, recipe, done, state, ctx, blockers)
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
