@@ -7,6 +7,14 @@ _m = importlib.import_module('tunelab.checkpoint')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
 
 
+_DONE = set()   # the sections that ran to the end in this process
+
+def _before(k:int):
+    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
+    for f in _SECTIONS[:k]:
+        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+
+
 def test_03c_checkpoint_00_setup():
     "nbs/03c_checkpoint.ipynb, section 'setup': its testable cells, in order."
     global L, Path, a, b, cp, cp2, ctx, learn, np, p, random, res, s, s0, shutil, st, state, synth_learner, tempfile
@@ -71,3 +79,7 @@ def test_03c_checkpoint_00_setup():
     with ctx.quietly(learn): learn.fit(1, cbs=cp2)
     test_eq(st.results().query("run_id == 'r2'").epoch.tolist(), [0]); test_eq(RunContext(st, 'x', {}).cbs, [])
     shutil.rmtree(tmp_c)
+    _DONE.add('test_03c_checkpoint_00_setup')
+
+
+_SECTIONS = [test_03c_checkpoint_00_setup]

@@ -7,6 +7,14 @@ _m = importlib.import_module('tunelab.runner')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
 
 
+_DONE = set()   # the sections that ran to the end in this process
+
+def _before(k:int):
+    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
+    for f in _SECTIONS[:k]:
+        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+
+
 def test_04_runner_00_setup():
     "nbs/04_runner.ipynb, section 'setup': its testable cells, in order."
     global SIZE, animal_silhouettes, baselines, best_recipe, errno, final_results, image_dls, mock, np, plot_curves
@@ -22,12 +30,14 @@ def test_04_runner_00_setup():
     from dataclasses import replace
     # --- cell 4 ---
     SIZE = lesson_size()
+    _DONE.add('test_04_runner_00_setup')
 
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
     global Image, a, b, body, c, ck_i, fc, first, fresh, ft, imagenet, learn, learn_a, names, one, rid_a, rid_b, runs
     global sd, second, small, st, st_i, start, tmp_c, tmp_v, two, v, versions
+    _before(1)
     # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
     small = animal_silhouettes(20, seed=1, dest=tmp_c)
@@ -109,11 +119,13 @@ def test_04_runner_01_one_run():
     test_eq(all(torch.equal(v, a[k].to(v.device)) for k, v in learn_a.model.state_dict().items()), True)   # the kept weights
     test_eq(learn_a.dls.valid_ds.items, image_dls(small, size=32, bs=32).valid_ds.items)                # the runner's split
     test_fail(lambda: learner_of_run(first, small, tmp_c/'no_checkpoints', rid_a), contains='kept no model')
+    _DONE.add('test_04_runner_01_one_run')
 
 
 def test_04_runner_02_many_runs():
     "nbs/04_runner.ipynb, section 'many_runs': its testable cells, in order."
-    global SimpleNamespace, df1, df2, grid_out, reports
+    global SimpleNamespace, counting, df1, df2, grid_out, o0, opened, reports, tdata, w0, walks
+    _before(2)
     # --- cell 24 ---
     reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
     test_eq(reports['small'].counts, {c: 20 for c in reports['small'].counts}); test_eq(len(reports['small'].counts), 10)
@@ -133,12 +145,26 @@ def test_04_runner_02_many_runs():
     test_eq(len(pd.read_csv(grid_out/'results.csv')), 2)
     df2 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
     test_eq(df2.seconds.tolist(), df1.seconds.tolist()); test_eq(df2.attrs['comparison'], df1.attrs['comparison'])   # not retrained
+    # --- cell 29 ---
+    import tunelab.data as tdata
+    walks, opened = [], []
+    def counting(f, log):
+        def g(*a, **k): log.append(1); return f(*a, **k)
+        return g
+    w0, o0 = tdata._walk_images, tdata._opened_bad
+    tdata._walk_images, tdata._opened_bad = counting(w0, walks), counting(o0, opened)
+    try: run_experiments([linear_probe(1), full_fine_tune(1)], {'small': small}, seeds=[0, 1], out=tmp_c/'walks', img_size=32, bs=32, quiet=True)
+    finally: tdata._walk_images, tdata._opened_bad = w0, o0
+    print(f"4 runs: the folder walked {len(walks)} time(s), its images opened {len(opened)} time(s)")
+    test_eq((len(walks), len(opened)), (1, 1))
+    _DONE.add('test_04_runner_02_many_runs')
 
 
 def test_04_runner_03_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    # --- cell 29 ---
+    _before(3)
+    # --- cell 30 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -164,17 +190,17 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 30 ---
+    # --- cell 31 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 31 ---
+    # --- cell 32 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 32 ---
+    # --- cell 33 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -183,18 +209,20 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 33 ---
+    # --- cell 34 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
     test_eq(ResultStore(tmp/'a'/'results.sqlite').results().seconds.tolist(), ra.seconds.tolist())   # rows untouched
     print(f"third invocation: {time.perf_counter() - t:.1f} s, nothing retrained")
+    _DONE.add('test_04_runner_03_resuming_killed_restarted_same_result')
 
 
 def test_04_runner_04_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    # --- cell 34 ---
+    _before(4)
+    # --- cell 35 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -202,31 +230,37 @@ def test_04_runner_04_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 35 ---
+    # --- cell 36 ---
     import shutil; shutil.rmtree(tmp)
+    _DONE.add('test_04_runner_04_bad_input_leaves_the_store_intact')
 
 
 @pytest.mark.experiment
 def test_04_runner_05_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, base, df, exp_out, fig, full_dataset, plt, r, s
-    # --- cell 36 ---
+    _before(5)
+    # --- cell 37 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     if SIZE == 'full': df = run_experiments(standard_recipes(rehearsed(4, 2)), {'imagenette': full_dataset('imagenette')}, seeds=rehearsed([0, 1], [0]), out=exp_out, img_size=160, quiet=True)
     else: df = run_experiments(standard_recipes(4), {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=exp_out, quiet=True)
     summarise(df)
-    # --- cell 37 ---
+    # --- cell 38 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(full_dataset('imagenette') if SIZE == 'full' else animal_silhouettes(200))
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 38 ---
+    # --- cell 39 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     print(best_recipe(summarise(df), base['majority'], df)[1])
     test_eq(len(df), rehearsed(4 * 4 * 2, 4 * 2 * 1))          # recipes × epochs × seeds (fewer in a rehearsal)
     if not rehearsal(): assert s.accuracy.min() > 0.3, s   # too little stand-in data in a rehearsal (lesson 00) to judge
-    # --- cell 39 ---
+    # --- cell 40 ---
     shutil.rmtree(exp_out)
+    _DONE.add('test_04_runner_05_a_comparison_of_the_standard_recipes_experiment')
+
+
+_SECTIONS = [test_04_runner_00_setup, test_04_runner_01_one_run, test_04_runner_02_many_runs, test_04_runner_03_resuming_killed_restarted_same_result, test_04_runner_04_bad_input_leaves_the_store_intact, test_04_runner_05_a_comparison_of_the_standard_recipes_experiment]

@@ -79,7 +79,8 @@ def _slug(s:str) -> str: return re.sub(r'_+', '_', re.sub(r'\W', '_', s.lower())
 def notebook_test(nb_path:Path, flags:set, marks:set, lib_name:str) -> str|None:
     """Source of the pytest module for one notebook, or None if it has no cell to test.
     One test function per `## ` section of the notebook (and per run of cells carrying a flag in `marks`, which
-    becomes a pytest marker). Functions share the module's globals, as a notebook's cells share its namespace."""
+    becomes a pytest marker). Functions share the module's globals, as a notebook's cells share its namespace; a
+    section selected alone (`pytest tests/test_X.py -k section`) first runs the earlier unmarked sections it builds on."""
     nb = json.loads(nb_path.read_text(encoding='utf-8'))
     srcs = [(c['cell_type'], ''.join(c['source'])) for c in nb['cells']]
     mod = next((d['default_exp'] for t, s in srcs if t == 'code' for d in [directives(s)[0]] if 'default_exp' in d), None)
@@ -108,16 +109,25 @@ def notebook_test(nb_path:Path, flags:set, marks:set, lib_name:str) -> str|None:
     for m in imported:
         out += [f"_m = importlib.import_module('{lib_name}.{m}')",
                 "globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})"]
-    seen = {}
+    out += ["", "", "_DONE = set()   # the sections that ran to the end in this process", "",
+            "def _before(k:int):",
+            '    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."',
+            "    for f in _SECTIONS[:k]:",
+            "        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()"]
+    fnames = []
     for k, g in enumerate(groups):
         fname = f"test_{name}_{k:02d}_{g['section']}" + ''.join(f"_{m}" for m in g['mark'])
+        fnames.append(fname)
         names = sorted(set().union(*(_top_level_names('\n'.join(ls)) for _, ls in g['cells'])))
         out += ["", ""] + [f"@pytest.mark.{m}" for m in g['mark']]
         out += [f"def {fname}():", f'    "{rel}, section {g["section"]!r}: its testable cells, in order."']
         out += ['    global ' + l.rstrip(',') for l in textwrap.wrap(', '.join(names), 108)]
+        if k: out.append(f"    _before({k})")
         for i, lines in g['cells']:
             out.append(f"    # --- cell {i} ---")
             out += [('    ' + l) if l.strip() else '' for l in lines]
+        out.append(f"    _DONE.add({fname!r})")
+    out += ["", "", "_SECTIONS = [" + ', '.join(fnames) + "]"]
     return '\n'.join(out).rstrip() + '\n'
 
 def generate() -> dict:

@@ -9,7 +9,7 @@ import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
 import pandas as pd
 from .models import OFFLINE_BACKBONES
-from .data import animal_silhouettes, full_dataset, image_files, runner_split
+from .data import animal_silhouettes, full_dataset, check_image_folder, runner_split
 from .callbacks import CALLBACKS     # every callback a --recipe file can name, complete on import
 from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch
 from .runner import run_experiments
@@ -23,9 +23,9 @@ __all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command',
            'info_command', 'main', 'program']
 
 # %% ../nbs/90_cli.ipynb #7cbc0bb3
-def _train_images(data:Path) -> int:
-    "How many of `data`'s images the runner trains on: all but its stratified validation split."
-    return len(runner_split()(image_files(data)[0])[0])
+def _train_images(report) -> int:
+    "How many of a folder's readable images (its `check_image_folder` report) the runner trains on: all but the validation split."
+    return len(runner_split()(report.good)[0])
 
 
 # %% ../nbs/90_cli.ipynb #17796ec7
@@ -44,13 +44,14 @@ def finetune_result(data:Path,                     # an image folder, one sub-fo
     recipe = (fastai_fine_tune if pretrained else from_scratch)(epochs + 1, base_lr, arch=arch)
     store = Path(out) if out is not None else lesson_out('finetune')
     try:
+        report = check_image_folder(data)                             # the folder read once, for the run and the count
         df = run_experiments([recipe], {Path(data).name: data}, seeds=[seed], out=store, img_size=img_size, quiet=quiet,
-                             keep_models=learners is not None)
+                             keep_models=learners is not None, reports={Path(data).name: report})
         f = final_results(df).iloc[0]
         if learners is not None: learners.append(learner_of_run(recipe, data, store/'checkpoints', f.run_id, img_size))
     finally:
         if out is None: done_with(store)
-    return dict(arch=arch, pretrained=pretrained, epochs=recipe.epochs, images=_train_images(data), size=img_size,
+    return dict(arch=arch, pretrained=pretrained, epochs=recipe.epochs, images=_train_images(report), size=img_size,
                 accuracy=float(f.accuracy), valid_loss=float(f.valid_loss), seconds=round(float(f.total_seconds), 1),
                 seed=seed)
 
@@ -240,14 +241,15 @@ def compare_command(args) -> pd.DataFrame:
     recipes = ([] if args.only_recipes else standard_recipes(args.epochs or 4, arch=arch)) + extra
     print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; "
           f"results in {args.out}/")
+    report = check_image_folder(data, on_bad='skip' if args.skip_bad else 'raise')   # the folder read once: runs and baselines
     df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size,
                          on_bad='skip' if args.skip_bad else 'raise', feature_cache=not args.no_feature_cache,
                          channels_last=False if args.no_channels_last else None,
-                         keep_models=bool(export))
+                         keep_models=bool(export), reports={name: report})
     summary = summarise(df).reset_index()
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     import matplotlib.pyplot as plt, io as _io
-    base = baselines(data)
+    base = baselines(data, report=report)
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); fig.tight_layout()
     png = _io.BytesIO(); fig.savefig(png, format='png', dpi=100); plt.close(fig)

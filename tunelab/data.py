@@ -311,6 +311,7 @@ class FolderReport:
     counts:dict
     level:int = 1                             # the class folders are this many levels below `path`
     notes:list = field(default_factory=list)  # links read once, the class level when it is not 1
+    files:list = field(default_factory=list)  # every image file found, readable or not (what `data_fingerprint` hashes)
     def __repr__(self):
         cls = ', '.join(f"{k}: {v}" for k, v in self.counts.items())
         return (f"FolderReport({self.path}: {len(self.good)} readable images in {len(self.counts)} classes ({cls}); "
@@ -390,7 +391,7 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     if empty: raise DataError(f"class folder(s) with no readable image under {path}: {', '.join(empty)}")
     if len(counts) < min_classes:
         raise DataError(f"{path} has {len(counts)} class(es) ({', '.join(counts)}); a classifier needs at least {min_classes}")
-    return FolderReport(path, good, bad, counts, level, notes)
+    return FolderReport(path, good, bad, counts, level, notes, files)
 
 # %% ../nbs/01_data.ipynb #9ee2655e
 def default_bs(size:int=224) -> int:
@@ -504,10 +505,11 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
               on_bad:str='skip',      # unreadable images: 'skip' with a warning, or 'raise'
               num_workers:int|None=None, # DataLoader workers (default `default_workers`)
               device=None,            # where batches go (default: the GPU if there is one)
+              report:FolderReport|None=None, # `check_image_folder(path)`, when the caller has it: the folder is not read again
               **aug_kwargs            # passed to `aug_transforms` (e.g. `max_rotate`, `do_flip`)
              ):
     "Checked, presized fastai `DataLoaders` for an image folder, with a seeded split and batch augmentation; `MemoDL` loaders."
-    report = check_image_folder(path, on_bad=on_bad, get_y=get_y)
+    report = report or check_image_folder(path, on_bad=on_bad, get_y=get_y)
     presize = presize or int(round(size*1.5))
     # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
     item_tfms, batch_tfms = ((Resize(presize), aug_transforms(size=size, min_scale=0.75, **aug_kwargs)) if aug

@@ -57,9 +57,11 @@ def summarise(df:pd.DataFrame) -> pd.DataFrame:
 
 
 # %% ../nbs/04a_reports.ipynb #e2ef29a7
-def baselines(path:Path, seed:int=SPLIT_SEED) -> dict:
+def baselines(path:Path, seed:int=SPLIT_SEED,
+              report=None   # `check_image_folder(path)`, when the caller has it
+             ) -> dict:
     "Accuracy of always guessing the commonest class of the validation split the runner uses (same seed), and chance."
-    items = L(check_image_folder(path).good)
+    items = L((report or check_image_folder(path)).good)
     _, valid = runner_split(seed)(items)
     counts = pd.Series([parent_label(items[i]) for i in valid]).value_counts()
     return dict(majority=float(counts.iloc[0] / counts.sum()), majority_class=counts.index[0],

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import L, Learner
-from .data import image_dls, check_image_folder, image_files, VALID_PCT, SPLIT_SEED
+from .data import image_dls, check_image_folder, image_files, FolderReport, VALID_PCT, SPLIT_SEED
 from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
 from .recipes import *
 from .store import *
@@ -113,17 +113,18 @@ def run_recipe(recipe:Recipe,            # the strategy
                feature_cache=True,       # head-only stages on cached body features where exact (True, False or a `FeatureCache`)
                channels_last:bool|None=None, # channels-last memory order (default: `tune_learner`'s)
                data_version:str|None=None, # `data_fingerprint(data)`, when the caller has it
-               keep_model:bool=False      # keep the last checkpoint as `final_checkpoint(ckpt_dir, run_id)` (to export the model)
+               keep_model:bool=False,     # keep the last checkpoint as `final_checkpoint(ckpt_dir, run_id)` (to export the model)
+               report:FolderReport|None=None # `check_image_folder(data)`, when the caller has it: the folder is not read again
               ) -> str:
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
-    data_version = data_version or data_fingerprint(data)
+    data_version = data_version or data_fingerprint(data, report.files if report else None)
     rid = run_id(recipe, dataset, seed, img_size, bs, data_version, split_seed)
     if store.status(rid) == 'done': return rid
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
     state = load_checkpoint(ckpt) if ckpt.exists() else None
     seed_everything(seed)
     aug = recipe.aug_kwargs
-    dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **aug)
+    dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, report=report, **aug)
     learn = recipe.learner(dls, channels_last=channels_last)
     if state is None: set_start(learn, recipe, ckpt_dir); done = 0
     else: done = resume(learn, recipe, state)
@@ -157,12 +158,14 @@ def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int
     return learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs)
 
 # %% ../nbs/04_runner.ipynb #553f0fa3
-def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip') -> dict:
+def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip',
+                         reports:dict|None=None   # name -> `FolderReport` the caller already made (not read again)
+                        ) -> dict:
     "Fail fast, before any training: datasets readable, architectures known, recipes possible; each dataset's `FolderReport`."
     if not recipes: raise ValueError("no recipes to run")
     names = [r.name for r in recipes]
     if len(set(names)) != len(names): raise ValueError(f"recipe names must be unique: {names}")
-    reports = {name: check_image_folder(path, on_bad=on_bad) for name, path in datasets.items()}
+    reports = {name: (reports or {}).get(name) or check_image_folder(path, on_bad=on_bad) for name, path in datasets.items()}
     for arch in dict.fromkeys(r.arch for r in recipes):
         bb = create_backbone(arch, pretrained=False)
         model = backbone_model(bb, 2)
@@ -189,12 +192,13 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip',
                     feature_cache:bool=True,         # head-only stages on cached body features (features/ in `out`) where exact
                     channels_last:bool|None=None,     # channels-last memory order (default: `tune_learner`'s)
-                    keep_models:bool=False           # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
+                    keep_models:bool=False,          # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
+                    reports:dict|None=None           # name -> `check_image_folder` report the caller already made
                    ) -> pd.DataFrame:
     "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch of this comparison."
     out = Path(out)
-    reports = validate_experiments(recipes, datasets, on_bad)
-    versions = {name: data_fingerprint(path) for name, path in datasets.items()}
+    reports = validate_experiments(recipes, datasets, on_bad, reports)              # each folder read once, here
+    versions = {name: data_fingerprint(path, reports[name].files) for name, path in datasets.items()}
     for name, rep in reports.items(): print(describe_data(name, rep, versions[name]))
     check_out_folder(out, datasets.values())
     for r in recipes: init_path(r, out/'checkpoints')                   # a start from a run that kept no model fails here
@@ -213,7 +217,7 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
             pb.comment = f"{r.name} on {name}, seed {s}"
             run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet,
                        on_bad=on_bad, feature_cache=cache, channels_last=channels_last, keep_model=keep_models,
-                       data_version=versions[name])
+                       data_version=versions[name], report=reports[name])
             atomic_write(out/'results.csv', store.results(ids).to_csv(index=False).encode())   # this comparison's runs only
         res = store.results(ids)
     res.attrs['comparison'] = comparison
