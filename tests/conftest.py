@@ -17,6 +17,15 @@ def pytest_sessionfinish(session, exitstatus):
     if _RESULTS: shutil.rmtree(_RESULTS, ignore_errors=True)
     if os.environ.get('TUNELAB_KEEP_TMP'): print(f"\ntemporary files kept in {_TMP}")
     else: shutil.rmtree(_TMP, ignore_errors=True)
+class Sections:
+    "A test module's sections in notebook order; `before(k)` runs the unmarked ones before section `k` not yet run."
+    def __init__(self): self.tests, self.ran = [], set()
+    def done(self, name:str): self.ran.add(name)
+    def before(self, k:int):
+        "Run the earlier unmarked sections section `k` builds on, once each (it was selected alone, with `-k`)."
+        for f in self.tests[:k]:
+            if f.__name__ not in self.ran and not getattr(f, 'pytestmark', None): f()
+
 MARKS = ['experiment']   # cell flags that become pytest markers: `pytest -m "not experiment"` is the fast lane
 
 def pytest_configure(config):

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.core')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_00_core_00_setup():
@@ -26,24 +20,24 @@ def test_00_core_00_setup():
     err = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stderr
     assert 'torch.jit.script' not in err and 'chained_assignment' not in err, err      # import noise is gone, whichever module comes first ...
     assert 'a real one' in err, err                                                    # ... real warnings still show
-    _DONE.add('test_00_core_00_setup')
+    _sections.done('test_00_core_00_setup')
 
 
 def test_00_core_01_errors():
     "nbs/00_core.ipynb, section 'errors': its testable cells, in order."
     global bad_data
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     assert issubclass(OfflineError, RuntimeError) and issubclass(DataError, ValueError)   # caught like the built-in errors
     def bad_data(): raise DataError("data/: the images lie in it directly")
     test_fail(bad_data, contains='lie in it directly')
-    _DONE.add('test_00_core_01_errors')
+    _sections.done('test_00_core_01_errors')
 
 
 def test_00_core_02_device_and_environment():
     "nbs/00_core.ipynb, section 'device_and_environment': its testable cells, in order."
     global t, tag
-    _before(2)
+    _sections.before(2)
     # --- cell 8 ---
     device_type()
     # --- cell 9 ---
@@ -70,13 +64,13 @@ def test_00_core_02_device_and_environment():
     environment()
     # --- cell 18 ---
     test_eq(set(environment()), {'device','gpu','cpus','colab','network','python','torch','fastai','timm'})
-    _DONE.add('test_00_core_02_device_and_environment')
+    _sections.done('test_00_core_02_device_and_environment')
 
 
 def test_00_core_03_lesson_size():
     "nbs/00_core.ipynb, section 'lesson_size': its testable cells, in order."
     global SIZE, old
-    _before(3)
+    _sections.before(3)
     # --- cell 20 ---
     SIZE = lesson_size()
     SIZE
@@ -96,26 +90,26 @@ def test_00_core_03_lesson_size():
     test_eq((rehearsal(), rehearsed([0, 1, 2], [0])), (True, [0]))
     if old is None: del os.environ['TUNELAB_REHEARSAL']
     else: os.environ['TUNELAB_REHEARSAL'] = old
-    _DONE.add('test_00_core_03_lesson_size')
+    _sections.done('test_00_core_03_lesson_size')
 
 
 def test_00_core_04_seeds():
     "nbs/00_core.ipynb, section 'seeds': its testable cells, in order."
     global a, b, c
-    _before(4)
+    _sections.before(4)
     # --- cell 25 ---
     seed_everything(1); a = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(1); b = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(2); c = (random.random(), np.random.rand(), torch.rand(1).item())
     test_eq(a, b)
     test_ne(a, c)
-    _DONE.add('test_00_core_04_seeds')
+    _sections.done('test_00_core_04_seeds')
 
 
 def test_00_core_05_mixed_precision_the_one_device_specific_():
     "nbs/00_core.ipynb, section 'mixed_precision_the_one_device_specific_': its testable cells, in order."
     global Callback, CrossEntropyLossFlat, DataLoaders, Learner, RecordScale, dls, dtypes, learn, net, nn, scales, x, y
-    _before(5)
+    _sections.before(5)
     # --- cell 27 ---
     from torch import nn
     from fastai.vision.all import Learner, DataLoaders, CrossEntropyLossFlat, Callback
@@ -136,13 +130,13 @@ def test_00_core_05_mixed_precision_the_one_device_specific_():
     test_eq({p.dtype for p in net.parameters()}, {torch.float32})     # weights stay float32
     test_eq(len(scales), 4); test_eq(scales[0], 2.**16)               # every step went through the loss scaler
     assert hasattr(learn, 'mixed_precision') and np.isfinite(learn.recorder.losses[-1].item())
-    _DONE.add('test_00_core_05_mixed_precision_the_one_device_specific_')
+    _sections.done('test_00_core_05_mixed_precision_the_one_device_specific_')
 
 
 def test_00_core_06_pickling_fastai_s_transforms():
     "nbs/00_core.ipynb, section 'pickling_fastai_s_transforms': its testable cells, in order."
     global Transform, parent_label, pickle, t, t2
-    _before(6)
+    _sections.before(6)
     # --- cell 29 ---
     import pickle
     from fastai.vision.all import Transform, parent_label
@@ -155,13 +149,13 @@ def test_00_core_06_pickling_fastai_s_transforms():
         del copyreg.dispatch_table[plum.Function]
         try: test_fail(lambda: pickle.dumps(t), contains='RLock')
         finally: copyreg.pickle(plum.Function, _reduce_plum_function)
-    _DONE.add('test_00_core_06_pickling_fastai_s_transforms')
+    _sections.done('test_00_core_06_pickling_fastai_s_transforms')
 
 
 def test_00_core_07_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
     global a, b, d, shared, tempfile
-    _before(7)
+    _sections.before(7)
     # --- cell 31 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
@@ -178,19 +172,22 @@ def test_00_core_07_where_data_goes():
     finally:
         os.environ.pop('TUNELAB_RESULTS', None)
         if shared: os.environ['TUNELAB_RESULTS'] = shared
-    _DONE.add('test_00_core_07_where_data_goes')
+    _sections.done('test_00_core_07_where_data_goes')
 
 
 def test_00_core_08_showing_the_toolkit_s_code_in_a_lesson():
     "nbs/00_core.ipynb, section 'showing_the_toolkit_s_code_in_a_lesson': its testable cells, in order."
     global buf, contextlib, io
-    _before(8)
+    _sections.before(8)
     # --- cell 35 ---
     import io, contextlib
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf): show_source(tunelab_home)
     test_eq(buf.getvalue().splitlines()[:2], ['# tunelab.core.tunelab_home', 'def tunelab_home() -> Path:'])
-    _DONE.add('test_00_core_08_showing_the_toolkit_s_code_in_a_lesson')
+    _sections.done('test_00_core_08_showing_the_toolkit_s_code_in_a_lesson')
 
 
-_SECTIONS = [test_00_core_00_setup, test_00_core_01_errors, test_00_core_02_device_and_environment, test_00_core_03_lesson_size, test_00_core_04_seeds, test_00_core_05_mixed_precision_the_one_device_specific_, test_00_core_06_pickling_fastai_s_transforms, test_00_core_07_where_data_goes, test_00_core_08_showing_the_toolkit_s_code_in_a_lesson]
+_sections.tests = [test_00_core_00_setup, test_00_core_01_errors, test_00_core_02_device_and_environment,
+    test_00_core_03_lesson_size, test_00_core_04_seeds, test_00_core_05_mixed_precision_the_one_device_specific_,
+    test_00_core_06_pickling_fastai_s_transforms, test_00_core_07_where_data_goes,
+    test_00_core_08_showing_the_toolkit_s_code_in_a_lesson]

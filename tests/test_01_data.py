@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.data')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_01_data_00_setup():
@@ -24,13 +18,13 @@ def test_01_data_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_01_data_00_setup')
+    _sections.done('test_01_data_00_setup')
 
 
 def test_01_data_01_animal_silhouettes_smoke_size():
     "nbs/01_data.ipynb, section 'animal_silhouettes_smoke_size': its testable cells, in order."
     global Evil, d, path, tmp, x, y
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     class Evil:
         def __reduce__(self): return (os.system, ('echo pwned',))
@@ -59,13 +53,13 @@ def test_01_data_01_animal_silhouettes_smoke_size():
     test_ne(sorted(get_image_files(animal_silhouettes(20, seed=7, dest=tmp)).attrgot('name')),
             sorted(get_image_files(path).attrgot('name')))                           # another seed, another subset
     test_fail(lambda: animal_silhouettes(n_per_class=2000, dest=tmp), contains='n_per_class=2000')
-    _DONE.add('test_01_data_01_animal_silhouettes_smoke_size')
+    _sections.done('test_01_data_01_animal_silhouettes_smoke_size')
 
 
 def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
     "nbs/01_data.ipynb, section 'generated_shapes_with_a_domain_shift_kno': its testable cells, in order."
     global a, axs, b, bg, dom, fig, i, im, j, kind, name, p_in, p_out, plt, rng, same_seed
-    _before(2)
+    _sections.before(2)
     # --- cell 14 ---
     test_fail(lambda: Domain(background='marble'), contains="unknown background 'marble'")
     test_fail(lambda: Domain(noise=2), contains='noise=2 must be between 0 and 1')
@@ -107,12 +101,12 @@ def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
     a, b = (np.stack([np.asarray(Image.open(f)) for f in get_image_files(p)]).astype(float) for p in (p_in, p_out))
     assert abs(a.mean() - b.mean()) > 1 or abs(a.std() - b.std()) > 1, "the shifted domain must look different"
     test_fail(lambda: shapes_dataset('sepia', dest=tmp), contains="unknown shift 'sepia'")
-    _DONE.add('test_01_data_02_generated_shapes_with_a_domain_shift_kno')
+    _sections.done('test_01_data_02_generated_shapes_with_a_domain_shift_kno')
 
 
 def test_01_data_03_full_size_datasets():
     "nbs/01_data.ipynb, section 'full_size_datasets': its testable cells, in order."
-    _before(3)
+    _sections.before(3)
     # --- cell 24 ---
     test_eq(_extracted_path(URLs.PETS).name, 'oxford-iiit-pet')           # what `untar_data` extracts, archive folder or not
     os.environ['TUNELAB_OFFLINE'] = '1'
@@ -120,14 +114,14 @@ def test_01_data_03_full_size_datasets():
         test_fail(lambda: full_dataset('pets'), contains='The pets dataset needs a download')
     del os.environ['TUNELAB_OFFLINE']
     test_fail(lambda: full_dataset('cifar'), contains="unknown full-size dataset 'cifar'")
-    _DONE.add('test_01_data_03_full_size_datasets')
+    _sections.done('test_01_data_03_full_size_datasets')
 
 
 def test_01_data_04_checking_an_image_folder_before_training():
     "nbs/01_data.ipynb, section 'checking_an_image_folder_before_training': its testable cells, in order."
     global _, a, b, bottom, broken, c, clear, exif, f, files, flat, folders, fr, k, linked, lk, memo, nested, notes
     global odd, one, opened, photo, r1, r2, ramp, rep, rep2, rep_l, sil, split, t0, t1, t2, time, top, two, v, w, x
-    _before(4)
+    _sections.before(4)
     # --- cell 27 ---
     test_eq(image_files(path), (list(get_image_files(path)), []))               # no links: exactly fastai's files, in its order
     lk = tmp/'lk'; shutil.copytree(path/'cat', lk/'cat')
@@ -253,7 +247,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_eq((rep2.level, rep2.counts), (2, {'cat': 40, 'dog': 40})); assert '2 levels below' in rep2.notes[0]
     flat = tmp/'flat'; shutil.copytree(path/'cat', flat)
     test_fail(lambda: check_image_folder(flat), contains='lie in it directly')
-    _DONE.add('test_01_data_04_checking_an_image_folder_before_training')
+    _sections.done('test_01_data_04_checking_an_image_folder_before_training')
 
 
 def test_01_data_05_dataloaders_with_presizing():
@@ -261,7 +255,7 @@ def test_01_data_05_dataloaders_with_presizing():
     global Categorize, Datasets, IntToFloatTensor, RandomResizedCrop, adls, again, aug, b, bdls, c, dls, ds8, f, fake
     global few, first, g, hits, hits_off, i, items, mdl, n, nullcontext, off, on, pf, pickle, random
     global real_full_dataset, sdls, seed, st_off, st_on, tdls, tiny, trn, two_epochs, val, w, x1, x2, xb, y1, y2, yb
-    _before(5)
+    _sections.before(5)
     # --- cell 47 ---
     if device_type() != 'cuda': test_eq((default_bs(64), default_bs(224)), (64, 32))
     else: b = default_bs(224); assert 16 <= b <= 256 and b & (b - 1) == 0, b       # a power of two
@@ -377,7 +371,9 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(sdls.c, 10)
     # --- cell 71 ---
     shutil.rmtree(tmp)
-    _DONE.add('test_01_data_05_dataloaders_with_presizing')
+    _sections.done('test_01_data_05_dataloaders_with_presizing')
 
 
-_SECTIONS = [test_01_data_00_setup, test_01_data_01_animal_silhouettes_smoke_size, test_01_data_02_generated_shapes_with_a_domain_shift_kno, test_01_data_03_full_size_datasets, test_01_data_04_checking_an_image_folder_before_training, test_01_data_05_dataloaders_with_presizing]
+_sections.tests = [test_01_data_00_setup, test_01_data_01_animal_silhouettes_smoke_size,
+    test_01_data_02_generated_shapes_with_a_domain_shift_kno, test_01_data_03_full_size_datasets,
+    test_01_data_04_checking_an_image_folder_before_training, test_01_data_05_dataloaders_with_presizing]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.models')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_02_models_00_setup():
@@ -24,14 +18,14 @@ def test_02_models_00_setup():
     from fastai.vision.all import CancelFitException
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_02_models_00_setup')
+    _sections.done('test_02_models_00_setup')
 
 
 def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
     "nbs/02_models.ipynb, section 'pretrained_weights_that_ship_in_pip_pack': its testable cells, in order."
     global Image, arch, c, c_rand, f, img, lite0, load_sample_image, m, mean, n, norm, p, p_rand, photos, r, rows, sd
     global std
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     sd = torch.load(offline_weights_path('efficientnet_lite0'), map_location='cpu', weights_only=True)
     len(sd), list(sd)[:3]
@@ -72,13 +66,13 @@ def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
     seed_everything(1)                      # a random init is random: over 12 seeds its top class got 1.6% to 7.1% here
     c_rand, p_rand = imagenet_predict(efficientnet_lite(pretrained=False), photos['china.jpg'])
     assert p_rand < min(0.15, p / 2), f"random weights should not be confident (top class at {p_rand:.1%})"
-    _DONE.add('test_02_models_01_pretrained_weights_that_ship_in_pip_pack')
+    _sections.done('test_02_models_01_pretrained_weights_that_ship_in_pip_pack')
 
 
 def test_02_models_02_any_backbone_by_name():
     "nbs/02_models.ipynb, section 'any_backbone_by_name': its testable cells, in order."
     global hub, shutil, snap, tempfile
-    _before(2)
+    _sections.before(2)
     # --- cell 16 ---
     import tempfile, shutil
     hub = Path(tempfile.mkdtemp())/'hub'                 # a Hugging Face cache laid out as a download leaves it
@@ -98,13 +92,13 @@ def test_02_models_02_any_backbone_by_name():
     if not weights_cached('torchvision/resnet18'): test_fail(lambda: create_backbone('torchvision/resnet18'), contains="needs a download")
     del os.environ['TUNELAB_OFFLINE']
     test_eq(type(create_backbone('resnet18', pretrained=False)).__name__, 'ResNet')   # architectures alone need no network
-    _DONE.add('test_02_models_02_any_backbone_by_name')
+    _sections.done('test_02_models_02_any_backbone_by_name')
 
 
 def test_02_models_03_body_head_and_parameter_groups():
     "nbs/02_models.ipynb, section 'body_head_and_parameter_groups': its testable cells, in order."
     global arch, groups, net, tvnet
-    _before(3)
+    _sections.before(3)
     # --- cell 21 ---
     net = timm_model(efficientnet_lite('efficientnet_lite0'), n_out=10)
     tvnet = torchvision_model(create_backbone('torchvision/resnet18', pretrained=False), n_out=3)
@@ -125,7 +119,7 @@ def test_02_models_03_body_head_and_parameter_groups():
         groups = block_splitter(timm_model(timm.create_model(arch), n_out=3))
         assert len(groups) >= 4, f"{arch}: only {len(groups)} groups"
     test_eq(len(block_splitter(tvnet)), 6)                                  # stem, layer1-4, head
-    _DONE.add('test_02_models_03_body_head_and_parameter_groups')
+    _sections.done('test_02_models_03_body_head_and_parameter_groups')
 
 
 def test_02_models_04_the_learner_factory():
@@ -133,7 +127,7 @@ def test_02_models_04_the_learner_factory():
     global FirstBatch, SimpleNamespace, after, before, body_bn, cb, coarse, compare_splits, conv_weights, dls
     global first_batch, frozen, inspect, is_cl, learn, loss, off, on, sl, smoke_dls, stem, synth_learner, t, tb, tc
     global torchvision, w, xb, yb
-    _before(4)
+    _sections.before(4)
     # --- cell 26 ---
     from types import SimpleNamespace
     cb = ChannelsLastInput(); cb.learn = SimpleNamespace(xb=(torch.randn(2, 3, 4, 4), torch.randn(2, 3)))   # a stand-in learner
@@ -225,23 +219,23 @@ def test_02_models_04_the_learner_factory():
     assert not is_cl(stem(off)) and not is_cl(first_batch(off)), "channels_last=False should leave NCHW"
     test_eq(len(on.cbs.filter(lambda c: isinstance(c, (ChannelsLast, ChannelsLastInput)))), 2)
     test_eq(len(off.cbs.filter(lambda c: isinstance(c, (ChannelsLast, ChannelsLastInput)))), 0)
-    _DONE.add('test_02_models_04_the_learner_factory')
+    _sections.done('test_02_models_04_the_learner_factory')
 
 
 def test_02_models_05_a_first_result_what_pretraining_is_worth():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
     global finetune_result, smoke_finetune
-    _before(5)
+    _sections.before(5)
     # --- cell 46 ---
     from tunelab.cli import smoke_finetune, finetune_result     # `tunelab finetune`'s functions (lesson 90)
-    _DONE.add('test_02_models_05_a_first_result_what_pretraining_is_worth')
+    _sections.done('test_02_models_05_a_first_result_what_pretraining_is_worth')
 
 
 @pytest.mark.experiment
 def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
     global ax, out, pets_folder, plt, pre, rand, results, sns
-    _before(6)
+    _sections.before(6)
     # --- cell 47 ---
     from tunelab.data import pets_folder
     out = lesson_out('02_models')                 # the pass's shared results store, or a temporary folder
@@ -264,7 +258,10 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     # --- cell 50 ---
     print(f"This run: ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). Pretraining is worth "
           f"{(pre - rand)*100:.0f} points here, for {results.seconds[0]:.0f} s against {results.seconds[1]:.0f} s of CPU training.")
-    _DONE.add('test_02_models_06_a_first_result_what_pretraining_is_worth_experiment')
+    _sections.done('test_02_models_06_a_first_result_what_pretraining_is_worth_experiment')
 
 
-_SECTIONS = [test_02_models_00_setup, test_02_models_01_pretrained_weights_that_ship_in_pip_pack, test_02_models_02_any_backbone_by_name, test_02_models_03_body_head_and_parameter_groups, test_02_models_04_the_learner_factory, test_02_models_05_a_first_result_what_pretraining_is_worth, test_02_models_06_a_first_result_what_pretraining_is_worth_experiment]
+_sections.tests = [test_02_models_00_setup, test_02_models_01_pretrained_weights_that_ship_in_pip_pack,
+    test_02_models_02_any_backbone_by_name, test_02_models_03_body_head_and_parameter_groups,
+    test_02_models_04_the_learner_factory, test_02_models_05_a_first_result_what_pretraining_is_worth,
+    test_02_models_06_a_first_result_what_pretraining_is_worth_experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.callbacks')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_02b_callbacks_00_setup():
@@ -20,36 +14,36 @@ def test_02b_callbacks_00_setup():
     global test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_ne, test_close
-    _DONE.add('test_02b_callbacks_00_setup')
+    _sections.done('test_02b_callbacks_00_setup')
 
 
 def test_02b_callbacks_01_the_registry():
     "nbs/02b_callbacks.ipynb, section 'the_registry': its testable cells, in order."
     global _Probe
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     test_eq((CALLBACKS['MixUp'], CALLBACKS['CutMix']), (MixUp, CutMix))
     class _Probe(Callback): body_only = True
     test_eq(register_callback(_Probe, 'probe'), _Probe)                            # returns the class: it works as a decorator
     test_eq((body_only('probe'), body_only(_Probe()), body_only(MixUp), body_only('CutMix')), (True, True, False, False))
     test_eq(CALLBACKS.pop('probe'), _Probe)                                         # (and is taken out again here)
-    _DONE.add('test_02b_callbacks_01_the_registry')
+    _sections.done('test_02b_callbacks_01_the_registry')
 
 
 def test_02b_callbacks_02_gradual_unfreezing():
     "nbs/02b_callbacks.ipynb, section 'gradual_unfreezing': its testable cells, in order."
-    _before(2)
+    _sections.before(2)
     # --- cell 7 ---
     test_eq([GradualUnfreeze().n_trainable(e, 9) for e in range(4)], [1, 2, 3, 4])
     test_eq([GradualUnfreeze(schedule=(1, 3, 'all')).n_trainable(e, 9) for e in range(5)], [1, 3, 9, 9, 9])   # the last holds
     test_fail(lambda: GradualUnfreeze(every=0), contains='every=0')
-    _DONE.add('test_02b_callbacks_02_gradual_unfreezing')
+    _sections.done('test_02b_callbacks_02_gradual_unfreezing')
 
 
 def test_02b_callbacks_03_training_labels():
     "nbs/02b_callbacks.ipynb, section 'training_labels': its testable cells, in order."
     global f0, f1, nl, pickle, small, smoke_dls, v
-    _before(3)
+    _sections.before(3)
     # --- cell 9 ---
     nl = NoisyLabels({'/d/cat/0.png': 'dog'})
     test_eq((nl(Path('/d/cat/0.png')), nl(Path('/d/cat/1.png'))), ('dog', 'cat'))
@@ -63,13 +57,13 @@ def test_02b_callbacks_03_training_labels():
     test_eq([small.vocab[int(small.train_ds[i][1])] for i in (0, 1)], ['zebra', parent_label(f1)])
     v = Path(small.valid_ds.items[0]).relative_to(small.path).as_posix()
     test_fail(lambda: relabel_dls(small, {v: 'cat'}), contains='not training images')
-    _DONE.add('test_02b_callbacks_03_training_labels')
+    _sections.done('test_02b_callbacks_03_training_labels')
 
 
 def test_02b_callbacks_04_l2_sp_stay_near_where_you_started():
     "nbs/02b_callbacks.ipynb, section 'l2_sp_stay_near_where_you_started': its testable cells, in order."
     global m, start
-    _before(4)
+    _sections.before(4)
     # --- cell 13 ---
     m = nn.Sequential(nn.Sequential(nn.Linear(2, 2)), nn.Linear(2, 2))
     start = {k: p.detach().clone() for k, p in body_head_params(m)[0].items()}
@@ -80,13 +74,13 @@ def test_02b_callbacks_04_l2_sp_stay_near_where_you_started():
     # --- cell 16 ---
     test_fail(lambda: L2SP(alpha=-1), contains='alpha=-1')
     test_fail(lambda: L2SP(start='imagenet'), contains="start='imagenet'")
-    _DONE.add('test_02b_callbacks_04_l2_sp_stay_near_where_you_started')
+    _sections.done('test_02b_callbacks_04_l2_sp_stay_near_where_you_started')
 
 
 def test_02b_callbacks_05_ewc_pull_hardest_on_what_the_old_task_ne():
     "nbs/02b_callbacks.ipynb, section 'ewc_pull_hardest_on_what_the_old_task_ne': its testable cells, in order."
     global state
-    _before(5)
+    _sections.before(5)
     # --- cell 18 ---
     state = dict(fisher={'0.0.weight': torch.ones(2, 2)}, anchor={'0.0.weight': m[0][0].weight.detach().clone()})
     test_eq(float(ewc_penalty(m, state, 10.).detach()), 0.)                                             # zero at θ*
@@ -94,21 +88,21 @@ def test_02b_callbacks_05_ewc_pull_hardest_on_what_the_old_task_ne():
     test_close(float(ewc_penalty(m, state, 10.).detach()), 10 / 2 * 4 * 0.25)
     # --- cell 20 ---
     test_fail(lambda: EWC(lam=-1., state={}), contains='lam=-1')
-    _DONE.add('test_02b_callbacks_05_ewc_pull_hardest_on_what_the_old_task_ne')
+    _sections.done('test_02b_callbacks_05_ewc_pull_hardest_on_what_the_old_task_ne')
 
 
 def test_02b_callbacks_06_batchnorm_statistics_kept():
     "nbs/02b_callbacks.ipynb, section 'batchnorm_statistics_kept': its testable cells, in order."
-    _before(6)
+    _sections.before(6)
     # --- cell 22 ---
     test_eq(body_only('BodyBnEval'), True)
-    _DONE.add('test_02b_callbacks_06_batchnorm_statistics_kept')
+    _sections.done('test_02b_callbacks_06_batchnorm_statistics_kept')
 
 
 def test_02b_callbacks_07_the_registry_is_complete_on_import():
     "nbs/02b_callbacks.ipynb, section 'the_registry_is_complete_on_import': its testable cells, in order."
     global code, out, subprocess, sys
-    _before(7)
+    _sections.before(7)
     # --- cell 23 ---
     import subprocess, sys
     code = ("import tunelab.recipes as r, sys; from tunelab.recipes import Recipe, Stage; "
@@ -119,7 +113,11 @@ def test_02b_callbacks_07_the_registry_is_complete_on_import():
     print(out[0])
     test_eq(eval(out[0]), sorted(['MixUp', 'CutMix', 'GradualUnfreeze', 'TrainLabels', 'L2SP', 'EWC', 'BodyBnEval']))
     test_eq(eval(out[1]), ['tunelab.callbacks', 'tunelab.core', 'tunelab.models', 'tunelab.recipes'])
-    _DONE.add('test_02b_callbacks_07_the_registry_is_complete_on_import')
+    _sections.done('test_02b_callbacks_07_the_registry_is_complete_on_import')
 
 
-_SECTIONS = [test_02b_callbacks_00_setup, test_02b_callbacks_01_the_registry, test_02b_callbacks_02_gradual_unfreezing, test_02b_callbacks_03_training_labels, test_02b_callbacks_04_l2_sp_stay_near_where_you_started, test_02b_callbacks_05_ewc_pull_hardest_on_what_the_old_task_ne, test_02b_callbacks_06_batchnorm_statistics_kept, test_02b_callbacks_07_the_registry_is_complete_on_import]
+_sections.tests = [test_02b_callbacks_00_setup, test_02b_callbacks_01_the_registry,
+    test_02b_callbacks_02_gradual_unfreezing, test_02b_callbacks_03_training_labels,
+    test_02b_callbacks_04_l2_sp_stay_near_where_you_started,
+    test_02b_callbacks_05_ewc_pull_hardest_on_what_the_old_task_ne, test_02b_callbacks_06_batchnorm_statistics_kept,
+    test_02b_callbacks_07_the_registry_is_complete_on_import]

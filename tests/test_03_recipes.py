@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.recipes')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_03_recipes_00_setup():
@@ -24,14 +18,14 @@ def test_03_recipes_00_setup():
     # --- cell 4 ---
     from tunelab.core import lesson_size
     SIZE = lesson_size()
-    _DONE.add('test_03_recipes_00_setup')
+    _sections.done('test_03_recipes_00_setup')
 
 
 def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     "nbs/03_recipes.ipynb, section 'one_rule_for_spreading_a_rate_over_group': its testable cells, in order."
     global OptimWrapper, SGD, f, fit_lrs, flat, learn, lr, nn, opt, params, s, stem, stlr, stlr_stage, synth_learner
     global tiny, tiny_learner, trainable
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     from fastai.vision.all import OptimWrapper, SGD
     opt = SGD([[torch.zeros(1, requires_grad=True)] for _ in range(5)], lr=0.1)
@@ -110,13 +104,13 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     test_close(learn.recorder.lrs, [stlr(i / 20)[-1] for i in range(20)])              # the head, at each of the 20 steps
     test_close([h['lr'] for h in learn.opt.hypers], stlr(19 / 20))                      # every group, at the last step
     test_close(fit_lrs(stlr_stage, start_epoch=1), [stlr(i / 20)[-1] for i in range(10, 20)])   # resumed: the second half
-    _DONE.add('test_03_recipes_01_one_rule_for_spreading_a_rate_over_group')
+    _sections.done('test_03_recipes_01_one_rule_for_spreading_a_rate_over_group')
 
 
 def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
     "nbs/03_recipes.ipynb, section 'callbacks_and_augmentation_a_recipe_can_': its testable cells, in order."
     global _Probe
-    _before(2)
+    _sections.before(2)
     # --- cell 25 ---
     sorted(CALLBACKS)
     # --- cell 26 ---
@@ -136,13 +130,13 @@ def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
     test_eq(check_aug('none'), 'none'); test_eq(check_aug({'max_rotate': 10}), {'max_rotate': 10})
     test_fail(lambda: check_aug({'max_rotate': 10, 'size': 64}), contains="unknown aug_transforms keyword(s) ['size']")
     test_fail(lambda: check_aug('heavy', 'mine'), contains="recipe 'mine': unknown aug 'heavy'")
-    _DONE.add('test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_')
+    _sections.done('test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_')
 
 
 def test_03_recipes_03_a_recipe():
     "nbs/03_recipes.ipynb, section 'a_recipe': its testable cells, in order."
     global inspect, learn, mix, r_stlr, smoke_dls, t, three_stages, tiny
-    _before(3)
+    _sections.before(3)
     # --- cell 32 ---
     mix = Recipe('mixup_ft', (Stage(2, 'all', lr=1e-3),), aug={'max_rotate': 20.0, 'do_flip': False},
                  cbs=[{'name': 'MixUp', 'alpha': 0.4}])
@@ -183,13 +177,13 @@ def test_03_recipes_03_a_recipe():
     t = compare_recipes(mix, three_stages)
     test_eq(t.index.tolist(), [('mixup_ft', 1), ('x', 1), ('x', 2), ('x', 3)])
     test_eq(t.epochs.tolist(), [2, 2, 1, 3])
-    _DONE.add('test_03_recipes_03_a_recipe')
+    _sections.done('test_03_recipes_03_a_recipe')
 
 
 def test_03_recipes_04_the_standard_recipes():
     "nbs/03_recipes.ipynb, section 'the_standard_recipes': its testable cells, in order."
     global r
-    _before(4)
+    _sections.before(4)
     # --- cell 46 ---
     test_eq(linear_probe(3).stages, (Stage(3, train=1, lr=2e-3),))
     test_eq((linear_probe().aug, linear_probe().train_bn, linear_probe().bn_eval), ('none', False, True))
@@ -222,13 +216,13 @@ def test_03_recipes_04_the_standard_recipes():
     print(r.to_json(indent=1)[:400], '...')
     # --- cell 62 ---
     for r in standard_recipes(6): test_eq(Recipe.from_json(r.to_json()), r)
-    _DONE.add('test_03_recipes_04_the_standard_recipes')
+    _sections.done('test_03_recipes_04_the_standard_recipes')
 
 
 def test_03_recipes_05_every_recipe_that_ships():
     "nbs/03_recipes.ipynb, section 'every_recipe_that_ships': its testable cells, in order."
     global meaning, r, rr, rs, shipped
-    _before(5)
+    _sections.before(5)
     # --- cell 64 ---
     test_eq(from_scratch(4).pretrained, False)
     test_eq(from_scratch(4).stages, full_fine_tune(4, lr=2e-3).stages)                   # the same stages, random weights
@@ -254,14 +248,14 @@ def test_03_recipes_05_every_recipe_that_ships():
     test_eq({name: d for name, d in meaning.items() if len(d) > 1}, {})        # one name, one definition
     for rs in (standard_recipes(), freeze_policies(), rate_recipes(2e-3, 1e-3), aug_recipes()):
         test_eq(len({r.name for r in rs}), len(rs))
-    _DONE.add('test_03_recipes_05_every_recipe_that_ships')
+    _sections.done('test_03_recipes_05_every_recipe_that_ships')
 
 
 def test_03_recipes_06_recipes_run_on_fastai():
     "nbs/03_recipes.ipynb, section 'recipes_run_on_fastai': its testable cells, in order."
     global Seen, before, dls, groups, learn, lrs, moved, replace, seed_everything, seen, smoke_dls, stage, torch
     global tune_learner, xb, yb
-    _before(6)
+    _sections.before(6)
     # --- cell 74 ---
     test_eq([type(o).__name__ for o in recipe_cbs(mix)], ['MixUp'])                    # what every fit of `mix` gets
     assert recipe_cbs(mix)[0] is not recipe_cbs(mix)[0]                                 # a fresh callback per fit
@@ -296,13 +290,13 @@ def test_03_recipes_06_recipes_run_on_fastai():
     # --- cell 78 ---
     test_eq(moved, [False] * 7 + [True, True])
     test_close(lrs[-2], lrs[-1] / 2.6)
-    _DONE.add('test_03_recipes_06_recipes_run_on_fastai')
+    _sections.done('test_03_recipes_06_recipes_run_on_fastai')
 
 
 def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     "nbs/03_recipes.ipynb, section 'where_a_recipe_starts_another_model_s_bo': its testable cells, in order."
     global fn, groups, head, moved, n, names, old, resnet, sd, second, tempfile, three, v
-    _before(7)
+    _sections.before(7)
     # --- cell 80 ---
     import tempfile
     fn = Path(tempfile.mkdtemp())/'old.pth'; fn.write_bytes(b'some weights')
@@ -338,7 +332,10 @@ def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     test_fail(lambda: replace(second, reinit=(9,)).validate(9), contains='reinit group(s) [9] out of range')
     test_fail(lambda: replace(second, init='run:'), contains="init is 'run:RUN_ID'")
     test_fail(lambda: replace(second, reinit=('stem',)), contains='reinit lists parameter-group indices')
-    _DONE.add('test_03_recipes_07_where_a_recipe_starts_another_model_s_bo')
+    _sections.done('test_03_recipes_07_where_a_recipe_starts_another_model_s_bo')
 
 
-_SECTIONS = [test_03_recipes_00_setup, test_03_recipes_01_one_rule_for_spreading_a_rate_over_group, test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_, test_03_recipes_03_a_recipe, test_03_recipes_04_the_standard_recipes, test_03_recipes_05_every_recipe_that_ships, test_03_recipes_06_recipes_run_on_fastai, test_03_recipes_07_where_a_recipe_starts_another_model_s_bo]
+_sections.tests = [test_03_recipes_00_setup, test_03_recipes_01_one_rule_for_spreading_a_rate_over_group,
+    test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_, test_03_recipes_03_a_recipe,
+    test_03_recipes_04_the_standard_recipes, test_03_recipes_05_every_recipe_that_ships,
+    test_03_recipes_06_recipes_run_on_fastai, test_03_recipes_07_where_a_recipe_starts_another_model_s_bo]

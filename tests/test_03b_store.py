@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.store')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_03b_store_00_setup():
@@ -27,13 +21,13 @@ def test_03b_store_00_setup():
     from tunelab.data import animal_silhouettes
     from tunelab.recipes import linear_probe
     import sqlite3
-    _DONE.add('test_03b_store_00_setup')
+    _sections.done('test_03b_store_00_setup')
 
 
 def test_03b_store_01_the_store():
     "nbs/03b_store.ipynb, section 'the_store': its testable cells, in order."
     global db, r, row, st, store_dir, tables
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     store_dir = Path(tempfile.mkdtemp())
     st = ResultStore(store_dir/'sub'/'results.sqlite')                           # makes the folder it needs
@@ -63,13 +57,13 @@ def test_03b_store_01_the_store():
     test_eq(st.comparisons()[['comparison', 'runs']].values.tolist(), [['c1', 1]])
     test_eq(json.loads(st.comparisons().label[0]), {'seeds': [0]})
     shutil.rmtree(store_dir)
-    _DONE.add('test_03b_store_01_the_store')
+    _sections.done('test_03b_store_01_the_store')
 
 
 def test_03b_store_02_atomic_writes():
     "nbs/03b_store.ipynb, section 'atomic_writes': its testable cells, in order."
     global e, full_disk, real_write, tmp_w
-    _before(2)
+    _sections.before(2)
     # --- cell 13 ---
     tmp_w = Path(tempfile.mkdtemp())
     atomic_write(tmp_w/'a.bin', b'abc')
@@ -84,13 +78,13 @@ def test_03b_store_02_atomic_writes():
     test_eq(sorted(p.name for p in tmp_w.iterdir()), ['a.bin'])                   # no .tmp left behind
     test_eq((tmp_w/'a.bin').read_bytes(), b'abc')                                 # the old file intact
     shutil.rmtree(tmp_w)
-    _DONE.add('test_03b_store_02_atomic_writes')
+    _sections.done('test_03b_store_02_atomic_writes')
 
 
 def test_03b_store_03_the_output_folder():
     "nbs/03b_store.ipynb, section 'the_output_folder': its testable cells, in order."
     global deny, holder, small, t, tmp_o
-    _before(3)
+    _sections.before(3)
     # --- cell 15 ---
     small = animal_silhouettes(20, seed=1, dest=Path(tempfile.mkdtemp()))
     tmp_o = Path(tempfile.mkdtemp())
@@ -118,7 +112,8 @@ def test_03b_store_03_the_output_folder():
         with out_lock(tmp_o/'ok'): pass                                         # nested in one process: the same lock
         test_eq((tmp_o/'ok'/'.lock').read_text(), str(os.getpid()))
     shutil.rmtree(tmp_o)
-    _DONE.add('test_03b_store_03_the_output_folder')
+    _sections.done('test_03b_store_03_the_output_folder')
 
 
-_SECTIONS = [test_03b_store_00_setup, test_03b_store_01_the_store, test_03b_store_02_atomic_writes, test_03b_store_03_the_output_folder]
+_sections.tests = [test_03b_store_00_setup, test_03b_store_01_the_store, test_03b_store_02_atomic_writes,
+    test_03b_store_03_the_output_folder]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.checkpoint')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_03c_checkpoint_00_setup():
@@ -79,7 +73,7 @@ def test_03c_checkpoint_00_setup():
     with ctx.quietly(learn): learn.fit(1, cbs=cp2)
     test_eq(st.results().query("run_id == 'r2'").epoch.tolist(), [0]); test_eq(RunContext(st, 'x', {}).cbs, [])
     shutil.rmtree(tmp_c)
-    _DONE.add('test_03c_checkpoint_00_setup')
+    _sections.done('test_03c_checkpoint_00_setup')
 
 
-_SECTIONS = [test_03c_checkpoint_00_setup]
+_sections.tests = [test_03c_checkpoint_00_setup]

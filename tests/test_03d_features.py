@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.features')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_03d_features_00_cached_features_for_a_fixed_body():
@@ -121,7 +115,7 @@ def test_03d_features_00_cached_features_for_a_fixed_body():
     test_eq(_cache_plan(linear_probe(2), [None]), "feature cache, linear_probe: stage 1 cached")
     test_eq(_cache_plan(fastai_fine_tune(3), ['augmentation', 'it trains more than the head']),
             "feature cache, fine_tune: stage 1 uncached: augmentation; stage 2 uncached: it trains more than the head")
-    _DONE.add('test_03d_features_00_cached_features_for_a_fixed_body')
+    _sections.done('test_03d_features_00_cached_features_for_a_fixed_body')
 
 
-_SECTIONS = [test_03d_features_00_cached_features_for_a_fixed_body]
+_sections.tests = [test_03d_features_00_cached_features_for_a_fixed_body]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.runner')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_04_runner_00_setup():
@@ -30,14 +24,14 @@ def test_04_runner_00_setup():
     from dataclasses import replace
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_04_runner_00_setup')
+    _sections.done('test_04_runner_00_setup')
 
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
     global Image, a, b, body, c, ck_i, fc, first, fresh, ft, imagenet, learn, learn_a, names, one, rid_a, rid_b, runs
     global sd, second, small, st, st_i, start, tmp_c, tmp_v, two, v, versions
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
     small = animal_silhouettes(20, seed=1, dest=tmp_c)
@@ -119,13 +113,13 @@ def test_04_runner_01_one_run():
     test_eq(all(torch.equal(v, a[k].to(v.device)) for k, v in learn_a.model.state_dict().items()), True)   # the kept weights
     test_eq(learn_a.dls.valid_ds.items, image_dls(small, size=32, bs=32).valid_ds.items)                # the runner's split
     test_fail(lambda: learner_of_run(first, small, tmp_c/'no_checkpoints', rid_a), contains='kept no model')
-    _DONE.add('test_04_runner_01_one_run')
+    _sections.done('test_04_runner_01_one_run')
 
 
 def test_04_runner_02_many_runs():
     "nbs/04_runner.ipynb, section 'many_runs': its testable cells, in order."
     global SimpleNamespace, counting, df1, df2, grid_out, o0, opened, reports, tdata, w0, walks
-    _before(2)
+    _sections.before(2)
     # --- cell 24 ---
     reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
     test_eq(reports['small'].counts, {c: 20 for c in reports['small'].counts}); test_eq(len(reports['small'].counts), 10)
@@ -157,13 +151,13 @@ def test_04_runner_02_many_runs():
     finally: tdata._walk_images, tdata._opened_bad = w0, o0
     print(f"4 runs: the folder walked {len(walks)} time(s), its images opened {len(opened)} time(s)")
     test_eq((len(walks), len(opened)), (1, 1))
-    _DONE.add('test_04_runner_02_many_runs')
+    _sections.done('test_04_runner_02_many_runs')
 
 
 def test_04_runner_03_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    _before(3)
+    _sections.before(3)
     # --- cell 30 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
@@ -215,13 +209,13 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     test_eq(again.returncode, 0)
     test_eq(ResultStore(tmp/'a'/'results.sqlite').results().seconds.tolist(), ra.seconds.tolist())   # rows untouched
     print(f"third invocation: {time.perf_counter() - t:.1f} s, nothing retrained")
-    _DONE.add('test_04_runner_03_resuming_killed_restarted_same_result')
+    _sections.done('test_04_runner_03_resuming_killed_restarted_same_result')
 
 
 def test_04_runner_04_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    _before(4)
+    _sections.before(4)
     # --- cell 35 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
@@ -232,14 +226,14 @@ def test_04_runner_04_bad_input_leaves_the_store_intact():
     test_eq(store_file.read_bytes(), before)
     # --- cell 36 ---
     import shutil; shutil.rmtree(tmp)
-    _DONE.add('test_04_runner_04_bad_input_leaves_the_store_intact')
+    _sections.done('test_04_runner_04_bad_input_leaves_the_store_intact')
 
 
 @pytest.mark.experiment
 def test_04_runner_05_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global axs, base, df, exp_out, fig, full_dataset, plt, r, s
-    _before(5)
+    _sections.before(5)
     # --- cell 37 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
@@ -260,7 +254,9 @@ def test_04_runner_05_a_comparison_of_the_standard_recipes_experiment():
     if not rehearsal(): assert s.accuracy.min() > 0.3, s   # too little stand-in data in a rehearsal (lesson 00) to judge
     # --- cell 40 ---
     shutil.rmtree(exp_out)
-    _DONE.add('test_04_runner_05_a_comparison_of_the_standard_recipes_experiment')
+    _sections.done('test_04_runner_05_a_comparison_of_the_standard_recipes_experiment')
 
 
-_SECTIONS = [test_04_runner_00_setup, test_04_runner_01_one_run, test_04_runner_02_many_runs, test_04_runner_03_resuming_killed_restarted_same_result, test_04_runner_04_bad_input_leaves_the_store_intact, test_04_runner_05_a_comparison_of_the_standard_recipes_experiment]
+_sections.tests = [test_04_runner_00_setup, test_04_runner_01_one_run, test_04_runner_02_many_runs,
+    test_04_runner_03_resuming_killed_restarted_same_result, test_04_runner_04_bad_input_leaves_the_store_intact,
+    test_04_runner_05_a_comparison_of_the_standard_recipes_experiment]

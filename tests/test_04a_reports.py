@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.reports')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_04a_reports_00_setup():
@@ -24,13 +18,13 @@ def test_04a_reports_00_setup():
     import numpy as np, pandas as pd
     from fastcore.test import test_eq, test_fail, test_close
     from tunelab.data import animal_silhouettes
-    _DONE.add('test_04a_reports_00_setup')
+    _sections.done('test_04a_reports_00_setup')
 
 
 def test_04a_reports_01_one_row_per_run():
     "nbs/04a_reports.ipynb, section 'one_row_per_run': its testable cells, in order."
     global cols, toy
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     cols = dict(dataset='d', arch='x', seed=0, stage=0, seconds=1., trainable_params=10, lr_head=1e-3)
     toy = pd.DataFrame(dict(run_id=list('aabbcc'), recipe=['good'] * 2 + ['blew_up'] * 2 + ['weak'] * 2, epoch=[0, 1] * 3,
@@ -39,13 +33,13 @@ def test_04a_reports_01_one_row_per_run():
     test_eq(final_results(toy).set_index('run_id').accuracy.to_dict(), {'a': .8, 'b': .95, 'c': .4})
     test_eq(final_results(toy).total_seconds.tolist(), [2., 2., 2.])
     test_eq(diverged_runs(toy), {'b'})
-    _DONE.add('test_04a_reports_01_one_row_per_run')
+    _sections.done('test_04a_reports_01_one_row_per_run')
 
 
 def test_04a_reports_02_a_summary_over_seeds():
     "nbs/04a_reports.ipynb, section 'a_summary_over_seeds': its testable cells, in order."
     global h, m, s
-    _before(2)
+    _sections.before(2)
     # --- cell 7 ---
     m, h = t_interval([.62, .725, .815]); test_close(m, 0.72, eps=1e-3); test_close(h, 0.242, eps=1e-3)
     test_eq(np.isnan(t_interval([.5])[1]), True)                          # one seed: no interval
@@ -54,24 +48,24 @@ def test_04a_reports_02_a_summary_over_seeds():
     s = summarise(toy)
     test_eq(s.diverged.to_dict(), {('d', 'blew_up'): 1, ('d', 'good'): 0, ('d', 'weak'): 0})
     s
-    _DONE.add('test_04a_reports_02_a_summary_over_seeds')
+    _sections.done('test_04a_reports_02_a_summary_over_seeds')
 
 
 def test_04a_reports_03_the_majority_class_baseline():
     "nbs/04a_reports.ipynb, section 'the_majority_class_baseline': its testable cells, in order."
     global base
-    _before(3)
+    _sections.before(3)
     # --- cell 11 ---
     base = baselines(animal_silhouettes(20, seed=1, dest=Path(tempfile.mkdtemp())))
     test_eq((base['majority'], base['chance']), (0.1, 0.1))               # ten balanced classes, stratified split
     base
-    _DONE.add('test_04a_reports_03_the_majority_class_baseline')
+    _sections.done('test_04a_reports_03_the_majority_class_baseline')
 
 
 def test_04a_reports_04_naming_a_winner():
     "nbs/04a_reports.ipynb, section 'naming_a_winner': its testable cells, in order."
     global d, h, line, m, name, paired, s2, toy_runs, two_versions, unclear, wide
-    _before(4)
+    _sections.before(4)
     # --- cell 13 ---
     test_close(paired_differences(toy, 'good', 'weak').difference.tolist(), [0.4])   # seed 0: 0.8 - 0.4
     test_eq(list(paired_differences(toy, 'good', 'weak').columns), ['dataset', 'seed', 'difference'])
@@ -111,13 +105,13 @@ def test_04a_reports_04_naming_a_winner():
     test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'), "steady - close: +2.0 points (within the largest seed spread, 20.0)")
     wide = toy_runs({'a': [.90, .91], 'b': [.70, .72]})
     test_eq(gap_vs_spread(summarise(wide), 'b', 'a'), "b - a: -19.5 points (larger than the largest seed spread, 2.0)")
-    _DONE.add('test_04a_reports_04_naming_a_winner')
+    _sections.done('test_04a_reports_04_naming_a_winner')
 
 
 def test_04a_reports_05_plots():
     "nbs/04a_reports.ipynb, section 'plots': its testable cells, in order."
     global ax, axs, fig, h, m, plt
-    _before(5)
+    _sections.before(5)
     # --- cell 21 ---
     import matplotlib.pyplot as plt
     ax = show_baseline(plt.subplots()[1], dict(majority=.5, chance=.1))
@@ -135,7 +129,9 @@ def test_04a_reports_05_plots():
     ax = plot_curves(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_ydata()[0] for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), [0.25, 0.5])
     plt.close('all')
-    _DONE.add('test_04a_reports_05_plots')
+    _sections.done('test_04a_reports_05_plots')
 
 
-_SECTIONS = [test_04a_reports_00_setup, test_04a_reports_01_one_row_per_run, test_04a_reports_02_a_summary_over_seeds, test_04a_reports_03_the_majority_class_baseline, test_04a_reports_04_naming_a_winner, test_04a_reports_05_plots]
+_sections.tests = [test_04a_reports_00_setup, test_04a_reports_01_one_row_per_run,
+    test_04a_reports_02_a_summary_over_seeds, test_04a_reports_03_the_majority_class_baseline,
+    test_04a_reports_04_naming_a_winner, test_04a_reports_05_plots]

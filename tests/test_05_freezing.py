@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.freezing')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_05_freezing_00_setup():
@@ -23,13 +17,13 @@ def test_05_freezing_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_05_freezing_00_setup')
+    _sections.done('test_05_freezing_00_setup')
 
 
 def test_05_freezing_01_what_each_parameter_group_does():
     "nbs/05_freezing.ipynb, section 'what_each_parameter_group_does': its testable cells, in order."
     global ax, dls, learn, plt, smoke_dls, t, tune_learner
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
@@ -54,13 +48,13 @@ def test_05_freezing_01_what_each_parameter_group_does():
     ax = learn.plot_groups(slice(1e-5, 1e-3))
     test_eq(len(ax.patches), 2 * len(learn.opt.param_lists))                 # a grey and an orange bar per group
     test_eq(ax.get_title(), f"{t.trainable.sum():,} of {t.params.sum():,} parameters train")
-    _DONE.add('test_05_freezing_01_what_each_parameter_group_does')
+    _sections.done('test_05_freezing_01_what_each_parameter_group_does')
 
 
 def test_05_freezing_02_four_policies_as_recipes():
     "nbs/05_freezing.ipynb, section 'four_policies_as_recipes': its testable cells, in order."
     global ax, axs, compare_recipes, fig, freeze_policies, policies, r
-    _before(2)
+    _sections.before(2)
     # --- cell 11 ---
     from tunelab.recipes import compare_recipes, freeze_policies
     policies = freeze_policies()
@@ -70,13 +64,13 @@ def test_05_freezing_02_four_policies_as_recipes():
     for r, ax in zip(policies, axs.flat):
         recipe_learner(dls, r).plot_groups(lr=r.stages[0].lr, ax=ax, title=r.name)
     plt.tight_layout()
-    _DONE.add('test_05_freezing_02_four_policies_as_recipes')
+    _sections.done('test_05_freezing_02_four_policies_as_recipes')
 
 
 def test_05_freezing_03_what_moved_one_training_step_checked():
     "nbs/05_freezing.ipynb, section 'what_moved_one_training_step_checked': its testable cells, in order."
     global changes, df, fe, ff, full, head, name, params, pt, r, stats, toy, toy_t, wc
-    _before(3)
+    _sections.before(3)
     # --- cell 14 ---
     seed_everything(0)
     wc = tune_learner(dls).what_changed(n_batches=1)
@@ -111,7 +105,7 @@ def test_05_freezing_03_what_moved_one_training_step_checked():
     test_eq(sorted(pt[pt.trainable & (pt.kind == 'weight')].group.unique()), [6, 7, 8])  # freeze_to_3: only the top three groups' weights train...
     test_eq(pt[(pt.kind == 'weight') & (pt.group < 6)].changed.any(), False)      # ... and the others' weights stayed put
     test_eq(full[full.kind != 'buffer'].changed.all(), True)              # full fine-tuning: everything moved
-    _DONE.add('test_05_freezing_03_what_moved_one_training_step_checked')
+    _sections.done('test_05_freezing_03_what_moved_one_training_step_checked')
 
 
 @pytest.mark.experiment
@@ -119,7 +113,7 @@ def test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     "nbs/05_freezing.ipynb, section 'experiment_the_four_policies_side_by_sid': its testable cells, in order."
     global a, animal_silhouettes, axs, b, df, done_with, f, fig, final_results, gap_vs_spread, lesson_out, out
     global pets_folder, plot_curves, plot_results, r, run_experiments, s, sns, summarise
-    _before(4)
+    _sections.before(4)
     # --- cell 19 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
@@ -147,7 +141,9 @@ def test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     if not rehearsal(): assert s.accuracy.min() > 0.5, s                                      # every policy learns the smoke task (chance is 10%)
     test_eq(s.trainable_params['feature_extraction'] < s.trainable_params['fastai_freeze'] < s.trainable_params['full_fine_tune'], True)
     done_with(out)
-    _DONE.add('test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment')
+    _sections.done('test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment')
 
 
-_SECTIONS = [test_05_freezing_00_setup, test_05_freezing_01_what_each_parameter_group_does, test_05_freezing_02_four_policies_as_recipes, test_05_freezing_03_what_moved_one_training_step_checked, test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment]
+_sections.tests = [test_05_freezing_00_setup, test_05_freezing_01_what_each_parameter_group_does,
+    test_05_freezing_02_four_policies_as_recipes, test_05_freezing_03_what_moved_one_training_step_checked,
+    test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment]

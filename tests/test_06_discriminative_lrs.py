@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.discriminative_lrs')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_06_discriminative_lrs_00_setup():
@@ -23,13 +17,13 @@ def test_06_discriminative_lrs_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_06_discriminative_lrs_00_setup')
+    _sections.done('test_06_discriminative_lrs_00_setup')
 
 
 def test_06_discriminative_lrs_01_rates_per_group():
     "nbs/06_discriminative_lrs.ipynb, section 'rates_per_group': its testable cells, in order."
     global ax, axs, fig, n, plt, rules, s, sns, u
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     rules = lr_rules(1e-3, 9)
     rules.style.format('{:.1e}')
@@ -52,14 +46,14 @@ def test_06_discriminative_lrs_01_rates_per_group():
     test_close(layer_decay_lrs(1e-3, 9, 0.5, min_scale=0.1)[0], 1e-4)
     test_fail(lambda: layer_decay_lrs(1e-3, 9, 1.5), contains='decay=1.5')
     test_fail(lambda: ulmfit_lrs(1e-3, 0), contains='n_groups >= 1')
-    _DONE.add('test_06_discriminative_lrs_01_rates_per_group')
+    _sections.done('test_06_discriminative_lrs_01_rates_per_group')
 
 
 def test_06_discriminative_lrs_02_schedules_recorded_per_group():
     "nbs/06_discriminative_lrs.ipynb, section 'schedules_recorded_per_group': its testable cells, in order."
     global axs, combined_cos, f, known, lrs, n, name, pct, peak, r, rec, record, recs, scheds, sl, smoke_dls
     global synth_learner, tiny, tune_learner, v
-    _before(2)
+    _sections.before(2)
     # --- cell 9 ---
     f = sched_stlr(1.0, cut_frac=0.1, ratio=32)
     test_close([f(0.), f(0.05), f(0.1), f(0.55), f(1.)], [1/32, (1/32 + 1)/2, 1., (1/32 + 1)/2, 1/32])   # ULMFiT's formula
@@ -99,13 +93,13 @@ def test_06_discriminative_lrs_02_schedules_recorded_per_group():
         test_close(r, np.stack([scheds[name](i / n) for i in range(n)]), eps=1e-12)  # every recorded step follows the schedule...
         for pct, v in known[name]: test_close(scheds[name](pct), v, eps=1e-9)       # ... whose known points are where they should be
         test_close(r[:, 1:] / r[:, :-1], np.full((n, 8), 100 ** (1 / 8)))            # the discriminative ratio holds at every step
-    _DONE.add('test_06_discriminative_lrs_02_schedules_recorded_per_group')
+    _sections.done('test_06_discriminative_lrs_02_schedules_recorded_per_group')
 
 
 def test_06_discriminative_lrs_03_lr_find_before_and_after_unfreezing():
     "nbs/06_discriminative_lrs.ipynb, section 'lr_find_before_and_after_unfreezing': its testable cells, in order."
     global ax, small
-    _before(3)
+    _sections.before(3)
     # --- cell 16 ---
     seed_everything(0)
     small = find_lrs(tune_learner(smoke_dls(20, size=32, bs=16)), num_it=12)      # the tool on tiny data (the lesson's run is below)
@@ -115,14 +109,14 @@ def test_06_discriminative_lrs_03_lr_find_before_and_after_unfreezing():
     ax = plot_lr_find(small)
     test_eq(sum(l.get_marker() == 'o' for l in ax.lines), 2)                      # one suggestion per curve
     test_eq(sorted(t.get_text() for t in ax.texts), sorted(f"{small[k]:.1e}" for k in ('frozen', 'unfrozen')))
-    _DONE.add('test_06_discriminative_lrs_03_lr_find_before_and_after_unfreezing')
+    _sections.done('test_06_discriminative_lrs_03_lr_find_before_and_after_unfreezing')
 
 
 @pytest.mark.experiment
 def test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment():
     "nbs/06_discriminative_lrs.ipynb, section 'lr_find_before_and_after_unfreezing': its testable cells, in order."
     global animal_silhouettes, ax, data, found, image_dls, img_size, nullcontext, pets_folder
-    _before(4)
+    _sections.before(4)
     # --- cell 19 ---
     from contextlib import nullcontext
     from tunelab.data import animal_silhouettes, pets_folder, image_dls
@@ -136,17 +130,17 @@ def test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
     test_eq(set(found['curves'].stage.str.split(' ').str[0]), {'frozen', 'unfrozen'})
     assert 1e-6 < found['unfrozen'] < 1 and 1e-6 < found['frozen'] < 1, found
     assert np.isfinite(found['curves'].loss).all()
-    _DONE.add('test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment')
+    _sections.done('test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment')
 
 
 def test_06_discriminative_lrs_05_experiment_one_rate_against_discriminati():
     "nbs/06_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
     global compare_recipes, rate_recipes
-    _before(5)
+    _sections.before(5)
     # --- cell 21 ---
     from tunelab.recipes import rate_recipes, compare_recipes     # defined with every shipped recipe in lesson 03
     compare_recipes(*rate_recipes(2e-3, 1e-3))[['epochs', 'train', 'lr', 'spread']]
-    _DONE.add('test_06_discriminative_lrs_05_experiment_one_rate_against_discriminati')
+    _sections.done('test_06_discriminative_lrs_05_experiment_one_rate_against_discriminati')
 
 
 @pytest.mark.experiment
@@ -154,7 +148,7 @@ def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     "nbs/06_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
     global a, axs, b, df, done_with, fig, gap_vs_spread, head_lr, lesson_out, lr, out, plot_curves, plot_results, r
     global recipes, run_experiments, s, summarise
-    _before(6)
+    _sections.before(6)
     # --- cell 22 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.runner import run_experiments
@@ -176,7 +170,12 @@ def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     test_eq(len(df), sum(r.epochs for r in recipes) * rehearsed(2, 1))      # a row per epoch of every recipe and seed
     if not rehearsal(): assert s.accuracy.min() > 0.5, s   # too little stand-in data in a rehearsal (lesson 00) to judge
     done_with(out)
-    _DONE.add('test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment')
+    _sections.done('test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment')
 
 
-_SECTIONS = [test_06_discriminative_lrs_00_setup, test_06_discriminative_lrs_01_rates_per_group, test_06_discriminative_lrs_02_schedules_recorded_per_group, test_06_discriminative_lrs_03_lr_find_before_and_after_unfreezing, test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment, test_06_discriminative_lrs_05_experiment_one_rate_against_discriminati, test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment]
+_sections.tests = [test_06_discriminative_lrs_00_setup, test_06_discriminative_lrs_01_rates_per_group,
+    test_06_discriminative_lrs_02_schedules_recorded_per_group,
+    test_06_discriminative_lrs_03_lr_find_before_and_after_unfreezing,
+    test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment,
+    test_06_discriminative_lrs_05_experiment_one_rate_against_discriminati,
+    test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment]

@@ -3,14 +3,8 @@
 import importlib
 import pytest
 
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_07_gradual_unfreezing_00_setup():
@@ -27,13 +21,13 @@ def test_07_gradual_unfreezing_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 3 ---
     SIZE = lesson_size()
-    _DONE.add('test_07_gradual_unfreezing_00_setup')
+    _sections.done('test_07_gradual_unfreezing_00_setup')
 
 
 def test_07_gradual_unfreezing_01_the_callback():
     "nbs/07_gradual_unfreezing.ipynb, section 'the_callback': its testable cells, in order."
     global TrainableGroups, cleared, dls, gu, head_state_after, k, kept, learn, r, rec, smoke_dls, tune_learner
-    _before(1)
+    _sections.before(1)
     # --- cell 4 ---
     show_source(GradualUnfreeze)
     # --- cell 5 ---
@@ -95,20 +89,20 @@ def test_07_gradual_unfreezing_01_the_callback():
     kept, cleared = head_state_after(False), head_state_after(True)
     print(f"head parameters with Adam moments at the start of epoch 1: kept {kept[0]}/{kept[1]}, cleared {cleared[0]}/{cleared[1]}")
     test_eq(kept[0], kept[1]); test_eq(cleared[0], 0)
-    _DONE.add('test_07_gradual_unfreezing_01_the_callback')
+    _sections.done('test_07_gradual_unfreezing_01_the_callback')
 
 
 def test_07_gradual_unfreezing_02_ulmfit_as_a_recipe():
     "nbs/07_gradual_unfreezing.ipynb, section 'ulmfit_as_a_recipe': its testable cells, in order."
     global Recipe, Stage, ulmfit
-    _before(2)
+    _sections.before(2)
     # --- cell 10 ---
     from tunelab.recipes import Recipe, Stage, ulmfit
     # --- cell 11 ---
     print(ulmfit(4))
     test_eq(ulmfit(4).stages[0].unfreeze, (1, 4, 6, 'all'))
     test_eq(ulmfit(4).epochs, 4)
-    _DONE.add('test_07_gradual_unfreezing_02_ulmfit_as_a_recipe')
+    _sections.done('test_07_gradual_unfreezing_02_ulmfit_as_a_recipe')
 
 
 @pytest.mark.experiment
@@ -116,7 +110,7 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     "nbs/07_gradual_unfreezing.ipynb, section 'experiment_ulmfit_against_fine_tune_and_': its testable cells, in order."
     global animal_silhouettes, axs, df, done_with, e, fastai_fine_tune, fig, full_fine_tune, gap_vs_spread, lesson_out
     global out, pets_folder, plot_curves, plot_results, plt, r, recipes, run_experiments, s, summarise
-    _before(3)
+    _sections.before(3)
     # --- cell 12 ---
     from tunelab.core import lesson_out, done_with
     from tunelab.data import animal_silhouettes, pets_folder
@@ -141,7 +135,9 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     test_eq(len(df), 3 * e * df.seed.nunique()); test_eq(df.seed.nunique(), rehearsed(2, 1))
     if not rehearsal(): assert s.accuracy.min() > 0.5, s   # too little stand-in data in a rehearsal (lesson 00) to judge
     done_with(out)
-    _DONE.add('test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment')
+    _sections.done('test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment')
 
 
-_SECTIONS = [test_07_gradual_unfreezing_00_setup, test_07_gradual_unfreezing_01_the_callback, test_07_gradual_unfreezing_02_ulmfit_as_a_recipe, test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment]
+_sections.tests = [test_07_gradual_unfreezing_00_setup, test_07_gradual_unfreezing_01_the_callback,
+    test_07_gradual_unfreezing_02_ulmfit_as_a_recipe,
+    test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.backbones')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_08_backbones_00_setup():
@@ -22,13 +16,13 @@ def test_08_backbones_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_08_backbones_00_setup')
+    _sections.done('test_08_backbones_00_setup')
 
 
 def test_08_backbones_01_throughput_from_the_runner_s_own_epochs():
     "nbs/08_backbones.ipynb, section 'throughput_from_the_runner_s_own_epochs': its testable cells, in order."
     global rows, smoke_dls, tiny
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     from tunelab.data import smoke_dls
     tiny = smoke_dls(20, size=32, bs=24)                    # 160 training images: 6 batches of 24, 16 left over
@@ -37,13 +31,13 @@ def test_08_backbones_01_throughput_from_the_runner_s_own_epochs():
     rows = pd.DataFrame(dict(recipe='fine_tune', stage=[0, 1, 1], seconds=[2.0, 7.0, 9.0]))  # a 3-epoch `fine_tune` run
     test_eq(finetune_throughput(rows, fastai_fine_tune(3), 144), 144 * 2 / 16)       # the head-only epoch does not count
     test_fail(lambda: finetune_throughput(rows.assign(recipe='linear_probe'), linear_probe(2), 144), contains='no all-layers epochs')
-    _DONE.add('test_08_backbones_01_throughput_from_the_runner_s_own_epochs')
+    _sections.done('test_08_backbones_01_throughput_from_the_runner_s_own_epochs')
 
 
 def test_08_backbones_02_the_comparison():
     "nbs/08_backbones.ipynb, section 'the_comparison': its testable cells, in order."
     global DataError, animal_silhouettes, ax, front, probe, shutil, sil, tempfile, tmp, toy, toy_res, tuned
-    _before(2)
+    _sections.before(2)
     # --- cell 8 ---
     test_eq(_candidate('efficientnet_lite1'), ('efficientnet_lite1', True, 'efficientnet_lite1'))
     test_eq(_candidate(('efficientnet_lite0', False)), ('efficientnet_lite0', False, 'efficientnet_lite0_random'))
@@ -72,7 +66,7 @@ def test_08_backbones_02_the_comparison():
     front = [l for l in ax.lines if l.get_label() == 'Pareto front'][0]
     test_eq(list(front.get_xdata()), [10, 30, 30]); test_eq(list(front.get_ydata()), [0.8, 0.9, 0.9])   # a, c and d, by time
     test_eq(ax.get_xlabel(), 'wall time per run (s)')
-    _DONE.add('test_08_backbones_02_the_comparison')
+    _sections.done('test_08_backbones_02_the_comparison')
 
 
 @pytest.mark.experiment
@@ -80,7 +74,7 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     "nbs/08_backbones.ipynb, section 'experiment_four_backbones_on_the_silhoue': its testable cells, in order."
     global ResultStore, ax, b, best_pre, candidates, data, done_with, img_size, lesson_out, n_epochs, n_train, out
     global pets_folder, plt, pre, r, rand, res, rho, runs, split, unfrozen
-    _before(3)
+    _sections.before(3)
     # --- cell 15 ---
     from tunelab.core import lesson_out, done_with
     if SIZE == 'full':
@@ -119,7 +113,8 @@ def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
         assert best_pre > rand + 0.10, (best_pre, rand)                          # pretraining is worth more than 10 points here
         test_eq(res.finetune_accuracy.notna().all() and res.probe_accuracy.notna().all(), True)
     shutil.rmtree(tmp); done_with(out)
-    _DONE.add('test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment')
+    _sections.done('test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment')
 
 
-_SECTIONS = [test_08_backbones_00_setup, test_08_backbones_01_throughput_from_the_runner_s_own_epochs, test_08_backbones_02_the_comparison, test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment]
+_sections.tests = [test_08_backbones_00_setup, test_08_backbones_01_throughput_from_the_runner_s_own_epochs,
+    test_08_backbones_02_the_comparison, test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.cleaning')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_09_cleaning_00_setup():
@@ -22,14 +16,14 @@ def test_09_cleaning_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_09_cleaning_00_setup')
+    _sections.done('test_09_cleaning_00_setup')
 
 
 def test_09_cleaning_01_duplicates_exact_and_near():
     "nbs/09_cleaning.ipynb, section 'duplicates_exact_and_near': its testable cells, in order."
     global SHIFTS, animal_silhouettes, ax, axs, cross, d, dups, f, fig, j, k, lab, pairs, plt, r, ramp, render_shape
     global resaved, sil, sil_dups, src, tempfile, tmp, tmp_h
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     import tempfile
     tmp_h = Path(tempfile.mkdtemp())
@@ -74,13 +68,13 @@ def test_09_cleaning_01_duplicates_exact_and_near():
             for j, (f, lab) in enumerate([(r.file_a, r.label_a), (r.file_b, r.label_b)]):
                 ax = axs[2 * k + j]; ax.imshow(Image.open(f), cmap='gray'); ax.set_title(f"{lab} (d={r.distance})", fontsize=8); ax.axis('off')
         plt.tight_layout()
-    _DONE.add('test_09_cleaning_01_duplicates_exact_and_near')
+    _sections.done('test_09_cleaning_01_duplicates_exact_and_near')
 
 
 def test_09_cleaning_02_class_balance():
     "nbs/09_cleaning.ipynb, section 'class_balance': its testable cells, in order."
     global bal, c, f, i, im, image_dls, imb, mixed, n, rep, w, warnings, xb, yb
-    _before(2)
+    _sections.before(2)
     # --- cell 13 ---
     imb = tmp/'imbalanced'
     for c, n in [('cat', 40), ('dog', 30), ('bird', 8)]:
@@ -116,13 +110,13 @@ def test_09_cleaning_02_class_balance():
             im.save(mixed/c/f"{i}.{'jpg' if im.mode == 'CMYK' else 'png'}")
     xb, yb = image_dls(mixed, size=32, bs=4, valid_pct=0.25).one_batch()
     test_eq(xb.shape[1], 3)
-    _DONE.add('test_09_cleaning_02_class_balance')
+    _sections.done('test_09_cleaning_02_class_balance')
 
 
 def test_09_cleaning_03_wrong_labels_the_highest_losses():
     "nbs/09_cleaning.ipynb, section 'wrong_labels_the_highest_losses': its testable cells, in order."
     global lnc, smoke_dls, tune_learner, untrained
-    _before(3)
+    _sections.before(3)
     # --- cell 18 ---
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
@@ -133,13 +127,13 @@ def test_09_cleaning_03_wrong_labels_the_highest_losses():
     test_eq(len(lnc), 5); assert lnc.loss.is_monotonic_decreasing
     test_eq(lnc.label.tolist(), [parent_label(f) for f in lnc.file])
     test_eq(len(label_noise_candidates(untrained, frac=0.25)), round(0.25 * len(untrained.dls.train_ds)))
-    _DONE.add('test_09_cleaning_03_wrong_labels_the_highest_losses')
+    _sections.done('test_09_cleaning_03_wrong_labels_the_highest_losses')
 
 
 def test_09_cleaning_04_review_relabel_or_delete():
     "nbs/09_cleaning.ipynb, section 'review_relabel_or_delete': its testable cells, in order."
     global ar, c, caps, done, late, lc, n, r0, r1, review, review_dir, rw, twice
-    _before(4)
+    _sections.before(4)
     # --- cell 20 ---
     ar = tmp_h/'ar'
     for c, n in (('cat', 'a'), ('cat', 'b'), ('dog', 'c')):
@@ -186,13 +180,13 @@ def test_09_cleaning_04_review_relabel_or_delete():
     rw.button.click(); test_eq(len(rw.done), 2)                                     # a second click changes nothing
     late.button.click()                                                             # copy.png has moved: shown in the widget, not raised
     test_eq((late.done, type(late.error)), (None, FileNotFoundError))
-    _DONE.add('test_09_cleaning_04_review_relabel_or_delete')
+    _sections.done('test_09_cleaning_04_review_relabel_or_delete')
 
 
 def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
     global f0, f1, files, nl, pickle, small, smoke_dls, v
-    _before(5)
+    _sections.before(5)
     # --- cell 29 ---
     show_source(NoisyLabels)
     # --- cell 31 ---
@@ -214,7 +208,7 @@ def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
     test_eq(small.valid_ds[0][1], small.vocab.o2i[parent_label(small.valid_ds.items[0])])          # validation: the folder's label
     v = Path(small.valid_ds.items[0]).relative_to(small.path).as_posix()
     test_fail(lambda: relabel_dls(small, {v: 'cat'}), contains='not training images')
-    _DONE.add('test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu')
+    _sections.done('test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu')
 
 
 @pytest.mark.experiment
@@ -224,7 +218,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     global fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run, lost, noisy
     global noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run, run_experiments, sns
     global split, still_wrong, train_files, train_idx, valid_idx
-    _before(6)
+    _sections.before(6)
     # --- cell 34 ---
     from dataclasses import replace
     from tunelab.data import SILHOUETTE_CLASSES
@@ -286,7 +280,10 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     test_eq(len(cands), len(flipped))
     test_fail(lambda: inject_label_noise(train_files, SILHOUETTE_CLASSES, frac=1.5), contains='frac=1.5')
     shutil.rmtree(tmp); done_with(out)
-    _DONE.add('test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment')
+    _sections.done('test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment')
 
 
-_SECTIONS = [test_09_cleaning_00_setup, test_09_cleaning_01_duplicates_exact_and_near, test_09_cleaning_02_class_balance, test_09_cleaning_03_wrong_labels_the_highest_losses, test_09_cleaning_04_review_relabel_or_delete, test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu, test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment]
+_sections.tests = [test_09_cleaning_00_setup, test_09_cleaning_01_duplicates_exact_and_near,
+    test_09_cleaning_02_class_balance, test_09_cleaning_03_wrong_labels_the_highest_losses,
+    test_09_cleaning_04_review_relabel_or_delete, test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu,
+    test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.augmentation')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_10_augmentation_00_setup():
@@ -22,13 +16,13 @@ def test_10_augmentation_00_setup():
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_10_augmentation_00_setup')
+    _sections.done('test_10_augmentation_00_setup')
 
 
 def test_10_augmentation_01_every_augmentation_alone_on_the_same_ima():
     "nbs/10_augmentation.ipynb, section 'every_augmentation_alone_on_the_same_ima': its testable cells, in order."
     global SHIFTS, f, fig, image_dls, name, out, raw, shapes, shapes_dataset, xb, yb
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     from tunelab.data import shapes_dataset, image_dls, SHIFTS
     seed_everything(0)
@@ -48,13 +42,13 @@ def test_10_augmentation_01_every_augmentation_alone_on_the_same_ima():
     fig = show_augmentations(xb[:5])
     test_eq(len(fig.axes), (1 + len(AUGMENTATIONS)) * 5)                           # the originals, then a row per augmentation
     test_eq([ax.get_ylabel() for ax in fig.axes[::5]], ['original', *AUGMENTATIONS])
-    _DONE.add('test_10_augmentation_01_every_augmentation_alone_on_the_same_ima')
+    _sections.done('test_10_augmentation_01_every_augmentation_alone_on_the_same_ima')
 
 
 def test_10_augmentation_02_an_explorer_with_sliders():
     "nbs/10_augmentation.ipynb, section 'an_explorer_with_sliders': its testable cells, in order."
     global b1, ex, k, v
-    _before(2)
+    _sections.before(2)
     # --- cell 11 ---
     ex = AugExplorer(xb)
     ex
@@ -65,13 +59,13 @@ def test_10_augmentation_02_an_explorer_with_sliders():
     assert (ex.batch() - xb).abs().mean() > 0.01
     assert 'max_rotate=45' in ex.code.value
     b1 = ex.batch(); ex.new_draw(); assert not torch.equal(ex.batch(), b1)               # a new draw, new angles
-    _DONE.add('test_10_augmentation_02_an_explorer_with_sliders')
+    _sections.done('test_10_augmentation_02_an_explorer_with_sliders')
 
 
 def test_10_augmentation_03_presizing_against_a_naive_resize():
     "nbs/10_augmentation.ipynb, section 'presizing_against_a_naive_resize': its testable cells, in order."
     global _, axs, fig, i, kw, naive, name, plt, pres, r, sharp, x, xn, xp
-    _before(3)
+    _sections.before(3)
     # --- cell 13 ---
     import matplotlib.pyplot as plt
     kw = dict(size=48, bs=6, num_workers=0, max_rotate=45, max_zoom=1.5, p_affine=1.0, seed=0)
@@ -87,13 +81,13 @@ def test_10_augmentation_03_presizing_against_a_naive_resize():
     sharp = lambda x: float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
     print(f"mean absolute neighbour difference (sharpness): naive {sharp(xn):.4f}, presized {sharp(xp):.4f}")
     test_eq(xn.shape, xp.shape)
-    _DONE.add('test_10_augmentation_03_presizing_against_a_naive_resize')
+    _sections.done('test_10_augmentation_03_presizing_against_a_naive_resize')
 
 
 def test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation():
     "nbs/10_augmentation.ipynb, section 'mixup_cutmix_and_test_time_augmentation': its testable cells, in order."
     global axs, b, cut, fig, frac_changed, i, mixed, name, r, yb
-    _before(4)
+    _sections.before(4)
     # --- cell 15 ---
     yb = yb.cpu()
     mixed, cut = mix_preview(xb, yb, MixUp), mix_preview(xb, yb, CutMix)
@@ -105,13 +99,13 @@ def test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation():
     test_eq(mixed.shape, xb.shape); assert not torch.equal(mixed, xb) and not torch.equal(cut, xb)
     frac_changed = (cut != xb).any(1).float().mean().item()
     assert 0 < frac_changed < 1, frac_changed                                            # CutMix replaces a part of each image, not all
-    _DONE.add('test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation')
+    _sections.done('test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation')
 
 
 def test_10_augmentation_05_experiment_an_ablation_in_distribution_a():
     "nbs/10_augmentation.ipynb, section 'experiment_an_ablation_in_distribution_a': its testable cells, in order."
     global _, called_circle, circles, p, shutil, tempfile, tune_learner, untrained
-    _before(5)
+    _sections.before(5)
     # --- cell 17 ---
     import shutil, tempfile
     from tunelab.models import tune_learner
@@ -122,14 +116,14 @@ def test_10_augmentation_05_experiment_an_ablation_in_distribution_a():
     called_circle = float((p.argmax(1) == untrained.dls.vocab.o2i['circle']).float().mean())
     test_close(evaluate_on(untrained, circles.parent), called_circle)
     shutil.rmtree(circles.parent)
-    _DONE.add('test_10_augmentation_05_experiment_an_ablation_in_distribution_a')
+    _sections.done('test_10_augmentation_05_experiment_an_ablation_in_distribution_a')
 
 
 @pytest.mark.experiment
 def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment():
     "nbs/10_augmentation.ipynb, section 'experiment_an_ablation_in_distribution_a': its testable cells, in order."
     global abl, ax, d, fig, g, sns, spread, t, table, tests, train
-    _before(6)
+    _sections.before(6)
     # --- cell 19 ---
     train = shapes_dataset('none', n_per_class=30, size=64, seed=0)
     tests = {'same domain': shapes_dataset('none', n_per_class=40, size=64, seed=1)}
@@ -156,7 +150,11 @@ def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment(
               f"+mixup {table.loc['default+mixup', t]:.1%}, +tta {table.loc['default+tta', t]:.1%}; largest seed spread {spread[t].max()*100:.1f} points")
     test_eq(len(abl), 3 * 4 * len(tests))
     assert table.loc['default', 'same domain'] > 0.5, table
-    _DONE.add('test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment')
+    _sections.done('test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment')
 
 
-_SECTIONS = [test_10_augmentation_00_setup, test_10_augmentation_01_every_augmentation_alone_on_the_same_ima, test_10_augmentation_02_an_explorer_with_sliders, test_10_augmentation_03_presizing_against_a_naive_resize, test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation, test_10_augmentation_05_experiment_an_ablation_in_distribution_a, test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment]
+_sections.tests = [test_10_augmentation_00_setup, test_10_augmentation_01_every_augmentation_alone_on_the_same_ima,
+    test_10_augmentation_02_an_explorer_with_sliders, test_10_augmentation_03_presizing_against_a_naive_resize,
+    test_10_augmentation_04_mixup_cutmix_and_test_time_augmentation,
+    test_10_augmentation_05_experiment_an_ablation_in_distribution_a,
+    test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.speed')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_11_speed_00_setup():
@@ -20,13 +14,13 @@ def test_11_speed_00_setup():
     global test_close, test_eq, test_fail
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_close
-    _DONE.add('test_11_speed_00_setup')
+    _sections.done('test_11_speed_00_setup')
 
 
 def test_11_speed_01_timing_on_a_busy_machine():
     "nbs/11_speed.ipynb, section 'timing_on_a_busy_machine': its testable cells, in order."
     global calls, m, t, w0
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2)); m(torch.zeros(1, 3, 8, 8))
     w0 = m[0].weight.detach().clone()
@@ -39,13 +33,13 @@ def test_11_speed_01_timing_on_a_busy_machine():
     t, calls
     # --- cell 8 ---
     test_eq(calls, ['a', 'b', 'a', 'b']); test_eq(t, {'a': 1.0, 'b': 3.0})
-    _DONE.add('test_11_speed_01_timing_on_a_busy_machine')
+    _sections.done('test_11_speed_01_timing_on_a_busy_machine')
 
 
 def test_11_speed_02_plain_fastai_the_baseline():
     "nbs/11_speed.ipynb, section 'plain_fastai_the_baseline': its testable cells, in order."
     global base, dls, smoke_dls
-    _before(2)
+    _sections.before(2)
     # --- cell 10 ---
     from tunelab.data import smoke_dls
     dls = smoke_dls(30, size=48, bs=64, aug=False)
@@ -54,7 +48,7 @@ def test_11_speed_02_plain_fastai_the_baseline():
     # --- cell 11 ---
     test_eq(len(base.opt.param_lists), 2)                                  # fastai's two groups, body and head
     assert not base.cbs.filter(lambda c: 'ChannelsLast' in type(c).__name__), "the baseline must be plain fastai"
-    _DONE.add('test_11_speed_02_plain_fastai_the_baseline')
+    _sections.done('test_11_speed_02_plain_fastai_the_baseline')
 
 
 @pytest.mark.experiment
@@ -63,7 +57,7 @@ def test_11_speed_03_a_small_measurement_experiment():
     global FeatureCache, Path, ResultStore, animal_silhouettes, data, epoch, every_image_opened, fastai_probe
     global image_dls, item_memo, k, linear_probe, mdls, net, one_epoch, probe, res, run_recipe, steps, tempfile, tmp
     global tune_learner, v, xb, yb
-    _before(3)
+    _sections.before(3)
     # --- cell 12 ---
     from tunelab.models import tune_learner
     xb, yb = dls.one_batch()
@@ -110,7 +104,8 @@ def test_11_speed_03_a_small_measurement_experiment():
     epoch = interleaved({'every image opened': every_image_opened, 'from memory': one_epoch}, rounds=2)
     print(f"one training epoch of {len(mdls.train_ds)} images: every image opened {epoch['every image opened']:.2f} s, "
           f"from memory {epoch['from memory']:.2f} s: {epoch['every image opened'] / epoch['from memory']:.1f}x; {item_memo}")
-    _DONE.add('test_11_speed_03_a_small_measurement_experiment')
+    _sections.done('test_11_speed_03_a_small_measurement_experiment')
 
 
-_SECTIONS = [test_11_speed_00_setup, test_11_speed_01_timing_on_a_busy_machine, test_11_speed_02_plain_fastai_the_baseline, test_11_speed_03_a_small_measurement_experiment]
+_sections.tests = [test_11_speed_00_setup, test_11_speed_01_timing_on_a_busy_machine,
+    test_11_speed_02_plain_fastai_the_baseline, test_11_speed_03_a_small_measurement_experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.evaluate')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_12_evaluate_00_setup():
@@ -22,24 +16,24 @@ def test_12_evaluate_00_setup():
     from fastcore.test import test_eq, test_fail, test_close, test_ne
     # --- cell 4 ---
     SIZE = lesson_size()
-    _DONE.add('test_12_evaluate_00_setup')
+    _sections.done('test_12_evaluate_00_setup')
 
 
 def test_12_evaluate_01_why_learn_export_failed_and_the_fix():
     "nbs/12_evaluate.ipynb, section 'why_learn_export_failed_and_the_fix': its testable cells, in order."
     global Transform, parent_label
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     from fastai.vision.all import Transform, parent_label
     test_eq(copyreg.dispatch_table.get(plum.Function).__module__, 'tunelab.core')   # registered when tunelab is imported
     test_eq(pickle.loads(pickle.dumps(Transform(parent_label)))(Path('cats/1.png')), 'cats')
-    _DONE.add('test_12_evaluate_01_why_learn_export_failed_and_the_fix')
+    _sections.done('test_12_evaluate_01_why_learn_export_failed_and_the_fix')
 
 
 def test_12_evaluate_02_export_a_fastai_learner_or_weights_only():
     "nbs/12_evaluate.ipynb, section 'export_a_fastai_learner_or_weights_only': its testable cells, in order."
     global card, f, smoke_dls, tiny, tiny_dls, tmp
-    _before(2)
+    _sections.before(2)
     # --- cell 7 ---
     test_eq(check_export_path('m.pth'), Path('m.pth'))
     test_fail(lambda: check_export_path('model.h5'), contains='.pkl')
@@ -55,13 +49,13 @@ def test_12_evaluate_02_export_a_fastai_learner_or_weights_only():
     test_eq(card['classes'], list(tiny_dls.vocab))
     test_eq((card['arch'], card['presize'], card['size']), ('efficientnet_lite0', 48, 32))
     assert (tmp/'tiny.pkl').stat().st_size > 1e6 and (tmp/'tiny.pth').stat().st_size > 1e6
-    _DONE.add('test_12_evaluate_02_export_a_fastai_learner_or_weights_only')
+    _sections.done('test_12_evaluate_02_export_a_fastai_learner_or_weights_only')
 
 
 def test_12_evaluate_03_load_and_predict():
     "nbs/12_evaluate.ipynb, section 'load_and_predict': its testable cells, in order."
     global Armed, d, df, f, files, loaded, marker, mock, msg, no_pickle, one, other, out, preds, rebuilt, ref, tta
-    _before(3)
+    _sections.before(3)
     # --- cell 12 ---
     rebuilt = _rebuild(card)
     test_eq(list(rebuilt.dls.vocab), card['classes'])
@@ -118,13 +112,13 @@ def test_12_evaluate_03_load_and_predict():
     for f, msg in [('notes.pkl', 'not a fastai learner'), ('notes.pth', 'not a PyTorch weights file'), ('other.pth', 'not a tunelab weights file'),
                    ('missing.pth', 'no such file')]:
         test_fail(lambda: load_model(tmp/f), contains=msg)
-    _DONE.add('test_12_evaluate_03_load_and_predict')
+    _sections.done('test_12_evaluate_03_load_and_predict')
 
 
 def test_12_evaluate_04_the_best_run_of_a_comparison_kept():
     "nbs/12_evaluate.ipynb, section 'the_best_run_of_a_comparison_kept': its testable cells, in order."
     global best, contextlib, df, fastai_fine_tune, io, line, o, p1, pall, restored, summarise
-    _before(4)
+    _sections.before(4)
     # --- cell 25 ---
     df = pd.DataFrame([dict(run_id=r, recipe=r, dataset='d', arch='a', seed=0, epoch=0, stage=0, train_loss=tl, valid_loss=1., accuracy=a,
                             seconds=1., trainable_params=1, lr_head=1e-3) for r, tl, a in [('nan_run', np.nan, 0.9), ('weak', 0.5, 0.3)]])
@@ -150,13 +144,13 @@ def test_12_evaluate_04_the_best_run_of_a_comparison_kept():
         pall = predict_images(tmp/'tiny.pth', tiny_dls.path, csv=tmp/'p.csv', max_rows=5)
     test_eq(len(pd.read_csv(tmp/'p.csv')), len(pall)); assert f"{len(pall) - 5} more rows" in o.getvalue(), o.getvalue()
     test_fail(lambda: predict_images(tmp/'tiny.pth', one, csv=tmp/'p.txt'), contains='name a .csv file')
-    _DONE.add('test_12_evaluate_04_the_best_run_of_a_comparison_kept')
+    _sections.done('test_12_evaluate_04_the_best_run_of_a_comparison_kept')
 
 
 def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     "nbs/12_evaluate.ipynb, section 'calibration_can_the_probabilities_be_tru': its testable cells, in order."
     global T, ax, conf, g, k, n, onehot, pred, probs, right, sharpen, targets, tbl, true_logits, y
-    _before(5)
+    _sections.before(5)
     # --- cell 32 ---
     g = torch.Generator().manual_seed(0)
     n, k = 20000, 4
@@ -184,13 +178,13 @@ def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     assert ece(temperature_scale(true_logits * 3, fit_temperature(true_logits * 3, y)), y) < ece((true_logits * 3).softmax(-1), y)
     # --- cell 36 ---
     ax = plot_reliability(probs, targets, label="calibrated by construction")
-    _DONE.add('test_12_evaluate_05_calibration_can_the_probabilities_be_tru')
+    _sections.done('test_12_evaluate_05_calibration_can_the_probabilities_be_tru')
 
 
 def test_12_evaluate_06_what_the_model_gets_wrong():
     "nbs/12_evaluate.ipynb, section 'what_the_model_gets_wrong': its testable cells, in order."
     global acc_all, cm, lg, tg, tiny_interp, tpca
-    _before(6)
+    _sections.before(6)
     # --- cell 38 ---
     with tiny.no_bar(): tiny_interp = ClassificationInterpretation.from_learner(tiny)
     tpca = per_class_accuracy(tiny_interp)
@@ -204,26 +198,26 @@ def test_12_evaluate_06_what_the_model_gets_wrong():
     test_eq(lg.shape, (len(tg), len(tiny_dls.vocab)))                              # logits, not probabilities
     (tmp/'zoo'/'unicorn').mkdir(parents=True); shutil.copy(one, tmp/'zoo'/'unicorn'/'u.png')
     test_fail(lambda: shifted_accuracy(tiny, tmp/'zoo'), contains="classes ['unicorn'] are not among the model's")
-    _DONE.add('test_12_evaluate_06_what_the_model_gets_wrong')
+    _sections.done('test_12_evaluate_06_what_the_model_gets_wrong')
 
 
 def test_12_evaluate_07_what_to_change_next():
     "nbs/12_evaluate.ipynb, section 'what_to_change_next': its testable cells, in order."
     global s
-    _before(7)
+    _sections.before(7)
     # --- cell 42 ---
     s = what_to_change_next({'validation': 0.95, 'held-out': 0.93, 'noise': 0.60, 'blur': 0.90}, 0.08, 0.03, 1.8, [('star', 'cross', 4)], 6)
     test_eq(len(s), 4)
     assert 'noise shift costs the most (33.0%' in s[1] and '4 of 6' in s[2] and 'over-confident' in s[3], s
     s = what_to_change_next({'validation': 0.95, 'held-out': 0.80, 'blur': 0.78}, 0.02, 0.03, 1.0)
     assert '15.0% gap' in s[0] and 'holds up' in s[1] and 'does not help' in s[2], s
-    _DONE.add('test_12_evaluate_07_what_to_change_next')
+    _sections.done('test_12_evaluate_07_what_to_change_next')
 
 
 def test_12_evaluate_08_from_the_command_line():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global bad, code, contextlib, err, ft, io, k, main, mine, out, re, run
-    _before(8)
+    _sections.before(8)
     # --- cell 43 ---
     import io, contextlib, re
     from tunelab.cli import main
@@ -255,14 +249,14 @@ def test_12_evaluate_08_from_the_command_line():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert not (tmp/'c0').exists()                                                  # refused before anything ran
     {k: v[2].strip() for k, v in bad.items()}
-    _DONE.add('test_12_evaluate_08_from_the_command_line')
+    _sections.done('test_12_evaluate_08_from_the_command_line')
 
 
 @pytest.mark.experiment
 def test_12_evaluate_09_from_the_command_line_experiment():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global acc, args, code, err, one, out, out3
-    _before(9)
+    _sections.before(9)
     # --- cell 45 ---
     one = tmp/'one.json'
     one.write_text(json.dumps({'name': 'head', 'aug': 'none', 'train_bn': False, 'bn_eval': True, 'stages': [{'epochs': 2, 'train': 1, 'lr': 3e-3}]}))
@@ -276,7 +270,7 @@ def test_12_evaluate_09_from_the_command_line_experiment():
     acc = lambda o: re.search(r'seed 0: ([\d.]+)% in the comparison, ([\d.]+)% validating', o).groups()
     test_eq(acc(out)[0], acc(out)[1]); test_eq(acc(out3)[0], acc(out3)[1])        # the exported model is the run's model
     print(out3.splitlines()[-1])
-    _DONE.add('test_12_evaluate_09_from_the_command_line_experiment')
+    _sections.done('test_12_evaluate_09_from_the_command_line_experiment')
 
 
 @pytest.mark.experiment
@@ -285,7 +279,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     global IMG, N, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg, m, main
     global n_err, name, p, pca, plt, ref, row, rows, runs, s, seed, shapes_dataset, some, steps, tests, train_path
     global vlogits, vy, y
-    _before(10)
+    _sections.before(10)
     # --- cell 46 ---
     from tunelab.data import shapes_dataset, SHIFTS
     IMG, N = (64, 60) if SIZE == 'smoke' else (128, rehearsed(200, 20))
@@ -354,7 +348,13 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     steps = what_to_change_next(m.to_dict(), cal.ece_before.mean(), cal.ece_after.mean(), cal['T'].mean(), confused, n_err)
     print(f"Means over {len(runs)} seeds (seed 0 for the confusions).")
     for s in steps: print('-', s)
-    _DONE.add('test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment')
+    _sections.done('test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment')
 
 
-_SECTIONS = [test_12_evaluate_00_setup, test_12_evaluate_01_why_learn_export_failed_and_the_fix, test_12_evaluate_02_export_a_fastai_learner_or_weights_only, test_12_evaluate_03_load_and_predict, test_12_evaluate_04_the_best_run_of_a_comparison_kept, test_12_evaluate_05_calibration_can_the_probabilities_be_tru, test_12_evaluate_06_what_the_model_gets_wrong, test_12_evaluate_07_what_to_change_next, test_12_evaluate_08_from_the_command_line, test_12_evaluate_09_from_the_command_line_experiment, test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment]
+_sections.tests = [test_12_evaluate_00_setup, test_12_evaluate_01_why_learn_export_failed_and_the_fix,
+    test_12_evaluate_02_export_a_fastai_learner_or_weights_only, test_12_evaluate_03_load_and_predict,
+    test_12_evaluate_04_the_best_run_of_a_comparison_kept,
+    test_12_evaluate_05_calibration_can_the_probabilities_be_tru, test_12_evaluate_06_what_the_model_gets_wrong,
+    test_12_evaluate_07_what_to_change_next, test_12_evaluate_08_from_the_command_line,
+    test_12_evaluate_09_from_the_command_line_experiment,
+    test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment]

@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.forgetting')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_13_forgetting_00_setup():
@@ -25,13 +19,13 @@ def test_13_forgetting_00_setup():
     # --- cell 4 ---
     SIZE = lesson_size()
     print(f"lesson size: {SIZE}")
-    _DONE.add('test_13_forgetting_00_setup')
+    _sections.done('test_13_forgetting_00_setup')
 
 
 def test_13_forgetting_01_the_data_silhouettes_as_image_folders_an():
     "nbs/13_forgetting.ipynb, section 'the_data_silhouettes_as_image_folders_an': its testable cells, in order."
     global _, a, axs, dA, dP, fa, fig, fp, i, ia, ip, plt, tempfile, x0, xb, xp, xp0, yb
-    _before(1)
+    _sections.before(1)
     # --- cell 7 ---
     import matplotlib.pyplot as plt
     seed_everything(0)
@@ -59,13 +53,13 @@ def test_13_forgetting_01_the_data_silhouettes_as_image_folders_an():
     test_eq(ia.shape, (32, 32)); test_eq(sorted(ia.flatten().tolist()), sorted(ip.flatten().tolist()))   # the same pixels...
     test_ne(ia, ip)                                                                                      # ...elsewhere
     test_eq(silhouette_folder(range(5), 4, 32, seed=0, dest=fa.parent), fa)                              # cached
-    _DONE.add('test_13_forgetting_01_the_data_silhouettes_as_image_folders_an')
+    _sections.done('test_13_forgetting_01_the_data_silhouettes_as_image_folders_an')
 
 
 def test_13_forgetting_02_l2_sp_stay_near_where_you_started():
     "nbs/13_forgetting.ipynb, section 'l2_sp_stay_near_where_you_started': its testable cells, in order."
     global LossPair, alpha, before, beta, cb, k, l, learn, lg, lite, p, pb, ph, plain, rec, reg, tune_learner, w0, x, y
-    _before(2)
+    _sections.before(2)
     # --- cell 9 ---
     show_source(clone_state, body_head_params, l2sp_terms)
     # --- cell 11 ---
@@ -123,14 +117,14 @@ def test_13_forgetting_02_l2_sp_stay_near_where_you_started():
     lite = tune_learner(silhouette_dls(range(2), n_per_class=4, size=32), n_out=2, normalize=False, loss_func=CrossEntropyLossFlat())
     test_eq(float(l2sp_terms(lite.model, start_weights(lite))[0]), 0.)
     test_fail(lambda: L2SP(alpha=-1), contains='alpha=-1'); test_fail(lambda: L2SP(start='imagenet'), contains="start='imagenet'")
-    _DONE.add('test_13_forgetting_02_l2_sp_stay_near_where_you_started')
+    _sections.done('test_13_forgetting_02_l2_sp_stay_near_where_you_started')
 
 
 def test_13_forgetting_03_ewc_pull_hardest_on_what_the_old_task_ne():
     "nbs/13_forgetting.ipynb, section 'ewc_pull_hardest_on_what_the_old_task_ne': its testable cells, in order."
     global batch, callback_spec, dist, f, fis, fn, i, k, learn, make_callback, manual, old, p, p1, plain, state
     global strong, tempfile, trained, x, y, zero
-    _before(3)
+    _sections.before(3)
     # --- cell 17 ---
     show_source(fisher_diagonal, ewc_state, ewc_penalty)
     # --- cell 18 ---
@@ -181,13 +175,13 @@ def test_13_forgetting_03_ewc_pull_hardest_on_what_the_old_task_ne():
     test_eq(make_callback(callback_spec({'name': 'L2SP', 'alpha': 0.1, 'beta': 0.01})).alpha, 0.1)
     learn = tiny_learner(cbs=EWC(1., {'fisher': {'0.5.weight': torch.ones(1)}, 'anchor': {'0.5.weight': torch.ones(1)}}))
     test_fail(lambda: learn.fit(1), contains="['0.5.weight']")
-    _DONE.add('test_13_forgetting_03_ewc_pull_hardest_on_what_the_old_task_ne')
+    _sections.done('test_13_forgetting_03_ewc_pull_hardest_on_what_the_old_task_ne')
 
 
 def test_13_forgetting_04_measuring_forgetting():
     "nbs/13_forgetting.ipynb, section 'measuring_forgetting': its testable cells, in order."
     global before, dls, kept, lite, other
-    _before(4)
+    _sections.before(4)
     # --- cell 23 ---
     dls = silhouette_dls(range(2), n_per_class=10, size=32)
     seed_everything(0)
@@ -200,7 +194,7 @@ def test_13_forgetting_04_measuring_forgetting():
     kept = clone_state(lite.model)
     print(f"old head on its own body {before:.0%}, on a random body {old_task_accuracy(lite, other.model[0]):.0%} (a toy: 4 validation images)")
     test_eq(all(torch.equal(v, kept[k]) for k, v in lite.model.state_dict().items()), True)   # the old learner is untouched
-    _DONE.add('test_13_forgetting_04_measuring_forgetting')
+    _sections.done('test_13_forgetting_04_measuring_forgetting')
 
 
 @pytest.mark.experiment
@@ -209,7 +203,7 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     global CFG, NEW, OLD, RUN, Recipe, Stage, ax, best, best_way, cpu_lesson, d, dA, dB, ewc_grid, fig, final_results
     global forget, ftab, grid, hi, i, lam, learner_of_run, lo, low, m, order, out, plain, r, replace, rows
     global run_experiments, s, sd, sequential_tasks, t_lesson, task_a, w, ways_to_learn_b
-    _before(5)
+    _sections.before(5)
     # --- cell 24 ---
     from dataclasses import replace
     from tunelab.recipes import Recipe, Stage
@@ -292,13 +286,13 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
               f"({(r.new - plain.new)*100:+.1f} vs plain {hi})")
     test_eq(len(forget), len(order) * len(CFG['seeds']))
     if not rehearsal(): assert plain.forgetting > 0 and plain.forgetting > low.forgetting + 0.02, (plain, low)   # the failure shows: the higher rate forgets more
-    _DONE.add('test_13_forgetting_05_experiment_catastrophic_forgetting_experiment')
+    _sections.done('test_13_forgetting_05_experiment_catastrophic_forgetting_experiment')
 
 
 def test_13_forgetting_06_progressive_networks():
     "nbs/13_forgetting.ipynb, section 'progressive_networks': its testable cells, in order."
     global adapters, k, lite_body, n_col, stage_ch
-    _before(6)
+    _sections.before(6)
     # --- cell 29 ---
     lite_body = timm_model(create_backbone('efficientnet_lite0', pretrained=False), 5)[0]
     n_col = sum(p.numel() for p in lite_body.parameters())
@@ -307,21 +301,25 @@ def test_13_forgetting_06_progressive_networks():
     for k in (1, 2, 3, 5):
         print(f"{k} task(s): {k * n_col + adapters(k):>12,} parameters ({k} column(s) of {n_col:,} + {adapters(k):,} in lateral 1×1 adapters)")
     test_eq(adapters(1), 0); assert adapters(3) == 3 * adapters(2)
-    _DONE.add('test_13_forgetting_06_progressive_networks')
+    _sections.done('test_13_forgetting_06_progressive_networks')
 
 
 @pytest.mark.experiment
 def test_13_forgetting_07_when_it_happens_how_to_see_it_what_to_tr_experiment():
     "nbs/13_forgetting.ipynb, section 'when_it_happens_how_to_see_it_what_to_tr': its testable cells, in order."
     global cpu_total, t_total
-    _before(7)
+    _sections.before(7)
     # --- cell 30 ---
     t_total, cpu_total = time.perf_counter() - t_lesson, time.process_time() - cpu_lesson
     print(f"the experiment took {t_total:.0f} s ({cpu_total:.0f} CPU-seconds) at {SIZE} size on {os.cpu_count()} CPU core(s); "
           f"{torch.get_num_threads()} torch thread(s)")
     test_eq(sorted(forget.way.unique()) == sorted(order), True)
     done_with(out)                                   # the lesson's temporary results store (kept when TUNELAB_RESULTS names one)
-    _DONE.add('test_13_forgetting_07_when_it_happens_how_to_see_it_what_to_tr_experiment')
+    _sections.done('test_13_forgetting_07_when_it_happens_how_to_see_it_what_to_tr_experiment')
 
 
-_SECTIONS = [test_13_forgetting_00_setup, test_13_forgetting_01_the_data_silhouettes_as_image_folders_an, test_13_forgetting_02_l2_sp_stay_near_where_you_started, test_13_forgetting_03_ewc_pull_hardest_on_what_the_old_task_ne, test_13_forgetting_04_measuring_forgetting, test_13_forgetting_05_experiment_catastrophic_forgetting_experiment, test_13_forgetting_06_progressive_networks, test_13_forgetting_07_when_it_happens_how_to_see_it_what_to_tr_experiment]
+_sections.tests = [test_13_forgetting_00_setup, test_13_forgetting_01_the_data_silhouettes_as_image_folders_an,
+    test_13_forgetting_02_l2_sp_stay_near_where_you_started,
+    test_13_forgetting_03_ewc_pull_hardest_on_what_the_old_task_ne, test_13_forgetting_04_measuring_forgetting,
+    test_13_forgetting_05_experiment_catastrophic_forgetting_experiment, test_13_forgetting_06_progressive_networks,
+    test_13_forgetting_07_when_it_happens_how_to_see_it_what_to_tr_experiment]

@@ -3,14 +3,8 @@
 import importlib
 import pytest
 
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_14_negative_transfer_00_setup():
@@ -29,7 +23,7 @@ def test_14_negative_transfer_00_setup():
     from tunelab.forgetting import silhouette_folder
     SIZE = lesson_size()
     print(f"lesson size: {SIZE}")
-    _DONE.add('test_14_negative_transfer_00_setup')
+    _sections.done('test_14_negative_transfer_00_setup')
 
 
 @pytest.mark.experiment
@@ -37,7 +31,7 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
     "nbs/14_negative_transfer.ipynb, section 'experiment_negative_transfer': its testable cells, in order."
     global NT, OLD, a, cpu_lesson, d, df2, gain, imagenet, label, neg, ntab, out, perm, run2, s, sil, sp, starts
     global t_lesson
-    _before(1)
+    _sections.before(1)
     # --- cell 2 ---
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
     OLD, out = list(range(5)), lesson_out('negative_transfer')
@@ -70,20 +64,22 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
               f"({(a['pixel-permuted', s] - a['pixel-permuted', 'ImageNet weights'])*100:+.1f} vs all ImageNet weights)")
     test_eq(len(neg), len(NT['seeds']) * 6)
     if not rehearsal(): assert gain('silhouettes') > gain('pixel-permuted'), (gain('silhouettes'), gain('pixel-permuted'))
-    _DONE.add('test_14_negative_transfer_01_experiment_negative_transfer_experiment')
+    _sections.done('test_14_negative_transfer_01_experiment_negative_transfer_experiment')
 
 
 @pytest.mark.experiment
 def test_14_negative_transfer_02_when_it_happens_how_to_see_it_what_to_tr_experiment():
     "nbs/14_negative_transfer.ipynb, section 'when_it_happens_how_to_see_it_what_to_tr': its testable cells, in order."
     global cpu_total, t_total
-    _before(2)
+    _sections.before(2)
     # --- cell 4 ---
     t_total, cpu_total = time.perf_counter() - t_lesson, time.process_time() - cpu_lesson
     print(f"the experiment took {t_total:.0f} s ({cpu_total:.0f} CPU-seconds) at {SIZE} size on {os.cpu_count()} CPU core(s); "
           f"{torch.get_num_threads()} torch thread(s)")
     done_with(out)
-    _DONE.add('test_14_negative_transfer_02_when_it_happens_how_to_see_it_what_to_tr_experiment')
+    _sections.done('test_14_negative_transfer_02_when_it_happens_how_to_see_it_what_to_tr_experiment')
 
 
-_SECTIONS = [test_14_negative_transfer_00_setup, test_14_negative_transfer_01_experiment_negative_transfer_experiment, test_14_negative_transfer_02_when_it_happens_how_to_see_it_what_to_tr_experiment]
+_sections.tests = [test_14_negative_transfer_00_setup,
+    test_14_negative_transfer_01_experiment_negative_transfer_experiment,
+    test_14_negative_transfer_02_when_it_happens_how_to_see_it_what_to_tr_experiment]

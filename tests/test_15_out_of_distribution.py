@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.out_of_distribution')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_15_out_of_distribution_00_setup():
@@ -29,13 +23,13 @@ def test_15_out_of_distribution_00_setup():
     # --- cell 4 ---
     SIZE = lesson_size()
     print(f"lesson size: {SIZE}")
-    _DONE.add('test_15_out_of_distribution_00_setup')
+    _sections.done('test_15_out_of_distribution_00_setup')
 
 
 def test_15_out_of_distribution_01_interpolating_weights_wise_ft():
     "nbs/15_out_of_distribution.ipynb, section 'interpolating_weights_wise_ft': its testable cells, in order."
     global a, b, curve, k, m, mid, t0, t1
-    _before(1)
+    _sections.before(1)
     # --- cell 6 ---
     a, b = tiny_learner(seed=0), tiny_learner(seed=1)
     a.model.append(nn.BatchNorm1d(3)); b.model.append(nn.BatchNorm1d(3))
@@ -55,7 +49,7 @@ def test_15_out_of_distribution_01_interpolating_weights_wise_ft():
     with b.no_bar(): test_eq(curve.accuracy.tolist(), [float(a.validate(dl=b.dls.valid)[1]), float(b.validate()[1])])
     test_eq(all(torch.equal(v, t1[k]) for k, v in b.model.state_dict().items()), True)    # weights restored
     curve
-    _DONE.add('test_15_out_of_distribution_01_interpolating_weights_wise_ft')
+    _sections.done('test_15_out_of_distribution_01_interpolating_weights_wise_ft')
 
 
 def test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach():
@@ -63,7 +57,7 @@ def test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach():
     global Recipe, ResultStore, Stage, feature_cache_blocker, final, final_checkpoint, full_fine_tune, image_dls, kept
     global load_checkpoint, lp_ft, nn, r, rec, replace, res, rid, run_recipe, shapes_dataset, start, stats, store
     global tempfile, tiny, tmp_lp
-    _before(2)
+    _sections.before(2)
     # --- cell 7 ---
     show_source(BodyBnEval)
     # --- cell 8 ---
@@ -95,7 +89,7 @@ def test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach():
     res = store.results().pivot_table(index='epoch', columns='recipe', values='valid_loss')
     test_close(res.loc[[0, 1], 'lp_ft'], res.loc[[0, 1], 'lp_ft_bn_kept'], eps=1e-6)      # the same probe in both
     res
-    _DONE.add('test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach')
+    _sections.done('test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach')
 
 
 @pytest.mark.experiment
@@ -105,7 +99,7 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     global files_to_predict, final_results, g, id_path, k, kept, kind, learn, learner_of_run, lpft, m, methods, noise
     global o, ood, otab, ours, out, p, paper, per_seed, plt, probe, r, rows, run_experiments, seed, shapes_dataset
     global shift_paths, shifted_accuracy, spread, t_lesson, wc, wmean
-    _before(3)
+    _sections.before(3)
     # --- cell 10 ---
     import matplotlib.pyplot as plt
     from tunelab.data import shapes_dataset, SHIFTS
@@ -176,20 +170,24 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     print(f"LP-FT with the body's BatchNorm training in stage 2: ID {bn['ID']:.1%}, OOD avg {bn['OOD avg']:.1%} "
           f"(frozen statistics: {otab.loc['LP-FT', 'ID']:.1%}, {otab.loc['LP-FT', 'OOD avg']:.1%})")
     if not rehearsal(): assert otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min() > 0.4, otab           # each learns the task in distribution (chance: 20%)
-    _DONE.add('test_15_out_of_distribution_03_experiment_out_of_distribution_experiment')
+    _sections.done('test_15_out_of_distribution_03_experiment_out_of_distribution_experiment')
 
 
 @pytest.mark.experiment
 def test_15_out_of_distribution_04_when_it_happens_how_to_see_it_what_to_tr_experiment():
     "nbs/15_out_of_distribution.ipynb, section 'when_it_happens_how_to_see_it_what_to_tr': its testable cells, in order."
     global cpu_total, t_total
-    _before(4)
+    _sections.before(4)
     # --- cell 14 ---
     t_total, cpu_total = time.perf_counter() - t_lesson, time.process_time() - cpu_lesson
     print(f"the experiment took {t_total:.0f} s ({cpu_total:.0f} CPU-seconds) at {SIZE} size on {os.cpu_count()} CPU core(s); "
           f"{torch.get_num_threads()} torch thread(s)")
     done_with(out)
-    _DONE.add('test_15_out_of_distribution_04_when_it_happens_how_to_see_it_what_to_tr_experiment')
+    _sections.done('test_15_out_of_distribution_04_when_it_happens_how_to_see_it_what_to_tr_experiment')
 
 
-_SECTIONS = [test_15_out_of_distribution_00_setup, test_15_out_of_distribution_01_interpolating_weights_wise_ft, test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach, test_15_out_of_distribution_03_experiment_out_of_distribution_experiment, test_15_out_of_distribution_04_when_it_happens_how_to_see_it_what_to_tr_experiment]
+_sections.tests = [test_15_out_of_distribution_00_setup,
+    test_15_out_of_distribution_01_interpolating_weights_wise_ft,
+    test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach,
+    test_15_out_of_distribution_03_experiment_out_of_distribution_experiment,
+    test_15_out_of_distribution_04_when_it_happens_how_to_see_it_what_to_tr_experiment]

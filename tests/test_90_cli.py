@@ -5,14 +5,8 @@ import pytest
 
 _m = importlib.import_module('tunelab.cli')
 globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_90_cli_00_setup():
@@ -22,13 +16,13 @@ def test_90_cli_00_setup():
     import os, io, contextlib, tempfile, shutil, errno, subprocess, textwrap
     from unittest import mock
     from fastcore.test import test_eq, test_fail, test_ne
-    _DONE.add('test_90_cli_00_setup')
+    _sections.done('test_90_cli_00_setup')
 
 
 def test_90_cli_01_one_fine_tune_through_the_runner():
     "nbs/90_cli.ipynb, section 'one_fine_tune_through_the_runner': its testable cells, in order."
     global a, called, compare, compare_help, env, g, learners, ns, o, rdir, real_predict, row, sil
-    _before(1)
+    _sections.before(1)
     # --- cell 5 ---
     sil = animal_silhouettes(10, dest=Path(tempfile.mkdtemp()))
     test_eq(_train_images(check_image_folder(sil)), 10 * 8)                                           # 10 classes, 2 of each 10 held out
@@ -92,13 +86,13 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     # --- cell 23 ---
     with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(main([]), 0)
     assert o.getvalue().startswith('usage: tunelab'), o.getvalue()[:80]
-    _DONE.add('test_90_cli_01_one_fine_tune_through_the_runner')
+    _sections.done('test_90_cli_01_one_fine_tune_through_the_runner')
 
 
 def test_90_cli_02_bad_input():
     "nbs/90_cli.ipynb, section 'bad_input': its testable cells, in order."
     global Image, Stage, animal_silhouettes, bad, code, compare, d, err, good, k, out, run, tmp
-    _before(2)
+    _sections.before(2)
     # --- cell 24 ---
     def run(*argv):
         err = io.StringIO()
@@ -157,13 +151,13 @@ def test_90_cli_02_bad_input():
     assert 'freeze index out of range' in bad['impossible freeze index'][1]
     assert "unknown recipe field(s) ['lr']" in bad['unknown recipe field'][1]
     test_eq(sorted(o.name for o in out.iterdir()), ['results.sqlite']); test_eq((out/'results.sqlite').read_bytes(), b'')
-    _DONE.add('test_90_cli_02_bad_input')
+    _sections.done('test_90_cli_02_bad_input')
 
 
 def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     "nbs/90_cli.ipynb, section 'a_comparison_with_a_recipe_of_your_own': its testable cells, in order."
     global again, args, db, df, rj, sqlite3, t
-    _before(3)
+    _sections.before(3)
     # --- cell 27 ---
     (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'cbs': [{'name': 'MixUp', 'alpha': 0.4}], 'stages': [
         {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
@@ -181,7 +175,7 @@ def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     test_eq(again.seconds.tolist(), df.seconds.tolist())                       # same rows: nothing retrained
     assert time.perf_counter() - t < 60
     shutil.rmtree(tmp)
-    _DONE.add('test_90_cli_03_a_comparison_with_a_recipe_of_your_own')
+    _sections.done('test_90_cli_03_a_comparison_with_a_recipe_of_your_own')
 
 
 def test_90_cli_04_the_output_folder_the_lock_and_arguments():
@@ -189,7 +183,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     global Image, ResultStore, _, arguments, argv, bad, before, code, data, data_before, err, failing_writes, first
     global full, holder, k, kernel_backend, matplotlib, msg, name, old, out, quick, run_all, runs, snapshot, t
     global tiny_folder, tmp, waited
-    _before(4)
+    _sections.before(4)
     # --- cell 29 ---
     from PIL import Image
     from tunelab.store import ResultStore
@@ -277,13 +271,13 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     pd.testing.assert_frame_equal(ResultStore(out/'results.sqlite').results(old.run_id), old)   # the earlier results as they were
     code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)              # space again: it resumes and finishes
     test_eq(code, 0); test_eq(ResultStore(out/'results.sqlite').runs().status.tolist(), ['done', 'done'])
-    _DONE.add('test_90_cli_04_the_output_folder_the_lock_and_arguments')
+    _sections.done('test_90_cli_04_the_output_folder_the_lock_and_arguments')
 
 
 def test_90_cli_05_changed_data_new_runs():
     "nbs/90_cli.ipynb, section 'changed_data_new_runs': its testable cells, in order."
     global _, changed, code, csv, labels, re, same, version
-    _before(5)
+    _sections.before(5)
     # --- cell 34 ---
     import re
     version = lambda text: re.search(r'data version (\w+)', text).group(1)
@@ -304,13 +298,13 @@ def test_90_cli_05_changed_data_new_runs():
     test_eq(sorted(set(labels)), sorted({version(first), version(changed)}))          # every comparison labelled with its version
     test_eq(len(ResultStore(out/'results.sqlite').runs()), 3)                          # seeds 0 and 1 on the old data, seed 0 on the new
     shutil.rmtree(tmp)
-    _DONE.add('test_90_cli_05_changed_data_new_runs')
+    _sections.done('test_90_cli_05_changed_data_new_runs')
 
 
 def test_90_cli_06_the_data_as_tunelab_reads_it():
     "nbs/90_cli.ipynb, section 'the_data_as_tunelab_reads_it': its testable cells, in order."
     global _, args, bad, before, code, err, flat, k, line, looped, nested, said, tmp2
-    _before(6)
+    _sections.before(6)
     # --- cell 36 ---
     tmp2 = Path(tempfile.mkdtemp())
     looped = tiny_folder(tmp2/'looped')
@@ -337,19 +331,22 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     assert 'images at different depths' in bad['nested'][2] and 'blue/navy/' in bad['nested'][2]
     assert 'lie in it directly' in bad['flat'][2]
     shutil.rmtree(tmp2)
-    _DONE.add('test_90_cli_06_the_data_as_tunelab_reads_it')
+    _sections.done('test_90_cli_06_the_data_as_tunelab_reads_it')
 
 
 def test_90_cli_07_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global res
-    _before(7)
+    _sections.before(7)
     # --- cell 38 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
     # --- cell 39 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res
-    _DONE.add('test_90_cli_07_the_main_job_and_tunelab_finetune')
+    _sections.done('test_90_cli_07_the_main_job_and_tunelab_finetune')
 
 
-_SECTIONS = [test_90_cli_00_setup, test_90_cli_01_one_fine_tune_through_the_runner, test_90_cli_02_bad_input, test_90_cli_03_a_comparison_with_a_recipe_of_your_own, test_90_cli_04_the_output_folder_the_lock_and_arguments, test_90_cli_05_changed_data_new_runs, test_90_cli_06_the_data_as_tunelab_reads_it, test_90_cli_07_the_main_job_and_tunelab_finetune]
+_sections.tests = [test_90_cli_00_setup, test_90_cli_01_one_fine_tune_through_the_runner, test_90_cli_02_bad_input,
+    test_90_cli_03_a_comparison_with_a_recipe_of_your_own, test_90_cli_04_the_output_folder_the_lock_and_arguments,
+    test_90_cli_05_changed_data_new_runs, test_90_cli_06_the_data_as_tunelab_reads_it,
+    test_90_cli_07_the_main_job_and_tunelab_finetune]

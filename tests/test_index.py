@@ -3,14 +3,8 @@
 import importlib
 import pytest
 
-
-
-_DONE = set()   # the sections that ran to the end in this process
-
-def _before(k:int):
-    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."
-    for f in _SECTIONS[:k]:
-        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()
+from conftest import Sections
+_sections = Sections()   # lets a section selected alone run the ones before it
 
 
 def test_index_00_notebooks():
@@ -48,13 +42,13 @@ def test_index_00_notebooks():
         return f"| {badge} | [{n['num']} {n['title']}](nbs/{n['nb']}) | {wing} | {what} |"
 
     Markdown('\n'.join(['| | notebook | wing | exports |', '|---|---|---|---|'] + [_row(n) for n in NOTEBOOKS]))
-    _DONE.add('test_index_00_notebooks')
+    _sections.done('test_index_00_notebooks')
 
 
 def test_index_01_where_things_live():
     "nbs/index.ipynb, section 'where_things_live': its testable cells, in order."
     global Path, ast, mods, test_eq, tunelab, tunelab_imports
-    _before(1)
+    _sections.before(1)
     # --- cell 1 ---
     import ast, tunelab
     from fastcore.test import test_eq
@@ -73,14 +67,14 @@ def test_index_01_where_things_live():
     test_eq(set(mods), LESSON_MODULES | TOOLKIT_MODULES)            # every module is in one wing
     test_eq({m: sorted(mods[m] & LESSON_MODULES) for m in TOOLKIT_MODULES if mods[m] & LESSON_MODULES}, {})   # no upward import
     test_eq([n['nb'] for n in NOTEBOOKS if n['module'] and n['module'] != n['name']], [])   # every notebook is named after its module
-    _DONE.add('test_index_01_where_things_live')
+    _sections.done('test_index_01_where_things_live')
 
 
 def test_index_02_use_it_as_a_library():
     "nbs/index.ipynb, section 'use_it_as_a_library': its testable cells, in order."
     global Path, SIZE, _, cls, dls, export_learner, fresh, img, learn, lesson_size, lines, models, p, pred, predict_py
     global probs, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
-    _before(2)
+    _sections.before(2)
     # --- cell 3 ---
     from tunelab.core import lesson_size
     from tunelab.data import smoke_dls
@@ -117,7 +111,7 @@ def test_index_02_use_it_as_a_library():
     lines = [l.split() for l in fresh.stdout.strip().splitlines()]
     assert [l[0] for l in lines] == ['silhouettes.pkl', 'silhouettes.pth'], fresh.stdout
     for _, cls, p in lines: assert cls == pred and abs(float(p) - float(probs.max())) < 1e-4, (cls, p, pred, probs.max())
-    _DONE.add('test_index_02_use_it_as_a_library')
+    _sections.done('test_index_02_use_it_as_a_library')
 
 
-_SECTIONS = [test_index_00_notebooks, test_index_01_where_things_live, test_index_02_use_it_as_a_library]
+_sections.tests = [test_index_00_notebooks, test_index_01_where_things_live, test_index_02_use_it_as_a_library]

@@ -109,11 +109,7 @@ def notebook_test(nb_path:Path, flags:set, marks:set, lib_name:str) -> str|None:
     for m in imported:
         out += [f"_m = importlib.import_module('{lib_name}.{m}')",
                 "globals().update({k: v for k, v in vars(_m).items() if not k.startswith(('__', 'test'))})"]
-    out += ["", "", "_DONE = set()   # the sections that ran to the end in this process", "",
-            "def _before(k:int):",
-            '    "Run the earlier unmarked sections this one builds on, once each, when pytest selected it alone (`-k`)."',
-            "    for f in _SECTIONS[:k]:",
-            "        if f.__name__ not in _DONE and not getattr(f, 'pytestmark', None): f()"]
+    out += ["from conftest import Sections", "_sections = Sections()   # lets a section selected alone run the ones before it"]
     fnames = []
     for k, g in enumerate(groups):
         fname = f"test_{name}_{k:02d}_{g['section']}" + ''.join(f"_{m}" for m in g['mark'])
@@ -122,12 +118,13 @@ def notebook_test(nb_path:Path, flags:set, marks:set, lib_name:str) -> str|None:
         out += ["", ""] + [f"@pytest.mark.{m}" for m in g['mark']]
         out += [f"def {fname}():", f'    "{rel}, section {g["section"]!r}: its testable cells, in order."']
         out += ['    global ' + l.rstrip(',') for l in textwrap.wrap(', '.join(names), 108)]
-        if k: out.append(f"    _before({k})")
+        if k: out.append(f"    _sections.before({k})")
         for i, lines in g['cells']:
             out.append(f"    # --- cell {i} ---")
             out += [('    ' + l) if l.strip() else '' for l in lines]
-        out.append(f"    _DONE.add({fname!r})")
-    out += ["", "", "_SECTIONS = [" + ', '.join(fnames) + "]"]
+        out.append(f"    _sections.done({fname!r})")
+    out += ["", ""] + textwrap.wrap("_sections.tests = [" + ', '.join(fnames) + "]", 116, subsequent_indent='    ',
+                                    break_long_words=False, break_on_hyphens=False)
     return '\n'.join(out).rstrip() + '\n'
 
 def generate() -> dict:
@@ -161,6 +158,15 @@ def pytest_sessionfinish(session, exitstatus):
     if _RESULTS: shutil.rmtree(_RESULTS, ignore_errors=True)
     if os.environ.get('TUNELAB_KEEP_TMP'): print(f"\\ntemporary files kept in {_TMP}")
     else: shutil.rmtree(_TMP, ignore_errors=True)
+class Sections:
+    "A test module's sections in notebook order; `before(k)` runs the unmarked ones before section `k` not yet run."
+    def __init__(self): self.tests, self.ran = [], set()
+    def done(self, name:str): self.ran.add(name)
+    def before(self, k:int):
+        "Run the earlier unmarked sections section `k` builds on, once each (it was selected alone, with `-k`)."
+        for f in self.tests[:k]:
+            if f.__name__ not in self.ran and not getattr(f, 'pytestmark', None): f()
+
 MARKS = MARKS_VALUE   # cell flags that become pytest markers: `pytest -m "not experiment"` is the fast lane
 
 def pytest_configure(config):
