@@ -3,7 +3,8 @@
 
 Cells flagged `#| full` or `#| gpu` are guarded by `if SIZE == 'full'` in the lessons and run like every other cell;
 the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nbdev_export` cell is skipped.
-Afterwards run `nbdev_clean` (ids and metadata) before committing. The lessons of one call share one results store
+Afterwards run `nbdev_clean` (ids and metadata) before committing. Each notebook's metadata records what produced its
+outputs (`tunelab`: size, commit, machine, torch threads, versions, minutes, date). The lessons of one call share one results store
 (`TUNELAB_RESULTS`, a temporary folder unless set), as they do under pytest.
 
     python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_freezing.ipynb
@@ -46,8 +47,23 @@ def run(path:Path):
     finally: os.chdir(cwd)
     if _sources(read_nb(path)) != before:       # someone edited it meanwhile: keep their edit, run it again later
         print(f"{path}: changed on disk while it ran; outputs NOT written (run it again)", flush=True); return
+    nb.metadata['tunelab'] = run_record(time.perf_counter() - t)
     write_nb(drop_progress_bars(nb), path)
     print(f"{path}: ran in {time.perf_counter() - t:.0f} s", flush=True)
+
+def run_record(seconds:float) -> dict:
+    "What produced a notebook's outputs, kept in its metadata (`allowed_metadata_keys = tunelab` keeps it through nbdev_clean)."
+    import platform, subprocess, datetime, torch, fastai
+    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=Path(__file__).parent.parent).stdout.strip()
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) \
+        if Path('/proc/cpuinfo').exists() else platform.processor()
+    from tunelab.core import lesson_size
+    code_changed = git('status', '--porcelain', '--', 'tunelab')            # the package as committed, or not
+    return dict(size=str(lesson_size(verbose=False)), commit=git('rev-parse', '--short', 'HEAD') + ('+changes' if code_changed else ''),
+                machine=f"{cpu}, {os.cpu_count()} cores", torch_threads=torch.get_num_threads(),
+                device='cuda' if torch.cuda.is_available() else 'cpu',
+                versions=f"python {platform.python_version()}, torch {torch.__version__}, fastai {fastai.__version__}",
+                minutes=round(seconds / 60, 1), date=datetime.date.today().isoformat())
 
 if __name__ == '__main__':
     if sys.argv[1:2] == ['--strip-bars']:     # only clean the bars out of notebooks already run
