@@ -36,10 +36,7 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     shutil.rmtree(sil.parent)
     # --- cell 8 ---
     sorted(CALLBACKS)
-    # --- cell 9 ---
-    compare_help = ' '.join(_parser()._subparsers._group_actions[0].choices['compare'].format_help().split())
-    test_eq([n for n in CALLBACKS if n not in compare_help], [])          # every registered callback is offered
-    # --- cell 11 ---
+    # --- cell 10 ---
     a = _parser().parse_args(['finetune'])
     test_eq((a.command, a.arch, a.epochs, a.img_size, a.lr, a.seed, a.n_per_class),
             ('finetune', 'efficientnet_lite0', 3, 48, 2e-3, 42, None))
@@ -48,6 +45,9 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     test_eq(a.export, True)                                                   # --export alone: OUT/best_model.pkl
     test_eq(_parser().parse_args(['predict', 'm.pkl', 'img']).top_k, 3)
     _parser().print_help()
+    # --- cell 11 ---
+    compare_help = ' '.join(_parser()._subparsers._group_actions[0].choices['compare'].format_help().split())
+    test_eq([n for n in CALLBACKS if n not in compare_help], [])          # every registered callback is offered
     # --- cell 13 ---
     ns = lambda **kw: argparse.Namespace(**{'img_size': None, 'n_per_class': None, 'data': None, **kw})
     _check_args(ns(img_size=48, n_per_class=10, lr=1e-3, seed=0))                    # all in range: no error

@@ -303,4 +303,4 @@ def program():
     import matplotlib; matplotlib.use('Agg')
     sys.exit(main())
 
-if __name__ == '__main__': program()
+if __name__ == '__main__' and '__file__' in globals(): program()   # run as a script, not a notebook's kernel (no __file__)

@@ -16,7 +16,7 @@ from fastai.torch_core import set_seed
 # %% auto #0
 __all__ = ['SIZES', 'OfflineError', 'DataError', 'device_type', 'in_colab', 'network_available', 'require_network', 'gpu_name',
            'environment', 'LessonSize', 'lesson_size', 'rehearsal', 'rehearsed', 'seed_everything', 'amp_dtype',
-           'DeviceMixedPrecision', 'tunelab_home', 'lesson_out', 'done_with', 'show_source']
+           'DeviceMixedPrecision', 'tunelab_home', 'lesson_out', 'done_with', 'source_text', 'show_source']
 
 # %% ../nbs/00_core.ipynb #5f278f04
 class OfflineError(RuntimeError):
@@ -180,10 +180,14 @@ def done_with(out:Path):
     if not (shared and Path(out).resolve() == Path(shared).expanduser().resolve()): shutil.rmtree(out, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #2bf9508b
+def source_text(*objs) -> str:
+    "The source of `objs`, each headed by its module and name (what `show_source` shows)."
+    import inspect
+    return '\n\n'.join(f"# {o.__module__}.{o.__qualname__}\n{inspect.getsource(o).rstrip()}" for o in objs)
+
 def show_source(*objs):
     "Show the source of toolkit functions and classes in a lesson: highlighted in Jupyter and Colab, printed elsewhere."
-    import inspect
-    txt = '\n\n'.join(f"# {o.__module__}.{o.__qualname__}\n{inspect.getsource(o).rstrip()}" for o in objs)
+    txt = source_text(*objs)
     try:
         from IPython import get_ipython
         from IPython.display import Markdown, display
