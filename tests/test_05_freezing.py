@@ -119,7 +119,7 @@ def test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     from tunelab.data import animal_silhouettes, pets_folder
     from tunelab.runner import run_experiments
     from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread, final_results
-    out = lesson_out('06_freezing')                 # the pass's shared results store, or a temporary folder
+    out = lesson_out('05_freezing')                 # the pass's shared results store, or a temporary folder
     if SIZE == 'full': df = run_experiments(freeze_policies(rehearsed(5, 2)), {'pets': pets_folder()}, seeds=rehearsed([0, 1], [0]), out=out, img_size=224, quiet=True)
     else: df = run_experiments(policies, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
     s = summarise(df)

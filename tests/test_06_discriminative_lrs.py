@@ -156,7 +156,7 @@ def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     head_lr, lr = float(f"{found['frozen']:.0e}"), float(f"{found['unfrozen']:.0e}")   # lr_find's suggestions, to one significant figure
     print(f"head epoch at {head_lr:g}, then peak rate {lr:g} for the head")
     recipes = rate_recipes(head_lr, lr, epochs=rehearsed(5, 2) if SIZE == 'full' else 3)
-    out = lesson_out('07_discriminative_lrs')                 # the pass's shared results store, or a temporary folder
+    out = lesson_out('06_discriminative_lrs')                 # the pass's shared results store, or a temporary folder
     df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=rehearsed([0, 1], [0]), out=out, img_size=img_size, quiet=True)
     summarise(df)[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds']]
     # --- cell 23 ---

@@ -117,7 +117,7 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     from tunelab.recipes import fastai_fine_tune, full_fine_tune
     from tunelab.runner import run_experiments
     from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread
-    out = lesson_out('05_gradual_unfreezing')                 # the pass's shared results store, or a temporary folder
+    out = lesson_out('07_gradual_unfreezing')                 # the pass's shared results store, or a temporary folder
     e = rehearsed(4, 2)                                       # epochs (fewer in a full-size rehearsal, lesson 00)
     recipes = [ulmfit(e), fastai_fine_tune(e), full_fine_tune(e)]
     if SIZE == 'full': df = run_experiments(recipes, {'pets': pets_folder()}, seeds=rehearsed([0, 1], [0]), out=out, img_size=224, quiet=True)
