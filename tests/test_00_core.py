@@ -69,19 +69,27 @@ def test_00_core_02_device_and_environment():
 
 def test_00_core_03_lesson_size():
     "nbs/00_core.ipynb, section 'lesson_size': its testable cells, in order."
-    global SIZE, old
+    global SIZE, evidence, full, old, smoke
     _sections.before(3)
     # --- cell 20 ---
     SIZE = lesson_size()
     SIZE
     # --- cell 21 ---
+    old = os.environ.pop('TUNELAB_SIZE', None)
+    if not torch.cuda.is_available(): test_eq(lesson_size(verbose=False), 'evidence')    # a learner's CPU: the evidence size
     os.environ['TUNELAB_SIZE'] = 'full'
     test_eq(lesson_size(verbose=False), 'full')
     test_eq(lesson_size(verbose=False).reason, 'TUNELAB_SIZE=full is set')
     os.environ['TUNELAB_SIZE'] = 'huge'
     test_fail(lambda: lesson_size(), contains="TUNELAB_SIZE='huge' is not a lesson size")
-    del os.environ['TUNELAB_SIZE']
-    if not torch.cuda.is_available(): test_eq(lesson_size(verbose=False), 'smoke')
+    if old is None: del os.environ['TUNELAB_SIZE']
+    else: os.environ['TUNELAB_SIZE'] = old
+    smoke, evidence, full = (LessonSize(s) for s in SIZES)
+    test_eq([s.pick(smoke=1, evidence=12, full=5) for s in (smoke, evidence, full)], [1, 12, 5])
+    test_eq((smoke.claims, evidence.claims), (False, True))
+    test_eq(smoke.claim(False, 'a claim smoke size cannot check'), False)                 # reported, never asserted
+    test_fail(lambda: evidence.claim(False, 'a claim this run contradicts'), contains='not supported by this run (evidence size)')
+    test_eq(evidence.claim(True, 'a claim this run supports'), True)
     # --- cell 23 ---
     test_eq(rehearsed(5, 1), 1 if rehearsal() else 5)
     old = os.environ.pop('TUNELAB_REHEARSAL', None)

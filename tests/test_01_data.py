@@ -21,8 +21,8 @@ def test_01_data_00_setup():
     _sections.done('test_01_data_00_setup')
 
 
-def test_01_data_01_animal_silhouettes_smoke_size():
-    "nbs/01_data.ipynb, section 'animal_silhouettes_smoke_size': its testable cells, in order."
+def test_01_data_01_animal_silhouettes_the_offline_sizes():
+    "nbs/01_data.ipynb, section 'animal_silhouettes_the_offline_sizes': its testable cells, in order."
     global Evil, d, path, tmp, x, y
     _sections.before(1)
     # --- cell 6 ---
@@ -53,7 +53,7 @@ def test_01_data_01_animal_silhouettes_smoke_size():
     test_ne(sorted(get_image_files(animal_silhouettes(20, seed=7, dest=tmp)).attrgot('name')),
             sorted(get_image_files(path).attrgot('name')))                           # another seed, another subset
     test_fail(lambda: animal_silhouettes(n_per_class=2000, dest=tmp), contains='n_per_class=2000')
-    _sections.done('test_01_data_01_animal_silhouettes_smoke_size')
+    _sections.done('test_01_data_01_animal_silhouettes_the_offline_sizes')
 
 
 def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
@@ -374,6 +374,6 @@ def test_01_data_05_dataloaders_with_presizing():
     _sections.done('test_01_data_05_dataloaders_with_presizing')
 
 
-_sections.tests = [test_01_data_00_setup, test_01_data_01_animal_silhouettes_smoke_size,
+_sections.tests = [test_01_data_00_setup, test_01_data_01_animal_silhouettes_the_offline_sizes,
     test_01_data_02_generated_shapes_with_a_domain_shift_kno, test_01_data_03_full_size_datasets,
     test_01_data_04_checking_an_image_folder_before_training, test_01_data_05_dataloaders_with_presizing]

@@ -234,7 +234,7 @@ def test_02_models_05_a_first_result_what_pretraining_is_worth():
 @pytest.mark.experiment
 def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
-    global ax, out, pets_folder, plt, pre, rand, results, sns
+    global ax, e, n, out, pets_folder, plt, pre, rand, results, sns
     _sections.before(6)
     # --- cell 47 ---
     from tunelab.data import pets_folder
@@ -242,7 +242,8 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     if SIZE == 'full':
         results = pd.DataFrame([finetune_result(pets_folder(), pretrained=p, img_size=224, out=out) for p in (True, False)])
     else:
-        results = pd.DataFrame([smoke_finetune(pretrained=True, out=out), smoke_finetune(pretrained=False, out=out)])
+        n, e = SIZE.pick(smoke=(20, 2), evidence=(300, 3), full=None)   # silhouettes per class, epochs
+        results = pd.DataFrame([smoke_finetune(pretrained=p, n_per_class=n, epochs=e, out=out) for p in (True, False)])
     done_with(out)
     results
     # --- cell 48 ---
@@ -252,9 +253,8 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     ax.set_ylim(0, 1); ax.set_title(f"EfficientNet-Lite0, 4 epochs, {SIZE} size");
     # --- cell 49 ---
     pre, rand = results.accuracy
-    if SIZE == 'smoke': assert pre > 0.70, f"pretrained Lite0 reached only {pre:.1%} on the silhouettes"
-    if not rehearsal():     # a full-size rehearsal (lesson 00): 2 epochs on one stand-in image per breed cannot show it
-        assert pre > rand + 0.10, f"pretraining should be worth more than 10 points here: {pre:.1%} vs {rand:.1%}"
+    if SIZE != 'full': SIZE.claim(pre > 0.70, f"pretrained Lite0 reaches more than 70% on the silhouettes ({pre:.1%})")
+    SIZE.claim(pre > rand + 0.10, f"pretraining is worth more than 10 points here ({pre:.1%} vs {rand:.1%}; one seed, a 10-point margin)")
     # --- cell 50 ---
     print(f"This run: ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). Pretraining is worth "
           f"{(pre - rand)*100:.0f} points here, for {results.seconds[0]:.0f} s against {results.seconds[1]:.0f} s of CPU training.")

@@ -64,7 +64,7 @@ def test_04a_reports_03_the_majority_class_baseline():
 
 def test_04a_reports_04_naming_a_winner():
     "nbs/04a_reports.ipynb, section 'naming_a_winner': its testable cells, in order."
-    global d, h, line, m, name, paired, s2, toy_runs, two_versions, unclear, wide
+    global climb, d, h, line, m, name, paired, s2, three, toy_runs, two, two_versions, unclear, v, v2, wide
     _sections.before(4)
     # --- cell 13 ---
     test_close(paired_differences(toy, 'good', 'weak').difference.tolist(), [0.4])   # seed 0: 0.8 - 0.4
@@ -72,7 +72,8 @@ def test_04a_reports_04_naming_a_winner():
     # --- cell 15 ---
     test_eq(s.index[0], ('d', 'blew_up'))                  # the diverged run has the top accuracy here ...
     name, line = best_recipe(s, majority=0.5)
-    test_eq(name, 'good'); assert 'blew_up' in line and 'one seed' in line, line     # ... and is never named best
+    test_eq(name, None); assert line.startswith('not established: good') and 'from 1 paired seed' in line, line  # one seed names no winner
+    assert 'not ranked, loss became NaN/inf: blew_up' in line, line                     # ... and the diverged run never leads
     test_eq(best_recipe(s, majority=0.85)[0], None)       # below the majority-class baseline: no winner
     print(best_recipe(s, majority=0.85)[1])
     # --- cell 16 ---
@@ -100,11 +101,27 @@ def test_04a_reports_04_naming_a_winner():
     two_versions = pd.concat([paired.assign(data_version='a'), paired.assign(data_version='b', run_id=lambda d: d.run_id + 'b')])
     test_fail(lambda: summarise(two_versions), contains='2 data versions')
     test_close(scipy.stats.t.ppf(0.975, 1), 12.706, eps=1e-3)                             # two seeds: the interval is ±12.7 standard errors
-    # --- cell 19 ---
+    # --- cell 18 ---
+    three = toy_runs({'steady': [.62, .725, .815, .70], 'close': [.60, .70, .80, .69]})     # 4 seeds, paired gains 1-2.5 points
+    v = paired_verdict(three, 'steady', 'close')
+    test_eq((v['seeds'], v['established']), (4, True)); assert v['lo'] > 0 and 'steady ahead' in v['line'], v
+    test_eq(paired_verdict(three, 'close', 'steady')['line'].endswith('steady ahead'), True)  # the sign decides who is ahead
+    two = three[three.seed < 2]
+    v2 = paired_verdict(two, 'steady', 'close')
+    test_eq(v2['established'], False); assert 'not established: 2 paired seeds (a claim needs at least 3)' in v2['line'], v2
+    print(v['line']); print(v2['line'])
+    climb = pd.DataFrame([dict(run_id=f"r{s}", recipe='r', seed=s, epoch=e, accuracy=a) for s in (0, 1)
+                          for e, a in enumerate([.5, .6 + s / 100, .7])])
+    test_close(last_epoch_gain(climb, 'r'), 0.095)                                            # rose 9-10 points in its last epoch
+    test_eq(np.isnan(last_epoch_gain(climb[climb.epoch == 0], 'r')), True)                    # one epoch: nothing to judge
+    # --- cell 20 ---
     print(gap_vs_spread(summarise(paired), 'steady', 'close'))
-    test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'), "steady - close: +2.0 points (within the largest seed spread, 20.0)")
+    test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'),
+            "steady - close: +2.0 points over 3 paired seeds (95% CI +0.8 to +3.2; per seed +1.5 to +2.5): steady ahead; "
+            "largest seed spread 20.0 points")
     wide = toy_runs({'a': [.90, .91], 'b': [.70, .72]})
-    test_eq(gap_vs_spread(summarise(wide), 'b', 'a'), "b - a: -19.5 points (larger than the largest seed spread, 2.0)")
+    line = gap_vs_spread(summarise(wide), 'b', 'a'); print(line)
+    assert line.startswith('b - a: -19.5 points over 2 paired seeds') and 'not established: 2 paired seeds' in line, line
     _sections.done('test_04a_reports_04_naming_a_winner')
 
 
@@ -112,18 +129,19 @@ def test_04a_reports_05_plots():
     "nbs/04a_reports.ipynb, section 'plots': its testable cells, in order."
     global ax, axs, fig, h, m, plt
     _sections.before(5)
-    # --- cell 21 ---
+    # --- cell 22 ---
     import matplotlib.pyplot as plt
     ax = show_baseline(plt.subplots()[1], dict(majority=.5, chance=.1))
     test_eq([float(l.get_xdata()[0]) for l in ax.get_lines()], [.5, .1]); test_eq(show_baseline(ax, None), ax)
     m, h = t_interval([.62, .725, .815]); test_close(_ci95([.62, .725, .815]), (m - h, m + h))
     test_eq(_ci95([.5]), (.5, .5))                                                # one seed: a point, no interval
+    test_eq(_ci95([.95, 1.]), (t_interval([.95, 1.])[0] - t_interval([.95, 1.])[1], 1.))   # two seeds near 100%: clipped at 1
     plt.close('all')
-    # --- cell 23 ---
+    # --- cell 24 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(12, 3))
     plot_results(paired, ax=axs[0], baseline=dict(majority=.5, chance=.1)); plot_curves(paired, ax=axs[1]);
-    # --- cell 24 ---
+    # --- cell 25 ---
     ax = plot_results(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_label() for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), ['chance 25.0%', 'majority class 50.0%'])
     ax = plot_curves(paired, baseline=dict(majority=0.5, chance=0.25))

@@ -121,7 +121,8 @@ def test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread, final_results
     out = lesson_out('05_freezing')                 # the pass's shared results store, or a temporary folder
     if SIZE == 'full': df = run_experiments(freeze_policies(rehearsed(5, 2)), {'pets': pets_folder()}, seeds=rehearsed([0, 1], [0]), out=out, img_size=224, quiet=True)
-    else: df = run_experiments(policies, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
+    else: df = run_experiments(freeze_policies(SIZE.pick(smoke=2, evidence=policies[0].epochs, full=None)), {'silhouettes': animal_silhouettes(SIZE.pick(20, 200, None))},
+                               seeds=SIZE.pick([0], [0, 1], None), out=out, img_size=SIZE.pick(32, 48, None), quiet=True)
     s = summarise(df)
     s[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds', 'trainable_params']]
     # --- cell 20 ---
@@ -137,8 +138,8 @@ def test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     for r in s.itertuples():
         print(f"{r.Index:>18}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run, {int(r.trainable_params):,} trainable parameters")
     for a, b in [('fastai_freeze', 'feature_extraction'), ('full_fine_tune', 'feature_extraction')]: print(gap_vs_spread(s, a, b))
-    test_eq(len(df), 4 * (rehearsed(5, 2) if SIZE == 'full' else policies[0].epochs) * rehearsed(2, 1))   # policies × epochs × seeds
-    if not rehearsal(): assert s.accuracy.min() > 0.5, s                                      # every policy learns the smoke task (chance is 10%)
+    test_eq(len(df), 4 * SIZE.pick(2, policies[0].epochs, rehearsed(5, 2)) * SIZE.pick(1, 2, rehearsed(2, 1)))   # policies × epochs × seeds
+    SIZE.claim(s.accuracy.min() > 0.5, f"every policy learns the task: the worst reaches {s.accuracy.min():.1%} (chance 10%)")
     test_eq(s.trainable_params['feature_extraction'] < s.trainable_params['fastai_freeze'] < s.trainable_params['full_fine_tune'], True)
     done_with(out)
     _sections.done('test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment')

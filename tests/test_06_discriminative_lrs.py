@@ -121,9 +121,9 @@ def test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
     from contextlib import nullcontext
     from tunelab.data import animal_silhouettes, pets_folder, image_dls
     seed_everything(0)
-    data = pets_folder() if SIZE == 'full' else animal_silhouettes(200)
-    img_size = 224 if SIZE == 'full' else 48
-    found = find_lrs(tune_learner(image_dls(data, size=img_size)), num_it=rehearsed(60, 20))
+    data = pets_folder() if SIZE == 'full' else animal_silhouettes(SIZE.pick(20, 200, None))
+    img_size = SIZE.pick(32, 48, 224)
+    found = find_lrs(tune_learner(image_dls(data, size=img_size)), num_it=SIZE.pick(20, 60, rehearsed(60, 20)))
     print(f"valley frozen: {found['frozen']:.1e}; after unfreezing: {found['unfrozen']:.1e} ({found['frozen'] / found['unfrozen']:.1f}x lower)")
     ax = plot_lr_find(found)
     # --- cell 20 ---
@@ -155,9 +155,9 @@ def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread
     head_lr, lr = float(f"{found['frozen']:.0e}"), float(f"{found['unfrozen']:.0e}")   # lr_find's suggestions, to one significant figure
     print(f"head epoch at {head_lr:g}, then peak rate {lr:g} for the head")
-    recipes = rate_recipes(head_lr, lr, epochs=rehearsed(5, 2) if SIZE == 'full' else 3)
+    recipes = rate_recipes(head_lr, lr, epochs=SIZE.pick(2, 3, rehearsed(5, 2)))
     out = lesson_out('06_discriminative_lrs')                 # the pass's shared results store, or a temporary folder
-    df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=rehearsed([0, 1], [0]), out=out, img_size=img_size, quiet=True)
+    df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=SIZE.pick([0], [0, 1], rehearsed([0, 1], [0])), out=out, img_size=img_size, quiet=True)
     summarise(df)[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds']]
     # --- cell 23 ---
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.5))
@@ -167,8 +167,8 @@ def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     for r in s.itertuples():
         print(f"{r.Index:>14}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run")
     for a, b in [('slice_blocks', 'one_rate'), ('ulmfit_rates', 'one_rate'), ('slice_blocks', 'slice_2groups')]: print(gap_vs_spread(s, a, b))
-    test_eq(len(df), sum(r.epochs for r in recipes) * rehearsed(2, 1))      # a row per epoch of every recipe and seed
-    if not rehearsal(): assert s.accuracy.min() > 0.5, s   # too little stand-in data in a rehearsal (lesson 00) to judge
+    test_eq(len(df), sum(r.epochs for r in recipes) * df.seed.nunique())      # a row per epoch of every recipe and seed
+    SIZE.claim(s.accuracy.min() > 0.5, f"every rate scheme learns the task: the worst reaches {s.accuracy.min():.1%} (chance 10%)")
     done_with(out)
     _sections.done('test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment')
 

@@ -118,10 +118,11 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     from tunelab.runner import run_experiments
     from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread
     out = lesson_out('07_gradual_unfreezing')                 # the pass's shared results store, or a temporary folder
-    e = rehearsed(4, 2)                                       # epochs (fewer in a full-size rehearsal, lesson 00)
+    e = SIZE.pick(smoke=2, evidence=4, full=rehearsed(4, 2))   # epochs (fewer in a full-size rehearsal, lesson 00)
     recipes = [ulmfit(e), fastai_fine_tune(e), full_fine_tune(e)]
     if SIZE == 'full': df = run_experiments(recipes, {'pets': pets_folder()}, seeds=rehearsed([0, 1], [0]), out=out, img_size=224, quiet=True)
-    else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(200)}, seeds=[0, 1], out=out, quiet=True)
+    else: df = run_experiments(recipes, {'silhouettes': animal_silhouettes(SIZE.pick(20, 200, None))}, seeds=SIZE.pick([0], [0, 1], None),
+                               out=out, img_size=SIZE.pick(32, 48, None), quiet=True)
     summarise(df)
     # --- cell 13 ---
     import matplotlib.pyplot as plt
@@ -132,8 +133,8 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     for r in s.itertuples():
         print(f"{r.recipe:>15}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run")
     print('best minus second:', gap_vs_spread(s, *s.recipe.iloc[:2]))
-    test_eq(len(df), 3 * e * df.seed.nunique()); test_eq(df.seed.nunique(), rehearsed(2, 1))
-    if not rehearsal(): assert s.accuracy.min() > 0.5, s   # too little stand-in data in a rehearsal (lesson 00) to judge
+    test_eq(len(df), 3 * e * df.seed.nunique()); test_eq(df.seed.nunique(), SIZE.pick(1, 2, rehearsed(2, 1)))
+    SIZE.claim(s.accuracy.min() > 0.5, f"every recipe learns the task: the worst reaches {s.accuracy.min():.1%} (chance 10%)")
     done_with(out)
     _sections.done('test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment')
 

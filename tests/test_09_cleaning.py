@@ -214,10 +214,10 @@ def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
 @pytest.mark.experiment
 def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
-    global SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fastai_fine_tune, fig, final_results
-    global fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run, lost, noisy
-    global noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run, run_experiments, sns
-    global split, still_wrong, train_files, train_idx, valid_idx
+    global E, IMG, SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fastai_fine_tune, fig
+    global final_results, fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run
+    global lost, noisy, noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run
+    global run_experiments, sns, split, still_wrong, train_files, train_idx, valid_idx
     _sections.before(6)
     # --- cell 34 ---
     from dataclasses import replace
@@ -226,7 +226,8 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     from tunelab.runner import run_experiments
     from tunelab.reports import final_results
     from tunelab.runner import learner_of_run
-    data, out = sil, lesson_out('09_cleaning')                     # the pass's shared results store, or a temporary folder
+    data, out = SIZE.pick(animal_silhouettes(20), sil, sil), lesson_out('09_cleaning')   # the pass's shared results store, or a temporary folder
+    E, IMG = SIZE.pick(smoke=(2, 32), evidence=(4, 48), full=(4, 48))   # epochs, image size
     report = check_image_folder(data)
     split = runner_split()                                          # the runner's split (same files, same seed)
     train_idx, valid_idx = split(report.good)
@@ -238,11 +239,11 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     def labelled(name:str, labels:NoisyLabels|None=None):
         "fastai's fine_tune(3) as a recipe, trained on `labels` (None: the folders' labels)."
         cbs = ({'name': 'TrainLabels', 'labels': labels.relative_to(data)},) if labels else ()
-        return replace(fastai_fine_tune(4, 2e-3), name=name, cbs=cbs)
+        return replace(fastai_fine_tune(E, 2e-3), name=name, cbs=cbs)
 
     def run(*recipes):
         "Train `recipes` with seed 0 through the runner; their final rows and trained learners."
-        df = run_experiments(list(recipes), {'silhouettes': data}, seeds=[0], out=out, img_size=48, quiet=True, keep_models=True)
+        df = run_experiments(list(recipes), {'silhouettes': data}, seeds=[0], out=out, img_size=IMG, quiet=True, keep_models=True)
         f = final_results(df).set_index('recipe')
         return [(learner_of_run(r, data, out/'checkpoints', f.run_id[r.name]),
                  dict(run=r.name, accuracy=f.accuracy[r.name], seconds=round(f.total_seconds[r.name], 1))) for r in recipes]
@@ -275,8 +276,8 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     print(f"labels right after review: {fixed} of the {len(flipped)} flipped ones restored; {still_wrong} training labels still wrong")
     print(f"one seed, not a claim: noise cost {lost*100:+.1f} points; retraining on the reviewed labels changed accuracy by "
           f"{back*100:+.1f} points (seed spreads on this task are 1-5 points)")
-    assert found.mean() > 0.5, found.mean()                                   # the top losses are mostly the injected errors
-    assert still_wrong < len(flipped), (still_wrong, len(flipped))              # the review leaves fewer wrong labels than the noise made
+    SIZE.claim(found.mean() > 0.5, f"the top losses are mostly the injected errors (precision {found.mean():.0%})")
+    SIZE.claim(still_wrong < len(flipped), f"the review leaves fewer wrong labels ({still_wrong}) than the noise made ({len(flipped)})")
     test_eq(len(cands), len(flipped))
     test_fail(lambda: inject_label_noise(train_files, SILHOUETTE_CLASSES, frac=1.5), contains='frac=1.5')
     shutil.rmtree(tmp); done_with(out)

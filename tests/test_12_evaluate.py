@@ -278,21 +278,21 @@ def test_12_evaluate_09_from_the_command_line_experiment():
 @pytest.mark.experiment
 def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     "nbs/12_evaluate.ipynb, section 'the_experiment_fine_tune_export_evaluate': its testable cells, in order."
-    global IMG, N, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg, m, main
-    global n_err, name, p, pca, plt, ref, row, rows, runs, s, seed, shapes_dataset, some, steps, tests, train_path
-    global vlogits, vy, y
+    global E, IMG, N, N_TEST, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg, m
+    global main, n_err, name, p, pca, plt, ref, row, rows, runs, s, seed, shapes_dataset, some, steps, tests
+    global train_path, vlogits, vy, y
     _sections.before(10)
     # --- cell 46 ---
     from tunelab.data import shapes_dataset, SHIFTS
-    IMG, N = (64, 60) if SIZE == 'smoke' else (128, rehearsed(200, 20))
+    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 60, 40, 3), full=(128, rehearsed(200, 20), 40, 3))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
-    tests = {'held-out': shapes_dataset('none', n_per_class=40, size=64, seed=1)}
-    tests |= {s: shapes_dataset(s, n_per_class=40, size=64, seed=1) for s in SHIFTS if s not in ('none', 'all')}
+    tests = {'held-out': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}
+    tests |= {s: shapes_dataset(s, n_per_class=N_TEST, size=64, seed=1) for s in SHIFTS if s not in ('none', 'all')}
     runs = {}
     for seed in (0, 1, 2):
         seed_everything(seed)
         learn = tune_learner(image_dls(train_path, size=IMG, seed=42), 'efficientnet_lite0')
-        with learn.no_bar(), learn.no_logging(): learn.fine_tune(3, 5e-3)
+        with learn.no_bar(), learn.no_logging(): learn.fine_tune(E, 5e-3)
         runs[seed] = learn
     learn = runs[0]
     print(f"{len(learn.dls.train_ds)} training and {len(learn.dls.valid_ds)} validation images, {IMG}px; "
@@ -345,7 +345,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     # --- cell 55 ---
     m = acc.mean()
     chance = 1 / len(learn.dls.vocab)
-    assert m['validation'] > 2 * chance and m['held-out'] > 2 * chance, m      # it learned the shapes, well above chance
+    SIZE.claim(m['validation'] > 2 * chance and m['held-out'] > 2 * chance, f"it learned the shapes: {m['validation']:.1%} validation, {m['held-out']:.1%} held-out (chance {chance:.0%})")
     cm = interp.confusion_matrix(); n_err = int(cm.sum() - np.trace(cm))
     steps = what_to_change_next(m.to_dict(), cal.ece_before.mean(), cal.ece_after.mean(), cal['T'].mean(), confused, n_err)
     print(f"Means over {len(runs)} seeds (seed 0 for the confusions).")

@@ -211,7 +211,8 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     from tunelab.reports import final_results
     from tunelab.runner import learner_of_run
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
-    CFG = dict(smoke=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=10, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
+    CFG = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs_a=2, epochs_b=2, seeds=[0], fisher_items=32, lams=[1e2, 1e4]),
+               evidence=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=10, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
                full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(5, 1), epochs_b=rehearsed(5, 1),
                          seeds=rehearsed([0, 1, 2], [0]), fisher_items=rehearsed(1000, 60), lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2])))[SIZE]
     OLD, NEW, out = list(range(5)), list(range(5, 10)), lesson_out('forgetting')
@@ -285,7 +286,7 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
         print(f"  {w:<30} old {r.old_after:.1%} (forgets {r.forgetting*100:5.1f} ± {sd[w]*100:.1f}), new {r.new:.1%} "
               f"({(r.new - plain.new)*100:+.1f} vs plain {hi})")
     test_eq(len(forget), len(order) * len(CFG['seeds']))
-    if not rehearsal(): assert plain.forgetting > 0 and plain.forgetting > low.forgetting + 0.02, (plain, low)   # the failure shows: the higher rate forgets more
+    SIZE.claim(plain.forgetting > 0 and plain.forgetting > low.forgetting + 0.02, f"the failure shows: the higher rate forgets more ({plain.forgetting*100:.1f} vs {low.forgetting*100:.1f} points)")
     _sections.done('test_13_forgetting_05_experiment_catastrophic_forgetting_experiment')
 
 

@@ -35,7 +35,8 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
     # --- cell 2 ---
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
     OLD, out = list(range(5)), lesson_out('negative_transfer')
-    NT = dict(smoke=dict(n=50, size=32, bs=32, lr=2e-3, epochs=4, seeds=[0, 1]),
+    NT = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs=2, seeds=[0]),
+              evidence=dict(n=50, size=32, bs=32, lr=2e-3, epochs=4, seeds=[0, 1]),
               full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs=rehearsed(8, 1), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
     imagenet = Recipe('imagenet', (Stage(NT['epochs'], 'all', lr=NT['lr']),), aug='none', description='ImageNet weights')
     starts = [imagenet, replace(imagenet, name='random_init', pretrained=False, description='random init'),
@@ -63,7 +64,7 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
         print(f"pixel-permuted, {s}: {a['pixel-permuted', s]:.1%} "
               f"({(a['pixel-permuted', s] - a['pixel-permuted', 'ImageNet weights'])*100:+.1f} vs all ImageNet weights)")
     test_eq(len(neg), len(NT['seeds']) * 6)
-    if not rehearsal(): assert gain('silhouettes') > gain('pixel-permuted'), (gain('silhouettes'), gain('pixel-permuted'))
+    SIZE.claim(gain('silhouettes') > gain('pixel-permuted'), f"ImageNet weights help less on permuted pixels ({gain('silhouettes'):+.1f} vs {gain('pixel-permuted'):+.1f} points)")
     _sections.done('test_14_negative_transfer_01_experiment_negative_transfer_experiment')
 
 

@@ -9,6 +9,7 @@ outputs (`tunelab`: size, commit, machine, torch threads, versions, minutes, dat
 
     python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_freezing.ipynb
 """
+from __future__ import annotations
 import sys, time, os, re
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
@@ -38,7 +39,10 @@ def drop_progress_bars(nb):
 
 def _sources(nb): return [(c.cell_type, c.source) for c in nb.cells]
 
-def run(path:Path):
+LESSON_BUDGET, COURSE_BUDGET = 20, 180     # minutes at the evidence size on 2 CPU cores (the brief's budget)
+
+def run(path:Path) -> float|None:
+    "Run notebook `path` in place; its minutes, or None when it changed on disk meanwhile (outputs not written)."
     nb = read_nb(path)
     before = _sources(nb)
     t = time.perf_counter()
@@ -49,7 +53,10 @@ def run(path:Path):
         print(f"{path}: changed on disk while it ran; outputs NOT written (run it again)", flush=True); return
     nb.metadata['tunelab'] = run_record(time.perf_counter() - t)
     write_nb(drop_progress_bars(nb), path)
-    print(f"{path}: ran in {time.perf_counter() - t:.0f} s", flush=True)
+    minutes = (time.perf_counter() - t) / 60
+    print(f"{path}: ran in {minutes:.1f} min at the {nb.metadata['tunelab']['size']} size"
+          + (f" (over the evidence budget of {LESSON_BUDGET} min)" if minutes > LESSON_BUDGET else ''), flush=True)
+    return minutes
 
 def run_record(seconds:float) -> dict:
     "What produced a notebook's outputs, kept in its metadata (`allowed_metadata_keys = tunelab` keeps it through nbdev_clean)."
@@ -75,6 +82,11 @@ if __name__ == '__main__':
     tmp = tempfile.mkdtemp(prefix='tunelab_lessons_'); os.environ['TMPDIR'] = tempfile.tempdir = tmp
     # one results store for the pass (`tunelab.core.lesson_out`): a run one lesson trained is read back by the next
     if not os.environ.get('TUNELAB_RESULTS'): os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
+    took = {}
     try:
-        for p in sys.argv[1:]: run(Path(p))
+        for p in sys.argv[1:]: took[p] = run(Path(p))
     finally: shutil.rmtree(tmp, ignore_errors=True)
+    done = {p: m for p, m in took.items() if m is not None}
+    print(f"\n{len(done)} notebook(s) in {sum(done.values()):.1f} min (course budget {COURSE_BUDGET} min; "
+          f"lessons over {LESSON_BUDGET} min: {', '.join(p for p, m in done.items() if m > LESSON_BUDGET) or 'none'})")
+    for p, m in took.items(): print(f"  {m:6.1f} min  {p}" if m is not None else f"     not written  {p}")

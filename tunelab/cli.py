@@ -100,13 +100,14 @@ def _parser() -> argparse.ArgumentParser:
                                              '(default: the offline silhouettes, or Imagenette at full size)')
     c.add_argument('--arch',
                    help="backbone for the standard recipes (default efficientnet_lite0); a --recipe file names its own")
-    c.add_argument('--epochs', type=int, help='epochs per standard recipe (default 4)')
+    c.add_argument('--epochs', type=int, help='epochs per standard recipe (default 2 smoke, 4 evidence and full)')
     c.add_argument('--seeds', default='1',
                    help="number of seeds (3 means 0,1,2) or a comma-separated list (default %(default)s)")
-    c.add_argument('--size', choices=['smoke', 'full'],
-                   help='lesson size (default: full with a GPU and the network, else smoke)')
-    c.add_argument('--img-size', type=int, help='training image size (default 48 smoke, 160 full)')
-    c.add_argument('--n-per-class', type=int, help='silhouettes per class at smoke size without --data (default 200)')
+    c.add_argument('--size', choices=SIZES,
+                   help='lesson size (default: full with a GPU and the network, else evidence; smoke only checks the code runs)')
+    c.add_argument('--img-size', type=int, help='training image size (default 32 smoke, 48 evidence, 160 full)')
+    c.add_argument('--n-per-class', type=int,
+                   help='silhouettes per class without --data, offline (default 20 smoke, 200 evidence)')
     c.add_argument('--recipe', type=Path, action='append', default=[],
                    help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: '
                         + ', '.join(sorted(CALLBACKS)))
@@ -233,12 +234,12 @@ def compare_command(args) -> pd.DataFrame:
     print(f"tunelab: {size} size ({size.reason})")
     if args.data: data, name = Path(args.data), Path(args.data).name
     elif size == 'full': data, name = full_dataset('imagenette'), 'imagenette'
-    else: data, name = animal_silhouettes(args.n_per_class or 200), 'silhouettes'
+    else: data, name = animal_silhouettes(args.n_per_class or size.pick(smoke=20, evidence=200, full=None)), 'silhouettes'
     check_out_folder(args.out, [data], create=False)        # a file, or inside the data: before anything is read
-    img_size = args.img_size or (160 if size == 'full' else 48)
+    img_size = args.img_size or size.pick(smoke=32, evidence=48, full=160)
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
-    recipes = ([] if args.only_recipes else standard_recipes(args.epochs or 4, arch=arch)) + extra
+    recipes = ([] if args.only_recipes else standard_recipes(args.epochs or size.pick(smoke=2, evidence=4, full=4), arch=arch)) + extra
     print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; "
           f"results in {args.out}/")
     report = check_image_folder(data, on_bad='skip' if args.skip_bad else 'raise')   # the folder read once: runs and baselines

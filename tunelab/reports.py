@@ -11,8 +11,9 @@ from fastai.vision.all import L, parent_label
 from .data import check_image_folder, runner_split, SPLIT_SEED
 
 # %% auto #0
-__all__ = ['final_results', 'diverged_runs', 't_interval', 'summarise', 'baselines', 'paired_differences', 'best_recipe',
-           'gap_vs_spread', 'show_baseline', 'plot_results', 'plot_curves']
+__all__ = ['MIN_SEEDS', 'CLIMBING', 'final_results', 'diverged_runs', 't_interval', 'summarise', 'baselines',
+           'paired_differences', 'paired_verdict', 'last_epoch_gain', 'best_recipe', 'gap_vs_spread', 'show_baseline',
+           'plot_results', 'plot_curves']
 
 # %% ../nbs/04a_reports.ipynb #346b526c
 def final_results(df:pd.DataFrame) -> pd.DataFrame:
@@ -69,57 +70,92 @@ def baselines(path:Path, seed:int=SPLIT_SEED,
 
 
 # %% ../nbs/04a_reports.ipynb #a5160324
+MIN_SEEDS = 3          # a claim needs at least this many paired seeds
+CLIMBING = 0.01        # a recipe whose mean accuracy rose by more than this in its last epoch had not reached a plateau
+
 def paired_differences(df:pd.DataFrame, a:str, b:str) -> pd.DataFrame:
     "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
     f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values='accuracy')
     return (f[a] - f[b]).dropna().rename('difference').reset_index()
 
+def paired_verdict(df:pd.DataFrame,          # per-epoch results (or final rows) of both recipes
+                   a:str, b:str,             # the two recipes
+                   conf:float=0.95,          # confidence of the interval
+                   min_seeds:int=MIN_SEEDS   # fewer paired seeds than this establish nothing
+                  ) -> dict:
+    "`a` minus `b` paired by seed: mean, `conf` t-interval, per-seed range, whether it is established, and one line saying so."
+    d = paired_differences(df, a, b).difference
+    n = len(d)
+    m, h = t_interval(d, conf)
+    lo, hi = (m - h, m + h) if n >= 2 else (np.nan, np.nan)
+    if n < min_seeds: verdict = f"not established: {n} paired seed{'' if n == 1 else 's'} (a claim needs at least {min_seeds})"
+    elif lo > 0: verdict = f"{a} ahead"
+    elif hi < 0: verdict = f"{b} ahead"
+    else: verdict = "not established: the interval includes zero"
+    ci = f"{conf:.0%} CI {lo*100:+.1f} to {hi*100:+.1f}; " if n >= 2 else ''
+    per = f"per seed {d.min()*100:+.1f} to {d.max()*100:+.1f}" if n else 'no shared seed'
+    line = f"{a} - {b}: {m*100:+.1f} points over {n} paired seed{'' if n == 1 else 's'} ({ci}{per}): {verdict}"
+    return dict(a=a, b=b, seeds=n, mean=m, lo=lo, hi=hi, d_min=d.min() if n else np.nan, d_max=d.max() if n else np.nan,
+                established=n >= min_seeds and (lo > 0 or hi < 0), line=line)
+
+def last_epoch_gain(df:pd.DataFrame, recipe:str) -> float:
+    "Mean over seeds of `recipe`'s accuracy gain in its last epoch (NaN for one-epoch runs): above `CLIMBING`, no plateau yet."
+    r = df[df.recipe == recipe].sort_values('epoch')
+    g = r.groupby('run_id').accuracy.apply(lambda s: s.iloc[-1] - s.iloc[-2] if len(s) > 1 else np.nan)
+    return float(g.mean()) if g.notna().any() else np.nan
 
 # %% ../nbs/04a_reports.ipynb #a96ce71c
+def _qualifying(summary:pd.DataFrame, majority:float) -> tuple:
+    "(the recipes that may be ranked: not diverged, above the majority-class baseline; a note naming the diverged ones)"
+    s = summary.reset_index()
+    diverged = s[s.diverged > 0].recipe.tolist()
+    return s[(s.diverged == 0) & (s.accuracy > majority)], (f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else '')
+
 def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
                 majority:float,        # the majority-class baseline (`baselines`)
                 df:pd.DataFrame|None=None # the per-epoch results (default: the final rows `summarise` keeps in `summary.attrs`)
                ) -> tuple:
-    "(name or None, one line): the best recipe that did not diverge, beats the majority-class baseline and, with several seeds, the runner-up."
-    s = summary.reset_index()
-    diverged = s[s.diverged > 0].recipe.tolist()
-    ok = s[(s.diverged == 0) & (s.accuracy > majority)]
-    note = f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else ''
+    "(name or None, one line): the winner, named only when it qualifies, beats the runner-up by an established `paired_verdict` and neither was still climbing."
+    ok, note = _qualifying(summary, majority)
     base = f"majority-class baseline {majority:.1%}{note}"
     if ok.empty: return None, f"no recipe beat the majority-class baseline ({majority:.1%}){note}"
     b = ok.iloc[0]
-    if b.runs < 2:
-        return b.recipe, (f"best here: {b.recipe} at {b.accuracy:.1%} (one seed: a gap smaller than the spread between seeds "
-                          f"is not established (use --seeds 3)); {base}")
+    s = summary.reset_index()
     rivals = s[(s.diverged == 0) & (s.dataset == b.dataset) & (s.recipe != b.recipe)]
-    mean = f"{b.accuracy:.1%} (mean of {int(b.runs)} seeds, 95% CI ±{b.ci95:.1%})"
-    if rivals.empty: return b.recipe, f"best here: {b.recipe} at {mean}; {base}"
+    mean = f"{b.accuracy:.1%} (mean of {int(b.runs)} seed{'s' if b.runs > 1 else ''}" + (f", 95% CI ±{b.ci95:.1%})" if b.runs > 1 else ')')
+    if rivals.empty: return b.recipe, f"the only recipe: {b.recipe} at {mean}; {base}"
     r = rivals.iloc[0]
     df = df if df is not None else summary.attrs.get('finals')
     if df is None: raise ValueError("best_recipe needs the per-epoch results `df` to compare seeds in pairs")
-    d = paired_differences(df[df.dataset == b.dataset], b.recipe, r.recipe).difference
-    m, h = t_interval(d)
-    gap = f"paired difference over {len(d)} seeds {m:+.1%} (95% CI {m - h:+.1%} to {m + h:+.1%})"
-    if len(d) < 2 or not m - h > 0:
-        return None, (f"the top recipes are not distinguishable: {b.recipe} {b.accuracy:.1%} vs {r.recipe} {r.accuracy:.1%}, "
-                      f"{gap if len(d) >= 2 else 'fewer than 2 shared seeds'} includes zero; {base}")
-    return b.recipe, f"best here: {b.recipe} at {mean}, ahead of {r.recipe} by a {gap}; {base}"
-
+    df = df[df.dataset == b.dataset]
+    v = paired_verdict(df, b.recipe, r.recipe)
+    lead = f"{b.recipe} {b.accuracy:.1%} vs {r.recipe} {r.accuracy:.1%}"
+    if v['seeds'] < MIN_SEEDS:
+        return None, (f"not established: {lead} from {v['seeds']} paired seed{'s' if v['seeds'] != 1 else ''}; a claim needs "
+                      f"at least {MIN_SEEDS} (use --seeds {MIN_SEEDS}); {base}")
+    if not v['established']: return None, f"the top recipes are not distinguishable: {v['line']}; {base}"
+    climbing = {n: g for n in (b.recipe, r.recipe) if (g := last_epoch_gain(df, n)) > CLIMBING}
+    if climbing:
+        return None, (f"not established: {v['line']}, but " + ', '.join(f"{n} still rose {g*100:.1f} points in its last epoch"
+                      for n, g in climbing.items()) + f": train to a plateau (more --epochs) before ranking; {base}")
+    return b.recipe, f"best here: {b.recipe} at {mean}, ahead of {r.recipe}: {v['line']}; {base}"
 
 # %% ../nbs/04a_reports.ipynb #85be8e7d
 def gap_vs_spread(summary:pd.DataFrame,  # `summarise`'s table, for one dataset
                   a:str, b:str           # two recipes
                  ) -> str:
-    "One line: `a`'s mean accuracy minus `b`'s, and whether that is larger than the largest spread between one recipe's seeds."
+    "One line: `a` minus `b` as `paired_verdict` says it, and the largest spread between one recipe's seeds."
     s = summary.reset_index().set_index('recipe')
     if s.index.duplicated().any(): raise ValueError("gap_vs_spread compares recipes on one dataset: select one first")
-    spread, d = (s.acc_max - s.acc_min).max(), s.accuracy[a] - s.accuracy[b]
-    return (f"{a} - {b}: {d*100:+.1f} points ({'larger than' if abs(d) > spread else 'within'} "
-            f"the largest seed spread, {spread*100:.1f})")
+    finals = summary.attrs.get('finals')
+    if finals is None: raise ValueError("gap_vs_spread needs `summarise`'s table, which keeps each seed's final row")
+    spread = (s.acc_max - s.acc_min).max()
+    return paired_verdict(finals, a, b)['line'] + f"; largest seed spread {spread*100:.1f} points"
 
 # %% ../nbs/04a_reports.ipynb #f9d6ca68
 def _ci95(x) -> tuple:
-    m, h = t_interval(x); return (m - h, m + h) if np.isfinite(h) else (m, m)
+    "The 95% t-interval the plots draw around a mean accuracy, clipped to [0, 1] (an accuracy cannot leave it)."
+    m, h = t_interval(x); return (max(m - h, 0.), min(m + h, 1.)) if np.isfinite(h) else (m, m)
 
 def show_baseline(ax, baseline:dict|None, vertical:bool=True):
     "Mark the majority-class baseline (dashed) and chance (dotted) from `baselines` on `ax`, labelled in the legend."
