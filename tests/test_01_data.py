@@ -23,7 +23,7 @@ def test_01_data_00_setup():
 
 def test_01_data_01_animal_silhouettes_the_offline_sizes():
     "nbs/01_data.ipynb, section 'animal_silhouettes_the_offline_sizes': its testable cells, in order."
-    global Evil, d, path, tmp, x, y
+    global Evil, big, big_ev, d, ev, path, pixels, tmp, x, y
     _sections.before(1)
     # --- cell 6 ---
     class Evil:
@@ -53,6 +53,15 @@ def test_01_data_01_animal_silhouettes_the_offline_sizes():
     test_ne(sorted(get_image_files(animal_silhouettes(20, seed=7, dest=tmp)).attrgot('name')),
             sorted(get_image_files(path).attrgot('name')))                           # another seed, another subset
     test_fail(lambda: animal_silhouettes(n_per_class=2000, dest=tmp), contains='n_per_class=2000')
+    # --- cell 14 ---
+    ev = silhouette_evaluation(30, train_per_class=20, dest=tmp)
+    test_eq(len(get_image_files(ev)), 300); test_eq(len(get_image_files(ev/'zebra')), 30)
+    test_eq(set(get_image_files(ev).attrgot('name')) & set(get_image_files(path).attrgot('name')), set())   # none it trains on
+    pixels = lambda folder: {np.asarray(Image.open(f)).tobytes() for f in get_image_files(folder)}
+    big, big_ev = animal_silhouettes(200, dest=tmp), silhouette_evaluation(150, train_per_class=200, dest=tmp)
+    test_eq(pixels(big) & pixels(big_ev), set())                    # nor any image identical to one it trains on
+    test_eq(silhouette_evaluation(30, train_per_class=20, dest=tmp), ev)                                    # cached
+    test_fail(lambda: silhouette_evaluation(900, train_per_class=200, dest=tmp), contains='must fit the 1,000 per class')
     _sections.done('test_01_data_01_animal_silhouettes_the_offline_sizes')
 
 
@@ -60,21 +69,21 @@ def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
     "nbs/01_data.ipynb, section 'generated_shapes_with_a_domain_shift_kno': its testable cells, in order."
     global a, axs, b, bg, dom, fig, i, im, j, kind, name, p_in, p_out, plt, rng, same_seed
     _sections.before(2)
-    # --- cell 14 ---
+    # --- cell 16 ---
     test_fail(lambda: Domain(background='marble'), contains="unknown background 'marble'")
     test_fail(lambda: Domain(noise=2), contains='noise=2 must be between 0 and 1')
     test_fail(lambda: Domain(blur=-1), contains='blur=-1 must be >= 0')
     a = SHIFTS['all']
     test_eq((a.hue, a.background, a.noise, a.blur),
             (SHIFTS['colour'].hue, SHIFTS['background'].background, SHIFTS['noise'].noise, SHIFTS['blur'].blur))
-    # --- cell 16 ---
+    # --- cell 18 ---
     test_eq([len(_polygon(k, 0, 0, 1, 0)) for k in ('triangle', 'square', 'star', 'cross')], [3, 4, 10, 12])
     test_close(np.hypot(*(np.array(_polygon('square', 5, 5, 2, 0.3)).T - 5)), 2)  # corners at radius r around the centre
     test_fail(lambda: _polygon('hexagon', 0, 0, 1, 0), contains="unknown shape 'hexagon'")
     bg = _background(32, Domain(background='plain'), np.random.default_rng(0))
     test_eq((bg.size, bg.mode, len(bg.getcolors())), ((32, 32), 'RGB', 1))       # plain: one colour
     test_eq(len(_background(32, Domain(background='checks'), np.random.default_rng(0)).getcolors()), 2)
-    # --- cell 18 ---
+    # --- cell 20 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(len(SHIFTS), len(SHAPE_CLASSES), figsize=(7, 8.5))
     for i, (name, dom) in enumerate(SHIFTS.items()):
@@ -84,18 +93,18 @@ def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
             if i == 0: axs[i, j].set_title(kind)
         axs[i, 0].text(-8, 32, name, ha='right', va='center')
     plt.tight_layout()
-    # --- cell 19 ---
+    # --- cell 21 ---
     rng = np.random.default_rng(0)
     im = render_shape('star', 48, Domain(), rng)
     test_eq(im.size, (48, 48)); test_eq(im.mode, 'RGB')
     same_seed = lambda: np.asarray(render_shape('cross', 32, rng=np.random.default_rng(3)))
     test_eq(same_seed(), same_seed())                                             # same generator state, same image
     test_fail(lambda: render_shape('hexagon'), contains="unknown shape 'hexagon'")
-    # --- cell 21 ---
+    # --- cell 23 ---
     p_in = shapes_dataset('none', n_per_class=8, size=32, dest=tmp)
     p_out = shapes_dataset('all', n_per_class=8, size=32, dest=tmp)
     len(get_image_files(p_in)), len(get_image_files(p_out))
-    # --- cell 22 ---
+    # --- cell 24 ---
     test_eq(len(get_image_files(p_in)), 40)
     test_eq(sorted(o.name for o in p_in.iterdir() if o.is_dir()), sorted(SHAPE_CLASSES))
     a, b = (np.stack([np.asarray(Image.open(f)) for f in get_image_files(p)]).astype(float) for p in (p_in, p_out))
@@ -107,7 +116,7 @@ def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
 def test_01_data_03_full_size_datasets():
     "nbs/01_data.ipynb, section 'full_size_datasets': its testable cells, in order."
     _sections.before(3)
-    # --- cell 24 ---
+    # --- cell 26 ---
     test_eq(_extracted_path(URLs.PETS).name, 'oxford-iiit-pet')           # what `untar_data` extracts, archive folder or not
     os.environ['TUNELAB_OFFLINE'] = '1'
     if not _extracted_path(URLs.PETS).exists():
@@ -122,7 +131,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     global _, a, b, bottom, broken, c, clear, exif, f, files, flat, folders, fr, k, linked, lk, memo, nested, notes
     global odd, one, opened, photo, r1, r2, ramp, rep, rep2, rep_l, sil, split, t0, t1, t2, time, top, two, v, w, x
     _sections.before(4)
-    # --- cell 27 ---
+    # --- cell 29 ---
     test_eq(image_files(path), (list(get_image_files(path)), []))               # no links: exactly fastai's files, in its order
     lk = tmp/'lk'; shutil.copytree(path/'cat', lk/'cat')
     (lk/'cat'/'loop').symlink_to(lk, target_is_directory=True)                   # a loop: back to the dataset
@@ -131,7 +140,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_eq(len(files), 20); test_eq(len(notes), 2)
     assert 'again.png' not in [f.name for f in files] and any('loop' in n for n in notes), notes
     shutil.rmtree(lk)
-    # --- cell 29 ---
+    # --- cell 31 ---
     odd = tmp/'odd'; odd.mkdir()
     ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)          # 0 ... 65,472
     Image.fromarray(ramp).save(odd/'16bit.png')
@@ -142,7 +151,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     pd.DataFrame([dict(file=f, mode=Image.open(odd/f).mode, fastai_size=a.size, tunelab_size=b.size,
                        fastai_mean=np.asarray(a).mean().round(1), tunelab_mean=np.asarray(b).mean().round(1))
                   for f, (a, b) in opened.items()])
-    # --- cell 30 ---
+    # --- cell 32 ---
     a, b = (np.asarray(o)[..., 0].astype(int) for o in opened['16bit.png'])
     assert (a == 255).mean() > 0.99, (a == 255).mean()                            # fastai: every value above 255 clipped: white
     test_close(b, np.rint(ramp / 257), eps=0.51)                                  # scaled to 8 bits: the ramp survives
@@ -155,7 +164,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     sil = get_image_files(path)[0]
     test_eq(np.asarray(load_rgb(sil)), np.asarray(PILImage.create(sil)))   # 8-bit images without a tag: the same pixels as fastai
     test_eq(type(RGBImage.create(sil)), RGBImage); test_eq(np.asarray(RGBImage.create(sil)), np.asarray(load_rgb(sil)))
-    # --- cell 32 ---
+    # --- cell 34 ---
     memo = ItemMemo(max_mb=1)
     x = torch.zeros(3, 256, 256, dtype=torch.uint8)                              # 192 KiB
     for k in range(8): memo.put(k, x, (256, 256))
@@ -164,11 +173,11 @@ def test_01_data_04_checking_an_image_folder_before_training():
     with memo.off(): test_eq(memo.enabled, False)
     test_eq(memo.enabled, True)
     memo.clear(); test_eq((len(memo.items), memo.nbytes, memo.hits), (0, 0, 0))
-    # --- cell 34 ---
+    # --- cell 36 ---
     fr = FolderReport(Path('d'), [Path('d/a/1.png'), Path('d/b/2.png')], {}, {'a': 1, 'b': 1})
     test_eq((fr.level, fr.notes), (1, []))                                       # one level down, nothing to note
     assert '2 readable images in 2 classes (a: 1, b: 1); 0 unreadable' in repr(fr), repr(fr)
-    # --- cell 36 ---
+    # --- cell 38 ---
     test_eq(_readable(get_image_files(path)[0]), None)
     (tmp/'text.png').write_text('not an image')
     assert _readable(tmp/'text.png').startswith('UnidentifiedImageError'), _readable(tmp/'text.png')
@@ -177,14 +186,14 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_eq(_class_level(Path('d'), [Path('d/train/cat/1.png'), Path('d/val/dog/2.png')]), 2)
     test_fail(lambda: _class_level(Path('d'), [Path('d/cat/1.png'), Path('d/dog/pup/2.png')]), contains='images at different depths')
     test_fail(lambda: _class_level(Path('d'), [Path('d/1.png')]), contains='lie in it directly')
-    # --- cell 38 ---
+    # --- cell 40 ---
     files, _, folders = _walk_images(path)
     test_eq(_opened_bad(path, files, folders), {})
     assert _opened_bad(path, files, folders) is _opened_bad(path, files, folders)          # remembered: not opened again
     with item_memo.off(): assert _opened_bad(path, files, folders) is not _opened_bad(path, files, folders)   # opened each time
-    # --- cell 40 ---
+    # --- cell 42 ---
     check_image_folder(path)
-    # --- cell 41 ---
+    # --- cell 43 ---
     import time
     v = tmp/'versioned'; shutil.copytree(path, v)
     t0 = time.perf_counter(); r1 = check_image_folder(v)
@@ -197,7 +206,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         warnings.simplefilter('always'); test_eq(len(check_image_folder(v).bad), 1)
     assert any('cannot be read' in str(o.message) for o in w)
     shutil.rmtree(v)
-    # --- cell 42 ---
+    # --- cell 44 ---
     broken = tmp/'broken'; shutil.copytree(path, broken)
     f = get_image_files(broken/'cat')[0]; f.write_bytes(f.read_bytes()[:60])     # truncated
     (broken/'dog'/'notes.jpg').write_text('not an image')                        # wrong content
@@ -206,7 +215,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep = check_image_folder(broken)
     print(w[0].message)
     rep
-    # --- cell 43 ---
+    # --- cell 45 ---
     test_eq(len(rep.bad), 2)
     test_eq(len(rep.good), 200 - 1)
     test_eq(rep.counts['cat'], 19)
@@ -223,7 +232,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_fail(lambda: check_image_folder(tmp/'nowhere'), contains='is not a folder')
     (tmp/'empty').mkdir()
     test_fail(lambda: check_image_folder(tmp/'empty'), contains='holds no image files')
-    # --- cell 44 ---
+    # --- cell 46 ---
     linked = tmp/'linked'; shutil.copytree(path, linked)
     (linked/'cat'/'loop').symlink_to(linked, target_is_directory=True)          # a loop: back to the dataset
     (linked/'kitty').symlink_to(linked/'cat', target_is_directory=True)        # a second name for a class folder
@@ -233,7 +242,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep_l = check_image_folder(linked)
     print(w[0].message)
     rep_l
-    # --- cell 45 ---
+    # --- cell 47 ---
     test_eq(len(rep_l.good), 200); test_eq(rep_l.counts, check_image_folder(path).counts)   # no class doubled, none added
     test_eq(len(rep_l.notes), 3); assert 'kitty' not in rep_l.counts
     assert any('again.png' in n for n in rep_l.notes) and any('loop' in n for n in rep_l.notes)
@@ -256,17 +265,17 @@ def test_01_data_05_dataloaders_with_presizing():
     global few, first, g, hits, hits_off, i, items, mdl, n, nullcontext, off, on, pf, pickle, random
     global real_full_dataset, sdls, seed, st_off, st_on, tdls, tiny, trn, two_epochs, val, w, x1, x2, xb, y1, y2, yb
     _sections.before(5)
-    # --- cell 47 ---
+    # --- cell 49 ---
     if device_type() != 'cuda': test_eq((default_bs(64), default_bs(224)), (64, 32))
     else: b = default_bs(224); assert 16 <= b <= 256 and b & (b - 1) == 0, b       # a power of two
     test_eq(default_workers() == 0, device_type() == 'cpu')
     import pickle
     test_eq(pickle.loads(pickle.dumps(_Files(['a.png'])))(None), ['a.png'])
-    # --- cell 49 ---
+    # --- cell 51 ---
     items = get_image_files(path)
     trn, val = StratifiedSplitter(0.2, seed=42)(items)
     pd.Series([parent_label(items[i]) for i in val]).value_counts().to_dict()
-    # --- cell 50 ---
+    # --- cell 52 ---
     # every class gives 20% of its images to validation: 4 of 20 here, whatever the seed
     for seed in (0, 42):
         trn, val = StratifiedSplitter(0.2, seed=seed)(items)
@@ -280,17 +289,17 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always')
         trn, val = StratifiedSplitter(0.2, seed=0)(few)
     test_eq(len(val), 1); assert 3 in trn and 'b' in str(w[0].message), w
-    # --- cell 52 ---
+    # --- cell 54 ---
     test_eq(runner_split()(items), StratifiedSplitter(0.2, seed=42)(items))
     test_eq(runner_split(seed=3)(items), StratifiedSplitter(VALID_PCT, seed=3)(items))
-    # --- cell 54 ---
+    # --- cell 56 ---
     test_eq(fit_bs(64, 1600), 64)              # plenty of data: unchanged
     test_eq(fit_bs(64, 40), 10)                # 40 images: 4 batches of 10 instead of none of 64
     test_eq(fit_bs(64, 45), 9)                 # 5 batches of 9: none dropped (4 of 11 would drop one)
     for n in range(8, 300):   # always >= 4 full batches; when lowered, fewer images dropped than there are batches
         b = fit_bs(64, n); assert n // b >= MIN_STEPS and (b == 64 or n % b < n // b), (n, b)
     test_fail(lambda: fit_bs(64, 7), contains='7 training images')
-    # --- cell 56 ---
+    # --- cell 58 ---
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 64), 0), True)     # square into square: nothing cropped
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 0), False)    # training crops a random 48x48 of 64x48
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 1), True)     # validation crops the centre
@@ -298,7 +307,7 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(item_tfms_fixed([Resize(48, method='pad')], (64, 48), 0), False)  # padding goes at a random place too
     from fastai.vision.all import RandomResizedCrop
     test_eq(item_tfms_fixed([RandomResizedCrop(48)], (64, 64), 1), False)
-    # --- cell 58 ---
+    # --- cell 60 ---
     from fastai.vision.all import Datasets, Categorize, IntToFloatTensor
     ds8 = Datasets(get_image_files(path)[:8], [[RGBImage.create], [parent_label, Categorize()]])
     mdl = MemoDL(ds8, bs=4, num_workers=0, after_item=[Resize(24), ToTensor()], after_batch=[IntToFloatTensor()])
@@ -306,10 +315,10 @@ def test_01_data_05_dataloaders_with_presizing():
     again = list(mdl); test_eq(item_memo.hits, 8)                                # the second pass: every image from memory
     for (x1, y1), (x2, y2) in zip(first, again): assert torch.equal(x1, x2) and torch.equal(y1, y2)
     item_memo.clear()
-    # --- cell 60 ---
+    # --- cell 62 ---
     dls = image_dls(path, size=48, bs=16)
     dls.show_batch(max_n=8, figsize=(6, 3))
-    # --- cell 61 ---
+    # --- cell 63 ---
     xb, yb = dls.one_batch()
     test_eq(xb.shape, (16, 3, 48, 48))
     test_eq(dls.vocab, SILHOUETTE_CLASSES)
@@ -337,7 +346,7 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always'); image_dls(tiny, size=32, bs=64)
     assert any('batch size 64 lowered to 10' in str(o.message) for o in w), [str(o.message) for o in w]
     test_eq(type(dls.train_ds[0][0]), RGBImage)                                  # opened with `load_rgb`
-    # --- cell 62 ---
+    # --- cell 64 ---
     import random
     from contextlib import nullcontext
     def two_epochs(memo:bool, aug:bool):
@@ -353,10 +362,10 @@ def test_01_data_05_dataloaders_with_presizing():
         test_eq(st_on, st_off)
         test_eq(hits_off, 0); assert hits >= len(dls.train_ds) - 16, hits   # the second epoch came from memory
     item_memo
-    # --- cell 64 ---
+    # --- cell 66 ---
     test_eq(pets_breed(Path('/root/.fastai/data/oxford-iiit-pet/images/great_pyrenees_12.jpg')), 'great_pyrenees')
     test_eq(pets_breed('images/British_Shorthair_7.jpg'), 'British_Shorthair')
-    # --- cell 68 ---
+    # --- cell 70 ---
     fake = tmp/'fake_pets'; (fake/'images').mkdir(parents=True)
     for i, f in enumerate(get_image_files(path/'cat')[:4]):
         shutil.copy(f, fake/'images'/f"{['Abyssinian', 'great_pyrenees'][i % 2]}_{i}.jpg")   # breed_number.jpg, as Pets names them
@@ -366,10 +375,10 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(sorted(o.name for o in pf.iterdir()), ['.complete', 'Abyssinian', 'great_pyrenees'])
     test_eq(len(get_image_files(pf/'Abyssinian')), 2); assert (pf/'Abyssinian'/'Abyssinian_0.jpg').is_symlink()
     test_eq(pets_folder(tmp/'pets_by_breed'), pf)                               # made once: the second call downloads nothing
-    # --- cell 70 ---
+    # --- cell 72 ---
     sdls = smoke_dls(20, size=32, bs=8)
     test_eq(sdls.c, 10)
-    # --- cell 71 ---
+    # --- cell 73 ---
     shutil.rmtree(tmp)
     _sections.done('test_01_data_05_dataloaders_with_presizing')
 

@@ -32,7 +32,7 @@ def test_03b_store_01_the_store():
     store_dir = Path(tempfile.mkdtemp())
     st = ResultStore(store_dir/'sub'/'results.sqlite')                           # makes the folder it needs
     with sqlite3.connect(st.path) as db: tables = {t for t, in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    test_eq(tables, {'runs', 'epochs', 'comparisons', 'comparison_runs'})
+    test_eq(tables, {'runs', 'epochs', 'comparisons', 'comparison_runs', 'evaluations'})
     with sqlite3.connect(store_dir/'old.sqlite') as db:                          # a store written before data versions
         db.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, recipe_json TEXT, "
                    "status TEXT, updated REAL)")
@@ -56,6 +56,11 @@ def test_03b_store_01_the_store():
     st.add_comparison('c1', {'seeds': [0]}, ['abc']); st.add_comparison('c1', {'seeds': [0]}, ['abc'])   # recorded once
     test_eq(st.comparisons()[['comparison', 'runs']].values.tolist(), [['c1', 1]])
     test_eq(json.loads(st.comparisons().label[0]), {'seeds': [0]})
+    # --- cell 13 ---
+    test_eq(st.evaluation('abc', 'v1'), None)                                          # never scored
+    st.add_evaluation('abc', 'held', 'v1', 0.75, 1500); st.add_evaluation('abc', 'held', 'v1', 0.8, 1500)   # scored again: replaced
+    test_eq(st.evaluation('abc', 'v1'), 0.8); test_eq(st.evaluation('abc', 'v2'), None)   # another version of the set: not scored
+    test_eq(len(st.evaluations()), 1); test_eq(st.evaluations(['zzz']).empty, True)
     shutil.rmtree(store_dir)
     _sections.done('test_03b_store_01_the_store')
 
@@ -64,7 +69,7 @@ def test_03b_store_02_atomic_writes():
     "nbs/03b_store.ipynb, section 'atomic_writes': its testable cells, in order."
     global e, full_disk, real_write, tmp_w
     _sections.before(2)
-    # --- cell 13 ---
+    # --- cell 15 ---
     tmp_w = Path(tempfile.mkdtemp())
     atomic_write(tmp_w/'a.bin', b'abc')
     real_write = Path.write_bytes
@@ -85,7 +90,7 @@ def test_03b_store_03_the_output_folder():
     "nbs/03b_store.ipynb, section 'the_output_folder': its testable cells, in order."
     global deny, holder, small, t, tmp_o
     _sections.before(3)
-    # --- cell 15 ---
+    # --- cell 17 ---
     small = animal_silhouettes(20, seed=1, dest=Path(tempfile.mkdtemp()))
     tmp_o = Path(tempfile.mkdtemp())
     (tmp_o/'file').write_text('x')
@@ -97,7 +102,7 @@ def test_03b_store_03_the_output_folder():
     test_eq(sorted(p.name for p in tmp_o.iterdir()), ['file'])                  # the folders it made are gone again
     test_eq(check_out_folder(tmp_o/'ok'), tmp_o/'ok'); test_eq(list((tmp_o/'ok').iterdir()), [])
     shutil.rmtree(tmp_o)
-    # --- cell 17 ---
+    # --- cell 19 ---
     tmp_o = Path(tempfile.mkdtemp()); (tmp_o/'ok').mkdir()
     holder = subprocess.Popen([sys.executable, '-c', textwrap.dedent(f'''
         import fcntl, os, time

@@ -12,15 +12,16 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 def test_04_runner_00_setup():
     "nbs/04_runner.ipynb, section 'setup': its testable cells, in order."
     global SIZE, animal_silhouettes, baselines, best_recipe, errno, final_results, image_dls, mock, np, plot_curves
-    global plot_results, replace, shutil, subprocess, summarise, sys, tempfile, test_close, test_eq, test_fail
-    global test_ne, textwrap, time, timm, torch
+    global plot_results, replace, shutil, silhouette_evaluation, subprocess, summarise, sys, tempfile, test_close
+    global test_eq, test_fail, test_ne, textwrap, time, timm, torch, warnings
     # --- cell 3 ---
     import tempfile, subprocess, sys, textwrap, timm, errno, shutil
     from unittest import mock
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     from tunelab.reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results
     import time, numpy as np, torch
-    from tunelab.data import animal_silhouettes, image_dls
+    from tunelab.data import animal_silhouettes, silhouette_evaluation, image_dls
+    import warnings
     from dataclasses import replace
     # --- cell 4 ---
     SIZE = lesson_size()
@@ -29,8 +30,7 @@ def test_04_runner_00_setup():
 
 def test_04_runner_01_one_run():
     "nbs/04_runner.ipynb, section 'one_run': its testable cells, in order."
-    global Image, a, b, body, c, ck_i, fc, first, fresh, ft, imagenet, learn, learn_a, names, one, rid_a, rid_b, runs
-    global sd, second, small, st, st_i, start, tmp_c, tmp_v, two, v, versions
+    global Image, fresh, ft, learn, names, one, sd, small, start, tmp_c, tmp_v, v, versions
     _sections.before(1)
     # --- cell 5 ---
     tmp_c = Path(tempfile.mkdtemp())
@@ -76,7 +76,23 @@ def test_04_runner_01_one_run():
     test_close([h['lr'] for h in fresh.opt.hypers], [3e-4] * 9)                      # the optimizer's rates, not the default 1e-3
     test_eq(fresh.dls.train.rng.getstate(), learn.dls.train.rng.getstate())
     test_eq(all(p.requires_grad for p in fresh.model.parameters()), True)           # epoch 1 is in stage 2: everything trains
+    _sections.done('test_04_runner_01_one_run')
+
+
+def test_04_runner_02_the_evaluation_set():
+    "nbs/04_runner.ipynb, section 'the_evaluation_set': its testable cells, in order."
+    global a, acc_e, as_valid, b, body, c, ck_i, ev_small, fc, first, imagenet, io, learn_a, redirect_stdout, rid_a
+    global rid_b, rid_e, runs, second, so, st, st_e, st_i, two, val
+    _sections.before(2)
     # --- cell 18 ---
+    ev_small = EvaluationSet.of('held', silhouette_evaluation(10, train_per_class=20, seed=1, dest=tmp_c))
+    test_eq((len(ev_small), len(ev_small.classes)), (100, 10))
+    assert 0 <= evaluation_accuracy(learn, ev_small) <= 1
+    as_valid = EvaluationSet('valid', small, tuple(learn.dls.valid.items), ev_small.classes, 'v')   # the validation images...
+    with learn.no_bar(), learn.no_logging(): val = float(learn.validate()[1])
+    test_close(evaluation_accuracy(learn, as_valid), val, eps=1e-6)      # ...score as fastai validates them: the same pipeline
+    test_fail(lambda: evaluation_accuracy(learn, replace(ev_small, classes=('cat', 'unicorn'))), contains="['unicorn'] are not among")
+    # --- cell 20 ---
     two = Recipe('probe_then_all', (Stage(2, train=1, lr=3e-3), Stage(1, 'all', lr=1e-4)), aug='none', train_bn=False, bn_eval=True)
     runs = {}
     for fc in (False, True):
@@ -85,7 +101,7 @@ def test_04_runner_01_one_run():
         runs[fc] = st.results()
     pd.concat([runs[False].assign(path='images'), runs[True].assign(path='cached')])[['path', 'epoch', 'stage', 'train_loss',
                                                                                         'valid_loss', 'accuracy', 'seconds']]
-    # --- cell 19 ---
+    # --- cell 21 ---
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(runs[True][c].tolist(), runs[False][c].tolist(), eps=1e-4)
     test_eq(runs[True].epoch.tolist(), [0, 1, 2]); test_eq(runs[True].stage.tolist(), [0, 0, 1])
     test_eq(runs[True].trainable_params.tolist(), runs[False].trainable_params.tolist())
@@ -93,7 +109,7 @@ def test_04_runner_01_one_run():
     test_eq(list((tmp_c/'cache_True'/'checkpoints').glob('*.pth')), [])                  # a finished run leaves no checkpoint
     test_eq(_cache_plan(two, [None, 'it trains more than the head']),
             "feature cache, probe_then_all: stage 1 cached; stage 2 uncached: it trains more than the head")
-    # --- cell 20 ---
+    # --- cell 22 ---
     first = Recipe('first', (Stage(1, 'all', lr=1e-3),), aug='none')
     st_i, ck_i = ResultStore(tmp_c/'init'/'results.sqlite'), tmp_c/'init'/'checkpoints'
     rid_a = run_recipe(first, small, 'small', 0, st_i, ck_i, img_size=32, bs=32, quiet=True, keep_model=True)
@@ -108,38 +124,72 @@ def test_04_runner_01_one_run():
     test_fail(lambda: run_recipe(replace(second, init='run:0123456789ab'), small, 'small', 0, st_i, ck_i, img_size=32, bs=32),
               contains='0123456789ab.final.pth does not exist')
     test_eq(st_i.status(run_id(replace(second, init='run:0123456789ab'), 'small', 0, 32, 32, data_fingerprint(small))), None)
-    # --- cell 22 ---
+    # --- cell 24 ---
     learn_a = learner_of_run(first, small, ck_i, rid_a, img_size=32, bs=32)
     test_eq(all(torch.equal(v, a[k].to(v.device)) for k, v in learn_a.model.state_dict().items()), True)   # the kept weights
     test_eq(learn_a.dls.valid_ds.items, image_dls(small, size=32, bs=32).valid_ds.items)                # the runner's split
     test_fail(lambda: learner_of_run(first, small, tmp_c/'no_checkpoints', rid_a), contains='kept no model')
-    _sections.done('test_04_runner_01_one_run')
+    # --- cell 25 ---
+    st_e = ResultStore(tmp_c/'eval'/'results.sqlite')
+    rid_e = run_recipe(first, small, 'small', 0, st_e, tmp_c/'eval'/'checkpoints', img_size=32, bs=32, quiet=True, evaluation=ev_small)
+    acc_e = st_e.evaluation(rid_e, ev_small.version)
+    test_eq(st_e.evaluations().images.tolist(), [100])
+    test_close(acc_e, evaluation_accuracy(learn_a, ev_small), eps=1e-6)   # the same run (seed 0) as the kept one above
+    test_eq(score_kept_run(first, small, rid_a, st_i, ck_i, ev_small, img_size=32, bs=32), acc_e)   # scored from its kept model
+    from contextlib import redirect_stdout; import io
+    with redirect_stdout(io.StringIO()) as so: run_recipe(first, small, 'small', 0, st_e, tmp_c/'eval'/'checkpoints', img_size=32,
+                                                         bs=32, quiet=True, evaluation=replace(ev_small, version='other'))
+    test_eq(st_e.evaluation(rid_e, 'other'), None); assert 'kept no model: not scored' in so.getvalue(), so.getvalue()
+    _sections.done('test_04_runner_02_the_evaluation_set')
 
 
-def test_04_runner_02_many_runs():
+def test_04_runner_03_many_runs():
     "nbs/04_runner.ipynb, section 'many_runs': its testable cells, in order."
-    global SimpleNamespace, counting, df1, df2, grid_out, o0, opened, reports, tdata, w0, walks
-    _sections.before(2)
-    # --- cell 24 ---
+    global SimpleNamespace, counting, df1, df2, dfe, ev20, ev_out, grid_out, io, o0, opened, redirect_stdout, reports
+    global so, tdata, w0, walks
+    _sections.before(3)
+    # --- cell 27 ---
     reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
     test_eq(reports['small'].counts, {c: 20 for c in reports['small'].counts}); test_eq(len(reports['small'].counts), 10)
     test_fail(lambda: validate_experiments([], {'small': small}), contains='no recipes to run')
     test_fail(lambda: validate_experiments([linear_probe(1)] * 2, {'small': small}), contains='recipe names must be unique')
     test_fail(lambda: validate_experiments([Recipe('coarse', (Stage(1, train=3),), splitter='fastai')], {'small': small}),
               contains='train=3 top groups, but the model has only 2')           # fastai's split: body and head
-    # --- cell 26 ---
+    # --- cell 29 ---
     from types import SimpleNamespace
     test_eq(describe_data('pets', SimpleNamespace(counts={'cat': 1200, 'dog': 3}, notes=['a', 'b', 'c', 'd']), 'abc123'),
             'data pets: 1,203 images in 2 classes (cat 1,200, dog 3); data version abc123; a; b; c (and 1 more)')
     print(describe_data('small', reports['small'], data_fingerprint(small)))
-    # --- cell 28 ---
+    # --- cell 32 ---
     grid_out = tmp_c/'grid'
     df1 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
     test_eq(sorted(zip(df1.seed, df1.epoch)), [(0, 0), (1, 0)])                      # one row per run and epoch
     test_eq(len(pd.read_csv(grid_out/'results.csv')), 2)
     df2 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
     test_eq(df2.seconds.tolist(), df1.seconds.tolist()); test_eq(df2.attrs['comparison'], df1.attrs['comparison'])   # not retrained
-    # --- cell 29 ---
+    # --- cell 33 ---
+    ev_out = tmp_c/'grid_eval'
+    ev20 = silhouette_evaluation(10, train_per_class=20, seed=1, dest=tmp_c)
+    from contextlib import redirect_stdout; import io
+    with redirect_stdout(io.StringIO()) as so:
+        dfe = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=ev_out, img_size=32, bs=32, quiet=True,
+                              evaluation={'small': ev20})
+    assert 'only 100 images: one accuracy on them moves by up to ±10 points' in so.getvalue(), so.getvalue()   # small: said so
+    test_eq(dfe.evaluation.notna().all(), True); test_eq(dfe.columns[:len(df1.columns)].tolist(), df1.columns.tolist())
+    test_eq('evaluation' in pd.read_csv(ev_out/'results.csv').columns, True)
+    test_eq(dfe.accuracy.tolist(), df1.accuracy.tolist())           # scoring changes no training: the same runs as without
+    test_eq(run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=ev_out, img_size=32, bs=32, quiet=True,
+                            evaluation={'small': ev20}).evaluation.tolist(), dfe.evaluation.tolist())
+    # --- cell 34 ---
+    shutil.copytree(ev20, tmp_c/'leaky'); shutil.copy(next((small/'cat').glob('*.png')), tmp_c/'leaky'/'cat'/'copied.png')
+    test_fail(lambda: run_experiments([linear_probe(1)], {'small': small}, out=ev_out, evaluation={'small': tmp_c/'leaky'}),
+              contains="shares 1 image(s) with dataset 'small'")
+    shutil.copytree(ev20, tmp_c/'fewer'); shutil.rmtree(tmp_c/'fewer'/'zebra')
+    test_fail(lambda: run_experiments([linear_probe(1)], {'small': small}, out=ev_out, evaluation={'small': tmp_c/'fewer'}),
+              contains="they must be the same")
+    test_fail(lambda: run_experiments([linear_probe(1)], {'small': small}, out=ev_out, evaluation={'pets': ev20}),
+              contains="not a dataset here")
+    # --- cell 35 ---
     import tunelab.data as tdata
     walks, opened = [], []
     def counting(f, log):
@@ -151,14 +201,14 @@ def test_04_runner_02_many_runs():
     finally: tdata._walk_images, tdata._opened_bad = w0, o0
     print(f"4 runs: the folder walked {len(walks)} time(s), its images opened {len(opened)} time(s)")
     test_eq((len(walks), len(opened)), (1, 1))
-    _sections.done('test_04_runner_02_many_runs')
+    _sections.done('test_04_runner_03_many_runs')
 
 
-def test_04_runner_03_resuming_killed_restarted_same_result():
+def test_04_runner_04_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
-    _sections.before(3)
-    # --- cell 30 ---
+    _sections.before(4)
+    # --- cell 36 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -184,17 +234,17 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 31 ---
+    # --- cell 37 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 32 ---
+    # --- cell 38 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 33 ---
+    # --- cell 39 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -203,20 +253,20 @@ def test_04_runner_03_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 34 ---
+    # --- cell 40 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
     test_eq(ResultStore(tmp/'a'/'results.sqlite').results().seconds.tolist(), ra.seconds.tolist())   # rows untouched
     print(f"third invocation: {time.perf_counter() - t:.1f} s, nothing retrained")
-    _sections.done('test_04_runner_03_resuming_killed_restarted_same_result')
+    _sections.done('test_04_runner_04_resuming_killed_restarted_same_result')
 
 
-def test_04_runner_04_bad_input_leaves_the_store_intact():
+def test_04_runner_05_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
-    _sections.before(4)
-    # --- cell 35 ---
+    _sections.before(5)
+    # --- cell 41 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -224,40 +274,41 @@ def test_04_runner_04_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 36 ---
+    # --- cell 42 ---
     import shutil; shutil.rmtree(tmp)
-    _sections.done('test_04_runner_04_bad_input_leaves_the_store_intact')
+    _sections.done('test_04_runner_05_bad_input_leaves_the_store_intact')
 
 
 @pytest.mark.experiment
-def test_04_runner_05_a_comparison_of_the_standard_recipes_experiment():
+def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     "nbs/04_runner.ipynb, section 'a_comparison_of_the_standard_recipes': its testable cells, in order."
     global E, N, SEEDS, axs, base, data, df, exp_out, fig, full_dataset, plt, r, s
-    _sections.before(5)
-    # --- cell 37 ---
+    _sections.before(6)
+    # --- cell 43 ---
     from tunelab.data import full_dataset
     exp_out = Path(tempfile.mkdtemp())
     E, SEEDS, N = SIZE.pick(smoke=(2, [0], 20), evidence=(4, [0, 1], 200), full=(rehearsed(4, 2), rehearsed([0, 1], [0]), None))
     data = {'imagenette': full_dataset('imagenette')} if SIZE == 'full' else {'silhouettes': animal_silhouettes(N)}
     df = run_experiments(standard_recipes(E), data, seeds=SEEDS, out=exp_out, img_size=SIZE.pick(32, 48, 160), quiet=True)
     summarise(df)
-    # --- cell 38 ---
+    # --- cell 44 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(*data.values())
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 39 ---
+    # --- cell 45 ---
     s = summarise(df).reset_index()
     for r in s.itertuples():
         print(f"{r.recipe:>20}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s, {r.trainable_params/1e6:.2f} M trainable")
     print(best_recipe(summarise(df), base['majority'], df)[1])
     test_eq(len(df), 4 * E * len(SEEDS))                      # recipes × epochs × seeds
     SIZE.claim(s.accuracy.min() > 0.3, f"every standard recipe learns the task: the worst reaches {s.accuracy.min():.1%} (chance 10%)")
-    # --- cell 40 ---
+    # --- cell 46 ---
     shutil.rmtree(exp_out)
-    _sections.done('test_04_runner_05_a_comparison_of_the_standard_recipes_experiment')
+    _sections.done('test_04_runner_06_a_comparison_of_the_standard_recipes_experiment')
 
 
-_sections.tests = [test_04_runner_00_setup, test_04_runner_01_one_run, test_04_runner_02_many_runs,
-    test_04_runner_03_resuming_killed_restarted_same_result, test_04_runner_04_bad_input_leaves_the_store_intact,
-    test_04_runner_05_a_comparison_of_the_standard_recipes_experiment]
+_sections.tests = [test_04_runner_00_setup, test_04_runner_01_one_run, test_04_runner_02_the_evaluation_set,
+    test_04_runner_03_many_runs, test_04_runner_04_resuming_killed_restarted_same_result,
+    test_04_runner_05_bad_input_leaves_the_store_intact,
+    test_04_runner_06_a_comparison_of_the_standard_recipes_experiment]

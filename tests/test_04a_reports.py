@@ -64,7 +64,8 @@ def test_04a_reports_03_the_majority_class_baseline():
 
 def test_04a_reports_04_naming_a_winner():
     "nbs/04a_reports.ipynb, section 'naming_a_winner': its testable cells, in order."
-    global climb, d, h, line, m, name, paired, s2, three, toy_runs, two, two_versions, unclear, v, v2, wide
+    global climb, d, h, line, m, name, paired, s2, s_ev, scored, three, tie, toy_one, toy_runs, two, two_versions
+    global unclear, v, v2, v_ev, wide
     _sections.before(4)
     # --- cell 13 ---
     test_close(paired_differences(toy, 'good', 'weak').difference.tolist(), [0.4])   # seed 0: 0.8 - 0.4
@@ -75,6 +76,9 @@ def test_04a_reports_04_naming_a_winner():
     test_eq(name, None); assert line.startswith('not established: good') and 'from 1 paired seed' in line, line  # one seed names no winner
     assert 'not ranked, loss became NaN/inf: blew_up' in line, line                     # ... and the diverged run never leads
     test_eq(best_recipe(s, majority=0.85)[0], None)       # below the majority-class baseline: no winner
+    tie = summarise(toy_one := toy.assign(accuracy=np.float32(0.05)).astype({'accuracy': 'float32'}))   # float32, as stored
+    test_eq(len(qualifying(tie, 1 / 20)[0]), 0)                   # exactly the majority rate (5% of 20 classes) is a tie, not above
+    test_eq(len(qualifying(tie, 0.0499)[0]), 2)                   # a hair above it is above (the two that did not diverge)
     print(best_recipe(s, majority=0.85)[1])
     # --- cell 16 ---
     def toy_runs(accs:dict) -> pd.DataFrame:
@@ -114,7 +118,19 @@ def test_04a_reports_04_naming_a_winner():
                           for e, a in enumerate([.5, .6 + s / 100, .7])])
     test_close(last_epoch_gain(climb, 'r'), 0.095)                                            # rose 9-10 points in its last epoch
     test_eq(np.isnan(last_epoch_gain(climb[climb.epoch == 0], 'r')), True)                    # one epoch: nothing to judge
-    # --- cell 20 ---
+    # --- cell 19 ---
+    scored = three.assign(evaluation=[.70, .71, .69, .70, .70, .70, .71, .69])
+    test_eq((scored_on(three), scored_on(scored)), ('accuracy', 'evaluation'))
+    test_eq(scored_on(scored.assign(evaluation=[.7] * 7 + [np.nan])), 'accuracy')     # one run unscored: validation for all
+    v_ev = paired_verdict(scored, 'steady', 'close')
+    test_eq(v_ev['established'], False); assert v_ev['line'].startswith('steady - close on the evaluation set: +0.0'), v_ev['line']
+    test_eq(paired_verdict(scored, 'steady', 'close', metric='accuracy')['established'], True)   # validation alone says otherwise
+    s_ev = summarise(scored)
+    test_close(s_ev.loc[('d', 'steady'), 'evaluation'], 0.70); test_eq(s_ev.index[0], ('d', 'steady'))  # ordered on validation
+    name, line = best_recipe(s_ev, 0.5)
+    test_eq(name, None); assert 'not distinguishable: steady - close on the evaluation set' in line, line
+    print(line)
+    # --- cell 21 ---
     print(gap_vs_spread(summarise(paired), 'steady', 'close'))
     test_eq(gap_vs_spread(summarise(paired), 'steady', 'close'),
             "steady - close: +2.0 points over 3 paired seeds (95% CI +0.8 to +3.2; per seed +1.5 to +2.5): steady ahead; "
@@ -125,11 +141,37 @@ def test_04a_reports_04_naming_a_winner():
     _sections.done('test_04a_reports_04_naming_a_winner')
 
 
-def test_04a_reports_05_plots():
+def test_04a_reports_05_each_recipe_at_its_own_rate():
+    "nbs/04a_reports.ipynb, section 'each_recipe_at_its_own_rate': its testable cells, in order."
+    global Stage, accs, chosen, ft, full_fine_tune, gdf, geo, grid, linear_probe, probe, table
+    _sections.before(5)
+    # --- cell 23 ---
+    from tunelab.recipes import linear_probe, full_fine_tune, Stage
+    probe, ft = linear_probe(2), full_fine_tune(2)
+    grid = rate_grid([probe, ft], (0.3, 1, 3))
+    test_eq([g.name for g in grid], ['linear_probe-lrx0_3', 'linear_probe', 'linear_probe-lrx3',
+                                     'full_fine_tune-lrx0_3', 'full_fine_tune', 'full_fine_tune-lrx3'])
+    test_close(grid[0].stages[0].lr, probe.stages[0].lr * 0.3); test_eq(with_rate(probe, 1), probe)
+    geo = Recipe('geo', (Stage(1, 'all', lr=1e-3, spread='geometric', lr_min=1e-5),))
+    test_close(with_rate(geo, 3).stages[0].lr_min, 3e-5)                                # every rate of the stage scales
+    test_fail(lambda: with_rate(probe, 0), contains='must be positive')
+    accs = {'linear_probe-lrx0_3': .80, 'linear_probe': .85, 'linear_probe-lrx3': .86,
+            'full_fine_tune-lrx0_3': .93, 'full_fine_tune': .91, 'full_fine_tune-lrx3': .70}
+    gdf = toy_runs({k: [v] for k, v in accs.items()})
+    chosen, table = pick_rates(gdf, [probe, ft], (0.3, 1, 3))
+    test_eq([c.name for c in chosen], ['linear_probe-lrx3', 'full_fine_tune-lrx0_3'])   # each its own best, on validation
+    print(table.attrs['line'])
+    assert 'linear_probe: x3 (at the edge of the grid' in table.attrs['line']
+    test_fail(lambda: pick_rates(gdf[gdf.recipe.str.startswith('linear')], [probe, ft], (0.3, 1, 3)), contains="no finished")
+    table
+    _sections.done('test_04a_reports_05_each_recipe_at_its_own_rate')
+
+
+def test_04a_reports_06_plots():
     "nbs/04a_reports.ipynb, section 'plots': its testable cells, in order."
     global ax, axs, fig, h, m, plt
-    _sections.before(5)
-    # --- cell 22 ---
+    _sections.before(6)
+    # --- cell 25 ---
     import matplotlib.pyplot as plt
     ax = show_baseline(plt.subplots()[1], dict(majority=.5, chance=.1))
     test_eq([float(l.get_xdata()[0]) for l in ax.get_lines()], [.5, .1]); test_eq(show_baseline(ax, None), ax)
@@ -137,19 +179,19 @@ def test_04a_reports_05_plots():
     test_eq(_ci95([.5]), (.5, .5))                                                # one seed: a point, no interval
     test_eq(_ci95([.95, 1.]), (t_interval([.95, 1.])[0] - t_interval([.95, 1.])[1], 1.))   # two seeds near 100%: clipped at 1
     plt.close('all')
-    # --- cell 24 ---
+    # --- cell 27 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(12, 3))
     plot_results(paired, ax=axs[0], baseline=dict(majority=.5, chance=.1)); plot_curves(paired, ax=axs[1]);
-    # --- cell 25 ---
+    # --- cell 28 ---
     ax = plot_results(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_label() for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), ['chance 25.0%', 'majority class 50.0%'])
     ax = plot_curves(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_ydata()[0] for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), [0.25, 0.5])
     plt.close('all')
-    _sections.done('test_04a_reports_05_plots')
+    _sections.done('test_04a_reports_06_plots')
 
 
 _sections.tests = [test_04a_reports_00_setup, test_04a_reports_01_one_row_per_run,
     test_04a_reports_02_a_summary_over_seeds, test_04a_reports_03_the_majority_class_baseline,
-    test_04a_reports_04_naming_a_winner, test_04a_reports_05_plots]
+    test_04a_reports_04_naming_a_winner, test_04a_reports_05_each_recipe_at_its_own_rate, test_04a_reports_06_plots]

@@ -11,17 +11,21 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_90_cli_00_setup():
     "nbs/90_cli.ipynb, section 'setup': its testable cells, in order."
-    global contextlib, errno, io, mock, os, shutil, subprocess, tempfile, test_eq, test_fail, test_ne, textwrap
+    global contextlib, errno, get_image_files, io, mock, os, shutil, silhouette_evaluation, subprocess, tempfile
+    global test_eq, test_fail, test_ne, textwrap
     # --- cell 3 ---
     import os, io, contextlib, tempfile, shutil, errno, subprocess, textwrap
     from unittest import mock
     from fastcore.test import test_eq, test_fail, test_ne
+    from fastai.vision.all import get_image_files
+    from tunelab.data import silhouette_evaluation
     _sections.done('test_90_cli_00_setup')
 
 
 def test_90_cli_01_one_fine_tune_through_the_runner():
     "nbs/90_cli.ipynb, section 'one_fine_tune_through_the_runner': its testable cells, in order."
-    global a, called, compare, compare_help, env, g, learners, ns, o, rdir, real_predict, row, sil
+    global Captured, a, argv, bad, called, capture, compare, compare_help, e, env, g, got, kw, learners, ns, o, rdir
+    global real_predict, real_run, row, sil, want
     _sections.before(1)
     # --- cell 5 ---
     sil = animal_silhouettes(10, dest=Path(tempfile.mkdtemp()))
@@ -60,6 +64,8 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     test_fail(lambda: finetune_command(_parser().parse_args(['finetune', '--epochs', '0'])), contains='--epochs 0: give at least 1')
     test_fail(lambda: finetune_command(_parser().parse_args(['finetune', '--lr', '0'])), contains='give a learning rate above 0')
     # --- cell 17 ---
+    test_eq(_factors('0.3, 1,3'), (0.3, 1.0, 3.0))
+    for bad in ('0.3,3', '1,-2', 'x', '1,1'): test_fail(lambda: _factors(bad), contains='distinct positive factors including 1')
     test_eq(_seeds('3'), [0, 1, 2]); test_eq(_seeds('0,5,7'), [0, 5, 7])
     test_fail(lambda: _seeds('two'), contains='give a count (3)'); test_fail(lambda: _seeds('0,0'), contains='a seed is repeated')
     test_fail(lambda: _seeds('5000'), contains='from 1 to 100'); test_fail(lambda: _seeds('-1,2'), contains='from 0 to')
@@ -75,7 +81,20 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     test_fail(lambda: compare('--epochs', '1'), contains='the standard recipes need at least 2')
     test_fail(lambda: compare('--only-recipes', '--arch', 'resnet18'), contains='--arch applies to the standard recipes')
     test_fail(lambda: compare('--only-recipes', '--epochs', '3'), contains='--epochs 3 applies to the standard recipes')
-    # --- cell 21 ---
+    # --- cell 20 ---
+    g = compare_command.__globals__; real_run = g['run_experiments']
+    class Captured(Exception): pass
+    def capture(*a, **kw): raise Captured(kw)
+    g['run_experiments'] = capture
+    try:
+        for argv, want in ((['--size', 'smoke'], 300), (['--size', 'smoke', '--n-per-class', '1000'], None)):
+            with contextlib.redirect_stdout(io.StringIO()):
+                try: compare(*argv, '--out', str(Path(tempfile.mkdtemp())/'o'))
+                except Captured as e: kw = e.args[0]
+            got = kw['evaluation'] and len(get_image_files(kw['evaluation']['silhouettes']))
+            test_eq(got, want)
+    finally: g['run_experiments'] = real_run
+    # --- cell 22 ---
     g = predict_command.__globals__; real_predict = g['predict_images']
     g['predict_images'] = lambda *a, **kw: (a, kw)                                   # what it would be called with
     try: called = predict_command(_parser().parse_args(['predict', 'm.pkl', 'img', '--top-k', '5']))
@@ -83,7 +102,7 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     test_eq(called, ((Path('m.pkl'), Path('img')), dict(top_k=5, csv=None, tta=False)))
     with contextlib.redirect_stdout(io.StringIO()) as o: env = info_command(None)
     test_eq(set(env), set(environment())); assert f"  device: {env['device']}" in o.getvalue(), o.getvalue()
-    # --- cell 23 ---
+    # --- cell 24 ---
     with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(main([]), 0)
     assert o.getvalue().startswith('usage: tunelab'), o.getvalue()[:80]
     _sections.done('test_90_cli_01_one_fine_tune_through_the_runner')
@@ -93,7 +112,7 @@ def test_90_cli_02_bad_input():
     "nbs/90_cli.ipynb, section 'bad_input': its testable cells, in order."
     global Image, Stage, animal_silhouettes, bad, code, compare, d, err, good, k, out, run, tmp
     _sections.before(2)
-    # --- cell 24 ---
+    # --- cell 25 ---
     def run(*argv):
         err = io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): code = main(list(argv))
@@ -111,7 +130,7 @@ def test_90_cli_02_bad_input():
     del os.environ['TUNELAB_OFFLINE']
     test_eq(code, 2); assert 'needs a download' in err, err
     test_eq(run('finetune', '--epochs', '0')[0], 2)
-    # --- cell 25 ---
+    # --- cell 26 ---
     from PIL import Image
     from tunelab.data import animal_silhouettes
     from tunelab.recipes import Stage
@@ -140,7 +159,7 @@ def test_90_cli_02_bad_input():
     bad['image size 100000'] = compare('--data', str(good), '--img-size', '100000')
     bad['--arch with --only-recipes'] = compare('--data', str(good), '--only-recipes', '--recipe', str(tmp/'deep.json'), '--arch', 'efficientnet_lite1')
     pd.DataFrame([(k, code, err.strip()) for k, (code, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 26 ---
+    # --- cell 27 ---
     for k, (code, err) in bad.items(): test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert 'is not a folder' in bad['not a folder'][1]
     assert 'a classifier needs at least 2' in bad['one class'][1]
@@ -156,16 +175,19 @@ def test_90_cli_02_bad_input():
 
 def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     "nbs/90_cli.ipynb, section 'a_comparison_with_a_recipe_of_your_own': its testable cells, in order."
-    global again, args, db, df, rj, sqlite3, t
+    global again, args, db, df, held, n_runs, rargs, rdf, rj, so, sqlite3, t
     _sections.before(3)
-    # --- cell 27 ---
+    # --- cell 28 ---
     (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'cbs': [{'name': 'MixUp', 'alpha': 0.4}], 'stages': [
         {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
-    args = ['compare', '--data', str(good), '--epochs', '2', '--img-size', '32', '--recipe', str(tmp/'mine.json'), '--out', str(tmp/'cmp')]
+    held = silhouette_evaluation(30, train_per_class=10, dest=tmp)             # 300 other silhouettes of the same classes
+    args = ['compare', '--data', str(good), '--evaluation', str(held), '--epochs', '2', '--img-size', '32', '--recipe', str(tmp/'mine.json'),
+            '--out', str(tmp/'cmp')]
     df = compare_command(_parser().parse_args(args))
-    # --- cell 28 ---
+    # --- cell 29 ---
     test_eq(sorted(df.recipe.unique()), ['fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'head_then_flat_cos', 'linear_probe'])
     test_eq(len(df), 5 * 2)
+    test_eq(df.evaluation.notna().all(), True)                      # every run scored on the evaluation set
     import sqlite3
     with sqlite3.connect(tmp/'cmp'/'results.sqlite') as db: rj = dict(db.execute("SELECT recipe, recipe_json FROM runs").fetchall())
     test_eq(json.loads(rj['head_then_flat_cos'])['cbs'], [{'name': 'MixUp', 'alpha': 0.4}])   # the MixUp recipe ran, as written
@@ -174,6 +196,14 @@ def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     with contextlib.redirect_stdout(io.StringIO()): again = compare_command(_parser().parse_args(args))
     test_eq(again.seconds.tolist(), df.seconds.tolist())                       # same rows: nothing retrained
     assert time.perf_counter() - t < 60
+    (tmp/'probe.json').write_text(json.dumps({'name': 'probe', 'aug': 'none', 'train_bn': False, 'bn_eval': True,
+                                              'stages': [{'epochs': 1, 'train': 1, 'lr': 3e-3}]}))
+    rargs = ['compare', '--data', str(good), '--only-recipes', '--recipe', str(tmp/'probe.json'), '--rates', '0.3,1,3', '--seeds', '2',
+             '--img-size', '32', '--out', str(tmp/'rates')]
+    with contextlib.redirect_stdout(io.StringIO()) as so: rdf = compare_command(_parser().parse_args(rargs))
+    assert 'rates chosen on the validation split: probe: x' in so.getvalue(), so.getvalue()
+    with sqlite3.connect(tmp/'rates'/'results.sqlite') as db: n_runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    test_eq((rdf.run_id.nunique(), n_runs), (2, 4))       # 3 rates on seed 0, then seed 1 at the chosen one: seed 0 not run twice
     shutil.rmtree(tmp)
     _sections.done('test_90_cli_03_a_comparison_with_a_recipe_of_your_own')
 
@@ -184,7 +214,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     global full, holder, k, kernel_backend, matplotlib, msg, name, old, out, quick, run_all, runs, snapshot, t
     global tiny_folder, tmp, waited
     _sections.before(4)
-    # --- cell 29 ---
+    # --- cell 30 ---
     from PIL import Image
     from tunelab.store import ResultStore
     tmp = Path(tempfile.mkdtemp())
@@ -209,7 +239,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     test_eq(matplotlib.get_backend(), 'svg'); matplotlib.use(kernel_backend)   # called from a kernel, it left the backend alone
     assert code == 0, err
     print('\n'.join(l for l in first.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
-    # --- cell 30 ---
+    # --- cell 31 ---
     def snapshot(folder=out) -> dict:
         "Every file under `folder` (but the lock) with its bytes."
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file() and p.name != '.lock'}
@@ -244,7 +274,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
                     'finetune --n-per-class 5000': ['--n-per-class', 5000], 'finetune --n-per-class with --data': ['--n-per-class', 5, '--data', data]
                    }.items(): bad[k] = run_all('finetune', *argv)
     pd.DataFrame([(k, code, err.strip()) for k, (code, _, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 31 ---
+    # --- cell 32 ---
     for k, (code, _, err) in bad.items():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
         test_eq(snapshot(), before); test_eq(snapshot(data), data_before)           # the store byte for byte, no .tmp, the data untouched
@@ -258,13 +288,13 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     assert 'applies to the offline silhouettes' in msg['--n-per-class with --data'] and 'give 1 to 1000' in msg['--n-per-class 0']
     assert 'above 0' in msg['finetune --lr nan'] and '--seed -1' in msg['finetune --seed -1']
     test_eq((tmp/'a_file').read_text(), 'not a folder'); assert not (data/'red'/'out').exists()
-    # --- cell 32 ---
+    # --- cell 33 ---
     old = ResultStore(out/'results.sqlite').results()
     with failing_writes(errno.ENOSPC, only='.pth.tmp'): code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)
     full = [l for l in err.splitlines() if l.startswith('tunelab: error:')]
     runs = ResultStore(out/'results.sqlite').runs()
     code, full, runs[['seed', 'status']].values.tolist()
-    # --- cell 33 ---
+    # --- cell 34 ---
     test_eq(code, 2); test_eq(len(full), 1); assert 'No space left on device' in full[0] and '.pth' in full[0], full
     test_eq(list(out.rglob('*.tmp')), [])                                             # nothing half-written left behind
     test_eq(sorted(runs[['seed', 'status']].values.tolist()), [[0, 'done'], [1, 'running']])
@@ -278,7 +308,7 @@ def test_90_cli_05_changed_data_new_runs():
     "nbs/90_cli.ipynb, section 'changed_data_new_runs': its testable cells, in order."
     global _, changed, code, csv, labels, re, same, version
     _sections.before(5)
-    # --- cell 34 ---
+    # --- cell 35 ---
     import re
     version = lambda text: re.search(r'data version (\w+)', text).group(1)
     code, same, _ = run_all('compare', '--out', out, *quick)                           # unchanged: nothing trains
@@ -289,7 +319,7 @@ def test_90_cli_05_changed_data_new_runs():
     labels = [json.loads(l)['datasets']['data']['data_version'] for l in ResultStore(out/'results.sqlite').comparisons().label]
     print('\n'.join(l for l in changed.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
     dict(first=version(first), unchanged=version(same), changed=version(changed), csv=csv.data_version.unique().tolist(), labels=labels)
-    # --- cell 35 ---
+    # --- cell 36 ---
     test_eq(code, 0)
     test_eq(version(same), version(first)); test_ne(version(changed), version(first))
     test_eq(csv.data_version.unique().tolist(), [version(changed)])                    # results.csv: the new run only ...
@@ -305,7 +335,7 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     "nbs/90_cli.ipynb, section 'the_data_as_tunelab_reads_it': its testable cells, in order."
     global _, args, bad, before, code, err, flat, k, line, looped, nested, said, tmp2
     _sections.before(6)
-    # --- cell 36 ---
+    # --- cell 37 ---
     tmp2 = Path(tempfile.mkdtemp())
     looped = tiny_folder(tmp2/'looped')
     (looped/'red'/'loop').symlink_to(looped, target_is_directory=True)
@@ -321,7 +351,7 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     flat = tmp2/'flat'; shutil.copytree(nested/'red', flat)
     bad = {'nested': run_all('compare', '--out', tmp2/'out', '--data', nested, *args), 'flat': run_all('compare', '--out', tmp2/'out', '--data', flat, *args)}
     {k: err.strip() for k, (_, _, err) in bad.items()}
-    # --- cell 37 ---
+    # --- cell 38 ---
     test_eq(code, 0)
     assert '20 images in 2 classes (blue 10, red 10)' in line and 'crimson' not in line.split(';')[0], line   # no loop, no doubles
     assert 'read once' in line and 'counted once' in line, line
@@ -338,9 +368,9 @@ def test_90_cli_07_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global res
     _sections.before(7)
-    # --- cell 38 ---
-    res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
     # --- cell 39 ---
+    res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
+    # --- cell 40 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res
     _sections.done('test_90_cli_07_the_main_job_and_tunelab_finetune')

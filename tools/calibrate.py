@@ -6,8 +6,8 @@ same augmentation on every side:
 - the linear probe (`linear_probe`: head only, frozen body and BatchNorm, cached features),
 - full fine-tuning (`full_fine_tune`: every layer from the first step, one rate), to a plateau,
 - the same network from random weights (`from_scratch`),
-scores every kept model on an **evaluation set** of other images of the same classes (never used for a choice: the
-runner's own 20% validation split is what a lesson would choose epochs and rates on), and prints one table row per
+scores every run on an **evaluation set** of other images of the same classes (the runner's `evaluation=`: never used
+for a choice; the runner's own 20% validation split is what a lesson would choose epochs and rates on), and prints one table row per
 candidate with the checks the lessons need:
 
   (a) pretrained beats scratch by >= 10 points;  (b) the best fine-tuning beats the probe by more than 3x the seed range;
@@ -23,8 +23,7 @@ process is what the numbers of issue 21 used; set `OMP_NUM_THREADS` to choose.
 """
 import argparse, os, shutil, sys, tempfile, time
 from pathlib import Path
-import numpy as np, pandas as pd
-from PIL import Image
+import pandas as pd
 
 # name, images per class (train + validation), evaluation images per class, image size, epochs, seeds
 CANDIDATES = [
@@ -33,50 +32,31 @@ CANDIDATES = [
 ]
 CHECKS = dict(pretrain_gap=0.10, seed_ranges=3, flat_points=0.01, eval_images=1000, budget_s=20 * 60)
 
-def silhouette_folders(n:int, n_eval:int, dest:Path, seed:int=42) -> tuple:
-    "(training folder of `n` silhouettes per class, evaluation folder of `n_eval` other ones per class), disjoint."
-    from tunelab.data import silhouette_arrays, SILHOUETTE_CLASSES, _subset
-    x, y = silhouette_arrays()
-    train = _subset(y, n, seed)
-    rest = np.setdiff1d(np.arange(len(y)), train)
-    ev = rest[_subset(y[rest], n_eval, seed + 1)]
-    assert not set(train) & set(ev)
-    folders = []
-    for name, idxs in (('train', train), ('evaluation', ev)):
-        p = dest/name
-        for c in SILHOUETTE_CLASSES: (p/c).mkdir(parents=True, exist_ok=True)
-        for i in idxs: Image.fromarray(x[i]).save(p/SILHOUETTE_CLASSES[y[i]]/f"{i:05d}.png")
-        folders.append(p)
-    return tuple(folders)
-
 def calibrate(c:dict, work:Path) -> dict:
     "Train and score one candidate; its row of the table."
     from dataclasses import replace
+    from tunelab.data import animal_silhouettes, silhouette_evaluation
     from tunelab.recipes import linear_probe, full_fine_tune, from_scratch
-    from tunelab.runner import run_experiments, learner_of_run
+    from tunelab.runner import run_experiments
     from tunelab.reports import final_results
-    from tunelab.evaluate import shifted_accuracy
-    data, ev = silhouette_folders(c['n'], c['n_eval'], work/'data')
+    data = animal_silhouettes(c['n'], dest=work/'data')
+    ev = silhouette_evaluation(c['n_eval'], train_per_class=c['n'], dest=work/'data')   # other silhouettes: never chosen on
     e, out = c['epochs'], work/'out'
     recipes = {'probe': replace(linear_probe(e), aug='none'), 'fine-tune': replace(full_fine_tune(e), aug='none'),
                'scratch': replace(from_scratch(e), aug='none')}
     t = time.perf_counter()
-    df = pd.concat([run_experiments([recipes['probe'], recipes['fine-tune']], {'task': data}, seeds=c['seeds'], out=out,
-                                    img_size=c['size'], quiet=True, keep_models=True),
-                    run_experiments([recipes['scratch']], {'task': data}, seeds=c['seeds'][:1], out=out,
-                                    img_size=c['size'], quiet=True, keep_models=True)])
+    kw = dict(out=out, img_size=c['size'], quiet=True, evaluation={'task': ev})
+    df = pd.concat([run_experiments([recipes['probe'], recipes['fine-tune']], {'task': data}, seeds=c['seeds'], **kw),
+                    run_experiments([recipes['scratch']], {'task': data}, seeds=c['seeds'][:1], **kw)])
     seconds = time.perf_counter() - t
     f = final_results(df)
     by_name = {r.name: k for k, r in recipes.items()}
-    rows = []
-    for _, r in f.iterrows():
-        learn = learner_of_run(recipes[by_name[r.recipe]], data, out/'checkpoints', r.run_id, img_size=c['size'])
-        rows.append(dict(way=by_name[r.recipe], seed=r.seed, evaluation=shifted_accuracy(learn, ev)[0]))
+    rows = [dict(way=by_name[r.recipe], seed=r.seed, evaluation=r.evaluation) for r in f.itertuples()]
     acc = pd.DataFrame(rows)
     curve = df.pivot_table(index=['recipe', 'seed'], columns='epoch', values='accuracy')
     flat = {by_name[k]: float((g.iloc[:, -1] - g.iloc[:, -3]).mean()) for k, g in curve.groupby(level='recipe')}
     mean, rng = acc.groupby('way').evaluation.mean(), acc.groupby('way').evaluation.agg(lambda s: s.max() - s.min())
-    n_eval = sum(1 for _ in ev.rglob('*.png'))
+    n_eval = sum(1 for _ in ev.rglob('*.png'))   # disjoint from the training folder: checked by run_experiments
     ft_gap, spread = mean['fine-tune'] - mean['probe'], max(rng['fine-tune'], rng['probe'])
     return {'task': c['name'], 'epochs': e, 'probe': mean['probe'], 'probe range': rng['probe'],
             'fine-tune': mean['fine-tune'], 'fine-tune range': rng['fine-tune'], 'scratch (1 seed)': mean['scratch'],

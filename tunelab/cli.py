@@ -9,11 +9,11 @@ import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
 import pandas as pd
 from .models import OFFLINE_BACKBONES
-from .data import animal_silhouettes, full_dataset, check_image_folder, runner_split
+from .data import animal_silhouettes, silhouette_evaluation, full_dataset, check_image_folder, runner_split
 from .callbacks import CALLBACKS     # every callback a --recipe file can name, complete on import
 from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch
 from .runner import run_experiments
-from .reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results
+from .reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results, rate_grid, pick_rates
 from .store import check_out_folder, atomic_write
 from .evaluate import check_export_path, export_learner, export_best_run, predict_images, learner_of_run
 
@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--img-size', type=int, help='training image size (default 32 smoke, 48 evidence, 160 full)')
     c.add_argument('--n-per-class', type=int,
                    help='silhouettes per class without --data, offline (default 20 smoke, 200 evidence)')
+    c.add_argument('--rates', metavar='FACTORS',
+                   help="give each recipe its own rate: try every stage's rates times each factor (e.g. 0.3,1,3) on the "
+                        "first seed, keep each recipe's best on the validation split, then run the seeds with it")
+    c.add_argument('--evaluation', type=Path, metavar='FOLDER',
+                   help='an evaluation folder for --data (the same classes, other images): each run is scored there once and '
+                        'the verdict is judged there, never chosen on (default: 150 other silhouettes per class without '
+                        '--data; none with --data, where the validation split judges)')
     c.add_argument('--recipe', type=Path, action='append', default=[],
                    help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: '
                         + ', '.join(sorted(CALLBACKS)))
@@ -187,6 +194,14 @@ def finetune_command(args) -> pd.DataFrame:
 
 
 # %% ../nbs/90_cli.ipynb #c092d453
+def _factors(s:str) -> tuple:
+    "'0.3,1,3' -> (0.3, 1.0, 3.0): rate factors for --rates, positive, with 1 among them."
+    try: vals = tuple(float(o) for o in str(s).split(',') if o.strip())
+    except ValueError: vals = ()
+    if not vals or not all(v > 0 for v in vals) or 1 not in vals or len(set(vals)) != len(vals):
+        raise ValueError(f"--rates {s!r}: give distinct positive factors including 1, e.g. 0.3,1,3")
+    return vals
+
 def _seeds(s:str) -> list:
     "'3' -> [0, 1, 2]; '0,5,7' -> [0, 5, 7]."
     try: vals = [int(o) for o in str(s).split(',') if o.strip()]
@@ -227,15 +242,21 @@ def compare_command(args) -> pd.DataFrame:
                          "set the epochs of the recipe file's stages")
     arch = args.arch or 'efficientnet_lite0'
     seeds = _seeds(args.seeds)
+    factors = _factors(args.rates) if args.rates else None
     size = LessonSize(args.size, f"--size {args.size}") if args.size else lesson_size(verbose=False)
     if args.n_per_class is not None and size == 'full':
         raise ValueError(f"--n-per-class {args.n_per_class} applies to the offline silhouettes, "
                          "not to the full size's Imagenette")
     print(f"tunelab: {size} size ({size.reason})")
+    ev = args.evaluation
     if args.data: data, name = Path(args.data), Path(args.data).name
     elif size == 'full': data, name = full_dataset('imagenette'), 'imagenette'
-    else: data, name = animal_silhouettes(args.n_per_class or size.pick(smoke=20, evidence=200, full=None)), 'silhouettes'
-    check_out_folder(args.out, [data], create=False)        # a file, or inside the data: before anything is read
+    else:
+        n = args.n_per_class or size.pick(smoke=20, evidence=200, full=None)
+        data, name = animal_silhouettes(n), 'silhouettes'
+        n_ev = min(size.pick(smoke=30, evidence=150, full=None), 1000 - n)      # other silhouettes of the same classes
+        if ev is None and n_ev > 0: ev = silhouette_evaluation(n_ev, train_per_class=n)
+    check_out_folder(args.out, [data] + ([ev] if ev else []), create=False)  # a file, or inside the data: before anything is read
     img_size = args.img_size or size.pick(smoke=32, evidence=48, full=160)
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
@@ -243,10 +264,15 @@ def compare_command(args) -> pd.DataFrame:
     print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; "
           f"results in {args.out}/")
     report = check_image_folder(data, on_bad='skip' if args.skip_bad else 'raise')   # the folder read once: runs and baselines
-    df = run_experiments(recipes, {name: data}, seeds=seeds, out=args.out, img_size=img_size,
-                         on_bad='skip' if args.skip_bad else 'raise', feature_cache=not args.no_feature_cache,
-                         channels_last=False if args.no_channels_last else None,
-                         keep_models=bool(export), reports={name: report})
+    run = lambda rs, ss: run_experiments(rs, {name: data}, seeds=ss, out=args.out, img_size=img_size,
+                                         on_bad='skip' if args.skip_bad else 'raise', feature_cache=not args.no_feature_cache,
+                                         channels_last=False if args.no_channels_last else None, keep_models=bool(export),
+                                         reports={name: report}, evaluation={name: ev} if ev else None)
+    if factors:
+        print(f"tunelab: rate grid: {len(recipes)} recipes × factors {', '.join(f'{x:g}' for x in factors)} on seed {seeds[0]}")
+        recipes, table = pick_rates(run(rate_grid(recipes, factors), seeds[:1]), recipes, factors)
+        print(f"tunelab: {table.attrs['line']}")
+    df = run(recipes, seeds)
     summary = summarise(df).reset_index()
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     import matplotlib.pyplot as plt, io as _io
@@ -256,7 +282,9 @@ def compare_command(args) -> pd.DataFrame:
     png = _io.BytesIO(); fig.savefig(png, format='png', dpi=100); plt.close(fig)
     atomic_write(Path(args.out)/'comparison.png', png.getbuffer())
     _, line = best_recipe(summary, base['majority'], df)
-    print(f"tunelab: {line}; chance {base['chance']:.1%}")
+    print(f"tunelab: {line}; chance {base['chance']:.1%}"
+          + ('' if ev else "; judged on the validation split (give --evaluation FOLDER, other images of the same classes, "
+                           "for a score never chosen on)"))
     if export: export_best_run(df, summary, base['majority'], recipes, data, export, args.out/'checkpoints', img_size=img_size,
                                on_bad='skip' if args.skip_bad else 'raise')
     n = df.run_id.nunique()

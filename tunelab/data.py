@@ -22,10 +22,11 @@ from fastai.data.load import SkipItemException
 # %% auto #0
 __all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'item_memo', 'VALID_PCT',
            'SPLIT_SEED', 'MIN_STEPS', 'PETS_LABEL', 'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays',
-           'animal_silhouettes', 'Domain', 'render_shape', 'make_shapes', 'shapes_dataset', 'full_dataset',
-           'image_files', 'to_rgb', 'load_rgb', 'RGBImage', 'ItemMemo', 'FolderReport', 'check_image_folder',
-           'default_bs', 'default_workers', 'StratifiedSplitter', 'runner_split', 'fit_bs', 'item_tfms_fixed', 'MemoDL',
-           'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls', 'pets_folder', 'smoke_dls']
+           'animal_silhouettes', 'silhouette_evaluation', 'Domain', 'render_shape', 'make_shapes', 'shapes_dataset',
+           'full_dataset', 'image_files', 'to_rgb', 'load_rgb', 'RGBImage', 'ItemMemo', 'FolderReport',
+           'check_image_folder', 'default_bs', 'default_workers', 'StratifiedSplitter', 'runner_split', 'fit_bs',
+           'item_tfms_fixed', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls', 'pets_folder',
+           'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -83,12 +84,33 @@ def animal_silhouettes(n_per_class:int|None=None, # images per class (None: all 
     done = path/'.complete'
     if done.exists(): return path
     x, y = silhouette_arrays()
-    idxs = _subset(y, n_per_class, seed)
+    return _write_silhouettes(path, x, y, _subset(y, n_per_class, seed))
+
+def _write_silhouettes(path:Path, x, y, idxs) -> Path:
+    "Write images `idxs` into class folders under `path`, then the marker that says the folder is complete."
     for c in SILHOUETTE_CLASSES: (path/c).mkdir(parents=True, exist_ok=True)
     for i in progress_bar(idxs, leave=False):
         Image.fromarray(x[i]).save(path/SILHOUETTE_CLASSES[y[i]]/f"{i:05d}.png")
-    done.write_text(f"{len(idxs)} images\n")
+    (path/'.complete').write_text(f"{len(idxs)} images\n")
     return path
+
+# %% ../nbs/01_data.ipynb #479d5a00
+def silhouette_evaluation(n_per_class:int=150,          # evaluation images per class
+                          train_per_class:int=200,      # the training folder's size: `animal_silhouettes(train_per_class, seed)`
+                          seed:int=42,                  # that folder's seed
+                          dest:Path|None=None           # parent folder (default `tunelab_home()`)
+                         ) -> Path:
+    "An evaluation folder: `n_per_class` silhouettes per class that `animal_silhouettes(train_per_class, seed)` does not hold."
+    if train_per_class is None or not 0 < n_per_class <= 1000 - train_per_class:
+        raise ValueError(f"silhouette_evaluation: {n_per_class} evaluation images per class beside {train_per_class} for "
+                         f"training; the two together must fit the 1,000 per class there are")
+    path = Path(dest or tunelab_home())/f"silhouettes_eval{n_per_class}_not{train_per_class}_seed{seed}"
+    if (path/'.complete').exists(): return path
+    x, y = silhouette_arrays()
+    train = _subset(y, train_per_class, seed)
+    seen = {x[i].tobytes() for i in train}            # the set holds identical images under different indices: not those
+    rest = np.array([i for i in np.setdiff1d(np.arange(len(y)), train) if x[i].tobytes() not in seen])
+    return _write_silhouettes(path, x, y, rest[_subset(y[rest], n_per_class, seed + 1)])
 
 # %% ../nbs/01_data.ipynb #9c93d4c2
 SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross', 'star']

@@ -16,7 +16,7 @@ from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
 from .runner import run_recipe, learner_from_checkpoint, learner_of_run
 from .checkpoint import load_checkpoint, final_checkpoint
-from .reports import final_results, diverged_runs, best_recipe, _qualifying
+from .reports import final_results, diverged_runs, best_recipe, qualifying
 
 # %% auto #0
 __all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'ModelFileError', 'check_export_path', 'model_card', 'export_learner',
@@ -172,7 +172,7 @@ def best_run(df:pd.DataFrame, summary:pd.DataFrame, majority:float) -> tuple:
     "(the final row of the run to keep, or None; `best_recipe`'s line): the leading qualifying recipe's best non-diverged seed."
     name, line = best_recipe(summary, majority, df)
     if name is None:                        # no winner established: still the model to export is the leading one that qualifies
-        ok, _ = _qualifying(summary, majority)
+        ok, _ = qualifying(summary, majority)
         if ok.empty: return None, line
         name, line = ok.iloc[0].recipe, f"{ok.iloc[0].recipe} leads, no winner established ({line})"
     f = final_results(df)

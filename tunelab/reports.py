@@ -8,12 +8,15 @@ from .core import *    # first: it quietens the import-time noise of the librari
 from pathlib import Path
 import numpy as np, pandas as pd, scipy.stats
 from fastai.vision.all import L, parent_label
+from dataclasses import replace
 from .data import check_image_folder, runner_split, SPLIT_SEED
+from .recipes import Recipe
 
 # %% auto #0
-__all__ = ['MIN_SEEDS', 'CLIMBING', 'final_results', 'diverged_runs', 't_interval', 'summarise', 'baselines',
-           'paired_differences', 'paired_verdict', 'last_epoch_gain', 'best_recipe', 'gap_vs_spread', 'show_baseline',
-           'plot_results', 'plot_curves']
+__all__ = ['MIN_SEEDS', 'CLIMBING', 'TIE', 'RATE_FACTORS', 'final_results', 'diverged_runs', 't_interval', 'scored_on',
+           'summarise', 'baselines', 'paired_differences', 'paired_verdict', 'last_epoch_gain', 'qualifying',
+           'best_recipe', 'gap_vs_spread', 'with_rate', 'rate_grid', 'pick_rates', 'show_baseline', 'plot_results',
+           'plot_curves']
 
 # %% ../nbs/04a_reports.ipynb #346b526c
 def final_results(df:pd.DataFrame) -> pd.DataFrame:
@@ -37,8 +40,12 @@ def t_interval(x, conf:float=0.95) -> tuple:
 
 
 # %% ../nbs/04a_reports.ipynb #6e86db8f
+def scored_on(df:pd.DataFrame) -> str:
+    "The column a verdict is judged on: 'evaluation' when every run has a score on an evaluation set, else 'accuracy' (validation)."
+    return 'evaluation' if 'evaluation' in df and len(df) and df.evaluation.notna().all() else 'accuracy'
+
 def summarise(df:pd.DataFrame) -> pd.DataFrame:
-    "Per recipe and dataset: mean final accuracy over seeds ± `ci95` (95% interval), spread, time, parameters, diverged runs, data version."
+    "Per recipe and dataset: mean final accuracy over seeds ± `ci95` (95% interval), spread, time, parameters, diverged runs, data version; `evaluation` ± `eval_ci95` when scored."
     f = final_results(df)
     f['diverged'] = f.run_id.isin(diverged_runs(df))
     if 'data_version' in f:
@@ -53,7 +60,9 @@ def summarise(df:pd.DataFrame) -> pd.DataFrame:
                         'seconds': g.total_seconds.mean(), 'trainable_params': g.trainable_params.max(),
                         'diverged': g.diverged.sum()})
     if 'data_version' in f: res['data_version'] = g.data_version.first()
-    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds']]   # per seed: `best_recipe`
+    ev = scored_on(f) == 'evaluation'
+    if ev: res['evaluation'], res['eval_ci95'] = g.evaluation.mean(), g.evaluation.agg(lambda x: t_interval(x)[1])
+    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds'] + ['evaluation'] * ev]   # per seed
     return res.sort_values('accuracy', ascending=False)
 
 
@@ -73,18 +82,22 @@ def baselines(path:Path, seed:int=SPLIT_SEED,
 MIN_SEEDS = 3          # a claim needs at least this many paired seeds
 CLIMBING = 0.01        # a recipe whose mean accuracy rose by more than this in its last epoch had not reached a plateau
 
-def paired_differences(df:pd.DataFrame, a:str, b:str) -> pd.DataFrame:
+def paired_differences(df:pd.DataFrame, a:str, b:str,
+                       metric:str|None=None   # the column compared (default `scored_on(df)`: the evaluation set when scored)
+                      ) -> pd.DataFrame:
     "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
-    f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values='accuracy')
+    f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values=metric or scored_on(df))
     return (f[a] - f[b]).dropna().rename('difference').reset_index()
 
 def paired_verdict(df:pd.DataFrame,          # per-epoch results (or final rows) of both recipes
                    a:str, b:str,             # the two recipes
                    conf:float=0.95,          # confidence of the interval
-                   min_seeds:int=MIN_SEEDS   # fewer paired seeds than this establish nothing
+                   min_seeds:int=MIN_SEEDS,  # fewer paired seeds than this establish nothing
+                   metric:str|None=None      # the column compared (default `scored_on(df)`)
                   ) -> dict:
     "`a` minus `b` paired by seed: mean, `conf` t-interval, per-seed range, whether it is established, and one line saying so."
-    d = paired_differences(df, a, b).difference
+    metric = metric or scored_on(df)
+    d = paired_differences(df, a, b, metric).difference
     n = len(d)
     m, h = t_interval(d, conf)
     lo, hi = (m - h, m + h) if n >= 2 else (np.nan, np.nan)
@@ -94,7 +107,7 @@ def paired_verdict(df:pd.DataFrame,          # per-epoch results (or final rows)
     else: verdict = "not established: the interval includes zero"
     ci = f"{conf:.0%} CI {lo*100:+.1f} to {hi*100:+.1f}; " if n >= 2 else ''
     per = f"per seed {d.min()*100:+.1f} to {d.max()*100:+.1f}" if n else 'no shared seed'
-    line = f"{a} - {b}: {m*100:+.1f} points over {n} paired seed{'' if n == 1 else 's'} ({ci}{per}): {verdict}"
+    line = f"{a} - {b}{' on the evaluation set' if metric == 'evaluation' else ''}: {m*100:+.1f} points over {n} paired seed{'' if n == 1 else 's'} ({ci}{per}): {verdict}"
     return dict(a=a, b=b, seeds=n, mean=m, lo=lo, hi=hi, d_min=d.min() if n else np.nan, d_max=d.max() if n else np.nan,
                 established=n >= min_seeds and (lo > 0 or hi < 0), line=line)
 
@@ -105,39 +118,47 @@ def last_epoch_gain(df:pd.DataFrame, recipe:str) -> float:
     return float(g.mean()) if g.notna().any() else np.nan
 
 # %% ../nbs/04a_reports.ipynb #a96ce71c
-def _qualifying(summary:pd.DataFrame, majority:float) -> tuple:
-    "(the recipes that may be ranked: not diverged, above the majority-class baseline; a note naming the diverged ones)"
+TIE = 1e-6   # accuracies within this of the baseline tie with it (the store keeps float32; a baseline is a float64)
+
+def qualifying(summary:pd.DataFrame, majority:float) -> tuple:
+    "(the recipes that may be ranked: not diverged, strictly above the majority-class baseline; a note naming the diverged ones)"
     s = summary.reset_index()
     diverged = s[s.diverged > 0].recipe.tolist()
-    return s[(s.diverged == 0) & (s.accuracy > majority)], (f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else '')
+    above = s.accuracy.astype('float64') - float(np.float32(majority)) > TIE        # one precision, then a margin
+    return s[(s.diverged == 0) & above], (f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else '')
 
 def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
                 majority:float,        # the majority-class baseline (`baselines`)
                 df:pd.DataFrame|None=None # the per-epoch results (default: the final rows `summarise` keeps in `summary.attrs`)
                ) -> tuple:
     "(name or None, one line): the winner, named only when it qualifies, beats the runner-up by an established `paired_verdict` and neither was still climbing."
-    ok, note = _qualifying(summary, majority)
+    ok, note = qualifying(summary, majority)
     base = f"majority-class baseline {majority:.1%}{note}"
     if ok.empty: return None, f"no recipe beat the majority-class baseline ({majority:.1%}){note}"
     b = ok.iloc[0]
     s = summary.reset_index()
     rivals = s[(s.diverged == 0) & (s.dataset == b.dataset) & (s.recipe != b.recipe)]
-    mean = f"{b.accuracy:.1%} (mean of {int(b.runs)} seed{'s' if b.runs > 1 else ''}" + (f", 95% CI ±{b.ci95:.1%})" if b.runs > 1 else ')')
+    ev = 'evaluation' in s.columns and s.evaluation.notna().all()    # ranked on validation (a choice), judged on evaluation
+    acc = lambda row: row.evaluation if ev else row.accuracy
+    ci = b.eval_ci95 if ev else b.ci95
+    mean = (f"{acc(b):.1%}{' on the evaluation set' if ev else ''} (mean of {int(b.runs)} seed{'s' if b.runs > 1 else ''}"
+            + (f", 95% CI ±{ci:.1%})" if b.runs > 1 else ')'))
     if rivals.empty: return b.recipe, f"the only recipe: {b.recipe} at {mean}; {base}"
     r = rivals.iloc[0]
     df = df if df is not None else summary.attrs.get('finals')
     if df is None: raise ValueError("best_recipe needs the per-epoch results `df` to compare seeds in pairs")
     df = df[df.dataset == b.dataset]
     v = paired_verdict(df, b.recipe, r.recipe)
-    lead = f"{b.recipe} {b.accuracy:.1%} vs {r.recipe} {r.accuracy:.1%}"
+    climbing = {n: g for n in (b.recipe, r.recipe) if (g := last_epoch_gain(df, n)) > CLIMBING}
+    rising = ', '.join(f"{n} still rose {g*100:.1f} points in its last epoch" for n, g in climbing.items())
+    lead = f"{b.recipe} {acc(b):.1%} vs {r.recipe} {acc(r):.1%}" + (' on the evaluation set' if ev else '')
     if v['seeds'] < MIN_SEEDS:
         return None, (f"not established: {lead} from {v['seeds']} paired seed{'s' if v['seeds'] != 1 else ''}; a claim needs "
-                      f"at least {MIN_SEEDS} (use --seeds {MIN_SEEDS}); {base}")
+                      f"at least {MIN_SEEDS} (use --seeds {MIN_SEEDS})" + (f", and {rising} (more --epochs)" if rising else '')
+                      + f"; {base}")
     if not v['established']: return None, f"the top recipes are not distinguishable: {v['line']}; {base}"
-    climbing = {n: g for n in (b.recipe, r.recipe) if (g := last_epoch_gain(df, n)) > CLIMBING}
     if climbing:
-        return None, (f"not established: {v['line']}, but " + ', '.join(f"{n} still rose {g*100:.1f} points in its last epoch"
-                      for n, g in climbing.items()) + f": train to a plateau (more --epochs) before ranking; {base}")
+        return None, f"not established: {v['line']}, but {rising}: train to a plateau (more --epochs) before ranking; {base}"
     return b.recipe, f"best here: {b.recipe} at {mean}, ahead of {r.recipe}: {v['line']}; {base}"
 
 # %% ../nbs/04a_reports.ipynb #85be8e7d
@@ -151,6 +172,39 @@ def gap_vs_spread(summary:pd.DataFrame,  # `summarise`'s table, for one dataset
     if finals is None: raise ValueError("gap_vs_spread needs `summarise`'s table, which keeps each seed's final row")
     spread = (s.acc_max - s.acc_min).max()
     return paired_verdict(finals, a, b)['line'] + f"; largest seed spread {spread*100:.1f} points"
+
+# %% ../nbs/04a_reports.ipynb #39ee8487
+RATE_FACTORS = (0.3, 1, 3)   # the default grid: every stage's rates times each factor
+
+def with_rate(recipe:Recipe, factor:float) -> Recipe:
+    "`recipe` with every stage's rates (`lr`, and `lr_min` where set) times `factor`, named NAME-lrxFACTOR (factor 1: `recipe`)."
+    if factor == 1: return recipe
+    if not factor > 0: raise ValueError(f"rate factor {factor!r} must be positive")
+    factor = float(factor)                  # a numpy number would reach fastai's optimizer as a list of rates
+    stages = tuple(replace(s, lr=s.lr * factor, lr_min=s.lr_min * factor if s.lr_min else s.lr_min) for s in recipe.stages)
+    return replace(recipe, name=f"{recipe.name}-lrx{factor:g}".replace('.', '_'), stages=stages)
+
+def rate_grid(recipes:list, factors=RATE_FACTORS) -> list:
+    "Each recipe at each rate factor: the runs `pick_rates` chooses from."
+    return [with_rate(r, f) for r in recipes for f in factors]
+
+def pick_rates(df:pd.DataFrame,        # the grid's results (`run_experiments(rate_grid(recipes, factors), ...)`)
+               recipes:list, factors=RATE_FACTORS) -> tuple:
+    "(each recipe at its chosen factor, the table): the factor whose runs end with the best mean validation accuracy."
+    f, bad = final_results(df), diverged_runs(df)
+    rows = [dict(recipe=r.name, factor=x, accuracy=g.accuracy.mean() if len(g) and not g.run_id.isin(bad).any() else np.nan,
+                 runs=len(g)) for r in recipes for x in factors for g in [f[f.recipe == with_rate(r, x).name]]]
+    t = pd.DataFrame(rows)
+    chosen, notes = [], []
+    for r in recipes:
+        g = t[t.recipe == r.name]
+        if g.accuracy.isna().all(): raise ValueError(f"pick_rates: no finished, non-diverged run of {r.name!r} in the grid")
+        x = float(g.factor[g.accuracy.idxmax()])
+        chosen.append(with_rate(r, x))
+        notes.append(f"{r.name}: x{x:g}" + (" (at the edge of the grid: the best rate may lie beyond it)"
+                                            if len(factors) > 1 and x in (min(factors), max(factors)) else ''))
+    t.attrs['line'] = "rates chosen on the validation split: " + '; '.join(notes)
+    return chosen, t
 
 # %% ../nbs/04a_reports.ipynb #f9d6ca68
 def _ci95(x) -> tuple:

@@ -9,6 +9,7 @@ import os, json, hashlib
 from pathlib import Path
 import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
+from dataclasses import dataclass
 from fastai.vision.all import L, Learner
 from .data import image_dls, check_image_folder, image_files, FolderReport, VALID_PCT, SPLIT_SEED
 from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
@@ -20,8 +21,9 @@ from .checkpoint import _set_rng_state
 from .features import _cache_plan
 
 # %% auto #0
-__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'run_recipe', 'learner_from_checkpoint',
-           'learner_of_run', 'validate_experiments', 'describe_data', 'run_experiments']
+__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'EvaluationSet', 'evaluation_accuracy', 'run_recipe',
+           'learner_from_checkpoint', 'learner_of_run', 'score_kept_run', 'validate_experiments', 'describe_data',
+           'evaluation_sets', 'run_experiments']
 
 # %% ../nbs/04_runner.ipynb #187aff0d
 def data_fingerprint(path:Path,   # an image folder
@@ -97,6 +99,26 @@ def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, ctx:RunContext,
             with ctx.quietly(learn): fit_stage(learn, stage, start_epoch=skip, cbs=L(ctx.cbs) + recipe_cbs(recipe) + [cb])
         offset += stage.epochs
 
+# %% ../nbs/04_runner.ipynb #1a4742af
+@dataclass(frozen=True)
+class EvaluationSet:
+    "A labelled image folder each finished run is scored on once, never used for a choice: its name, path, readable files, version."
+    name:str; path:Path; files:tuple; classes:tuple; version:str
+    @classmethod
+    def of(cls, name:str, path:Path, on_bad:str='skip', report:FolderReport|None=None):
+        "Read folder `path` once (`check_image_folder`), fingerprint it."
+        rep = report or check_image_folder(path, on_bad=on_bad)
+        return cls(name, Path(path), tuple(rep.good), tuple(rep.counts), data_fingerprint(path, rep.files))
+    def __len__(self): return len(self.files)
+
+def evaluation_accuracy(learn, ev:EvaluationSet, bs:int=64) -> float:
+    "Accuracy of `learn` on evaluation set `ev`, through the validation pipeline (no augmentation), labels from its class folders."
+    unknown = set(ev.classes) - set(map(str, learn.dls.vocab))
+    if unknown: raise ValueError(f"evaluation set {ev.name}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
+    dl = learn.dls.test_dl(list(ev.files), with_labels=True, bs=bs, num_workers=0)
+    with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=dl, act=lambda x: x)
+    return float((logits.argmax(1) == targets).float().mean())
+
 # %% ../nbs/04_runner.ipynb #2988e12d
 def run_recipe(recipe:Recipe,            # the strategy
                data:Path,                # an image folder
@@ -114,12 +136,16 @@ def run_recipe(recipe:Recipe,            # the strategy
                channels_last:bool|None=None, # channels-last memory order (default: `tune_learner`'s)
                data_version:str|None=None, # `data_fingerprint(data)`, when the caller has it
                keep_model:bool=False,     # keep the last checkpoint as `final_checkpoint(ckpt_dir, run_id)` (to export the model)
-               report:FolderReport|None=None # `check_image_folder(data)`, when the caller has it: the folder is not read again
+               report:FolderReport|None=None, # `check_image_folder(data)`, when the caller has it: the folder is not read again
+               evaluation:EvaluationSet|None=None # scored once when the run finishes (kept in the store); never chosen on
               ) -> str:
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
     data_version = data_version or data_fingerprint(data, report.files if report else None)
     rid = run_id(recipe, dataset, seed, img_size, bs, data_version, split_seed)
-    if store.status(rid) == 'done': return rid
+    if store.status(rid) == 'done':
+        if evaluation is not None and store.evaluation(rid, evaluation.version) is None:
+            score_kept_run(recipe, data, rid, store, ckpt_dir, evaluation, img_size, bs, split_seed, on_bad)
+        return rid
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
     state = load_checkpoint(ckpt) if ckpt.exists() else None
     seed_everything(seed)
@@ -136,6 +162,8 @@ def run_recipe(recipe:Recipe,            # the strategy
     blockers = [feature_cache_blocker(recipe, s, learn.model, cbs) for s in recipe.stages]
     if cache: cache.say(_cache_plan(recipe, blockers))
     _fit_stages(learn, recipe, done, state, ctx, blockers)
+    if evaluation is not None:
+        store.add_evaluation(rid, evaluation.name, evaluation.version, evaluation_accuracy(learn, evaluation), len(evaluation))
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
@@ -156,6 +184,18 @@ def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int
         raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; "
                          "use another store")
     return learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs)
+
+def score_kept_run(recipe, data, rid:str, store:ResultStore, ckpt_dir:Path, ev:EvaluationSet, img_size:int=48,
+                   bs:int|None=None, split_seed:int=SPLIT_SEED, on_bad:str='skip') -> float|None:
+    "Score a run that finished before on `ev` from its kept model; one line and None when it kept none (nothing to score)."
+    ckpt = final_checkpoint(ckpt_dir, rid)
+    if not ckpt.exists():
+        print(f"run {rid} ({recipe.name}) finished before without a score on evaluation set {ev.name} and kept no model: "
+              "not scored (a new output folder trains it again)"); return None
+    learn = learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs, split_seed, on_bad)
+    acc = evaluation_accuracy(learn, ev)
+    store.add_evaluation(rid, ev.name, ev.version, acc, len(ev))
+    return acc
 
 # %% ../nbs/04_runner.ipynb #553f0fa3
 def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip',
@@ -184,6 +224,42 @@ def describe_data(name:str, report, version:str) -> str:
     return (f"data {name}: {sum(report.counts.values()):,} images in {len(report.counts)} classes ({cls}); "
             f"data version {version}{notes}")
 
+# %% ../nbs/04_runner.ipynb #1f6e12f3
+def _same_bytes(a:list, b:list) -> list:
+    "Files of `a` whose bytes equal a file of `b` (sizes compared first, so only same-sized files are read)."
+    sizes = {}
+    for f in b: sizes.setdefault(Path(f).stat().st_size, []).append(f)
+    digest = lambda f: hashlib.sha1(Path(f).read_bytes()).hexdigest()
+    seen = {digest(f) for s in {Path(f).stat().st_size for f in a} & set(sizes) for f in sizes[s]}
+    return [f for f in a if Path(f).stat().st_size in sizes and digest(f) in seen]
+
+def evaluation_sets(evaluation:dict|None, datasets:dict, reports:dict, on_bad:str='skip') -> dict:
+    "Check and read each dataset's evaluation folder: known dataset, the same classes, no image shared with training."
+    evs = {}
+    for name, path in (evaluation or {}).items():
+        if name not in datasets: raise ValueError(f"evaluation set for {name!r}, which is not a dataset here: {list(datasets)}")
+        ev = EvaluationSet.of(name, path, on_bad)
+        if set(ev.classes) != set(reports[name].counts):
+            raise ValueError(f"evaluation set {path} has classes {sorted(ev.classes)}; dataset {name!r} has "
+                             f"{sorted(reports[name].counts)}: they must be the same")
+        shared = _same_bytes(ev.files, reports[name].good)
+        if shared: raise ValueError(f"evaluation set {path} shares {len(shared)} image(s) with dataset {name!r} (e.g. "
+                                    f"{shared[0]}): an evaluation set holds other images")
+        few = (f"; only {len(ev):,} images: one accuracy on them moves by up to ±{100 / len(ev) ** 0.5:.0f} points from "
+               "sampling alone (1,000 or more for a claim)") if len(ev) < 1000 else ''
+        print(f"evaluation set for {name}: {len(ev):,} images in {len(ev.classes)} classes, data version {ev.version} "
+              f"(scored once per run, never chosen on){few}")
+        evs[name] = ev
+    return evs
+
+def _with_scores(store:ResultStore, ids:list, evs:dict) -> pd.DataFrame:
+    "The rows of runs `ids`, with column `evaluation` (each run's score on its dataset's evaluation set) when there are sets."
+    res = store.results(ids)
+    if not evs: return res
+    sc = store.evaluations(ids)
+    sc = sc[sc.data_version.isin({e.version for e in evs.values()})][['run_id', 'accuracy']]
+    return res.merge(sc.rename(columns={'accuracy': 'evaluation'}), on='run_id', how='left')
+
 # %% ../nbs/04_runner.ipynb #d19d2e2a
 def run_experiments(recipes:list,          # `Recipe`s to compare
                     datasets:dict,         # name -> image folder
@@ -193,14 +269,16 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     feature_cache:bool=True,         # head-only stages on cached body features (features/ in `out`) where exact
                     channels_last:bool|None=None,     # channels-last memory order (default: `tune_learner`'s)
                     keep_models:bool=False,          # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
-                    reports:dict|None=None           # name -> `check_image_folder` report the caller already made
+                    reports:dict|None=None,          # name -> `check_image_folder` report the caller already made
+                    evaluation:dict|None=None        # dataset name -> evaluation folder (its classes, other images): scored once per run
                    ) -> pd.DataFrame:
     "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch of this comparison."
     out = Path(out)
     reports = validate_experiments(recipes, datasets, on_bad, reports)              # each folder read once, here
     versions = {name: data_fingerprint(path, reports[name].files) for name, path in datasets.items()}
     for name, rep in reports.items(): print(describe_data(name, rep, versions[name]))
-    check_out_folder(out, datasets.values())
+    evs = evaluation_sets(evaluation, datasets, reports, on_bad)
+    check_out_folder(out, [*datasets.values(), *(e.path for e in evs.values())])
     for r in recipes: init_path(r, out/'checkpoints')                   # a start from a run that kept no model fails here
     with out_lock(out):
         store = ResultStore(out/'results.sqlite')
@@ -210,15 +288,16 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
         store.add_comparison(comparison, dict(datasets={n: dict(path=str(p), data_version=versions[n])
                                                         for n, p in datasets.items()},
                                               recipes=[r.name for r in recipes], seeds=[int(s) for s in seeds], img_size=img_size,
-                                              bs=bs), ids)
+                                              bs=bs, **({'evaluation': {n: dict(path=str(e.path), data_version=e.version)
+                                                                        for n, e in evs.items()}} if evs else {})), ids)
         cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
         pb = progress_bar(grid)
         for r, name, path, s in pb:
             pb.comment = f"{r.name} on {name}, seed {s}"
             run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet,
                        on_bad=on_bad, feature_cache=cache, channels_last=channels_last, keep_model=keep_models,
-                       data_version=versions[name], report=reports[name])
-            atomic_write(out/'results.csv', store.results(ids).to_csv(index=False).encode())   # this comparison's runs only
-        res = store.results(ids)
+                       data_version=versions[name], report=reports[name], evaluation=evs.get(name))
+            atomic_write(out/'results.csv', _with_scores(store, ids, evs).to_csv(index=False).encode())   # this comparison's runs only
+        res = _with_scores(store, ids, evs)
     res.attrs['comparison'] = comparison
     return res

@@ -22,7 +22,7 @@ COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'tra
            'seconds', 'trainable_params', 'lr_head']
 
 class ResultStore:
-    "Results in an SQLite file: a row per run and epoch; each run's status, recipe and data version; each comparison's runs."
+    "Results in an SQLite file: a row per run and epoch; each run's status, recipe and data version; each comparison's runs; scores on evaluation sets."
     def __init__(self, path:Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +37,8 @@ class ResultStore:
             db.execute("CREATE TABLE IF NOT EXISTS comparisons (comparison TEXT PRIMARY KEY, label TEXT, started REAL)")
             db.execute("CREATE TABLE IF NOT EXISTS comparison_runs (comparison TEXT, run_id TEXT, "
                        "PRIMARY KEY (comparison, run_id))")
+            db.execute("CREATE TABLE IF NOT EXISTS evaluations (run_id TEXT, evaluation TEXT, data_version TEXT, "
+                       "accuracy REAL, images INTEGER, PRIMARY KEY (run_id, data_version))")
 
     def _db(self):
         db = sqlite3.connect(self.path, timeout=30)
@@ -102,6 +104,26 @@ def comparisons(self:ResultStore) -> pd.DataFrame:
                                  "FROM comparisons c LEFT JOIN comparison_runs r USING (comparison) "
                                  "GROUP BY c.comparison ORDER BY c.started", db)
 
+
+# %% ../nbs/03b_store.ipynb #46b2fb86
+@patch
+def add_evaluation(self:ResultStore, run_id:str, name:str, data_version:str, accuracy:float, images:int):
+    "Keep finished run `run_id`'s accuracy on evaluation set `name` (of `data_version`, `images` images)."
+    with self._db() as db:
+        db.execute("INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?)", (run_id, name, data_version, accuracy, images))
+
+@patch
+def evaluation(self:ResultStore, run_id:str, data_version:str) -> float|None:
+    "Run `run_id`'s accuracy on the evaluation set of `data_version`; None if it was never scored there."
+    with self._db() as db:
+        r = db.execute("SELECT accuracy FROM evaluations WHERE run_id=? AND data_version=?", (run_id, data_version)).fetchone()
+    return r[0] if r else None
+
+@patch
+def evaluations(self:ResultStore, run_ids=None) -> pd.DataFrame:
+    "Every score on an evaluation set (or those of `run_ids`): run, set, its data version, accuracy, images."
+    with self._db() as db: df = pd.read_sql_query("SELECT * FROM evaluations ORDER BY run_id, evaluation", db)
+    return df if run_ids is None else df[df.run_id.isin(set(run_ids))].reset_index(drop=True)
 
 # %% ../nbs/03b_store.ipynb #3288f364
 def atomic_write(path:Path, data) -> Path:
