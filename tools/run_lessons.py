@@ -4,7 +4,7 @@
 Cells flagged `#| full` or `#| gpu` are guarded by `if SIZE == 'full'` in the lessons and run like every other cell;
 the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nbdev_export` cell is skipped.
 Afterwards run `nbdev_clean` (ids and metadata) before committing. Each notebook's metadata records what produced its
-outputs (`tunelab`: size, commit, machine, torch threads, versions, minutes, date). The lessons of one call share one results store
+outputs (`tunelab`: size, commit, machine, torch threads, load average at the end, versions, minutes, date). The lessons of one call share one results store
 (`TUNELAB_RESULTS`, a temporary folder unless set), as they do under pytest.
 
     python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_freezing.ipynb
@@ -66,7 +66,8 @@ def run_record(seconds:float) -> dict:
         if Path('/proc/cpuinfo').exists() else platform.processor()
     from tunelab.core import lesson_size
     code_changed = git('status', '--porcelain', '--', 'tunelab')            # the package as committed, or not
-    return dict(size=str(lesson_size(verbose=False)), commit=git('rev-parse', '--short', 'HEAD') + ('+changes' if code_changed else ''),
+    load = round(os.getloadavg()[0], 1) if hasattr(os, 'getloadavg') else None   # at the end: what shared the cores meanwhile
+    return dict(size=str(lesson_size(verbose=False)), load_average=load, commit=git('rev-parse', '--short', 'HEAD') + ('+changes' if code_changed else ''),
                 machine=f"{cpu}, {os.cpu_count()} cores", torch_threads=torch.get_num_threads(),
                 device='cuda' if torch.cuda.is_available() else 'cpu',
                 versions=f"python {platform.python_version()}, torch {torch.__version__}, fastai {fastai.__version__}",
@@ -82,6 +83,10 @@ if __name__ == '__main__':
     tmp = tempfile.mkdtemp(prefix='tunelab_lessons_'); os.environ['TMPDIR'] = tempfile.tempdir = tmp
     # one results store for the pass (`tunelab.core.lesson_out`): a run one lesson trained is read back by the next
     if not os.environ.get('TUNELAB_RESULTS'): os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
+    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
+    if load > 1:       # two CPU-bound jobs on 2 cores oversubscribe OpenMP: a lesson's seconds grew 13x that way
+        print(f"warning: load average {load:.1f} before the first notebook: another job shares the cores, so the minutes "
+              "and seconds this pass records will be inflated (accuracies are not affected); run on a quiet machine", flush=True)
     took = {}
     try:
         for p in sys.argv[1:]: took[p] = run(Path(p))
