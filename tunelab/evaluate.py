@@ -14,7 +14,7 @@ from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock,
 from .data import image_dls, image_files, SPLIT_SEED
 from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
-from .runner import run_recipe, learner_from_checkpoint, learner_of_run
+from .runner import run_recipe, learner_from_checkpoint, learner_of_run, labelled_preds
 from .checkpoint import load_checkpoint, final_checkpoint
 from .reports import final_results, diverged_runs, best_recipe, qualifying
 
@@ -318,13 +318,7 @@ def per_class_accuracy(interp:ClassificationInterpretation) -> pd.DataFrame:
 def shifted_accuracy(learn:Learner, path, bs:int=64) -> tuple:
     "(accuracy, logits, targets) of `learn` on the labelled image folder `path` (labels from the folder names)."
     files = files_to_predict(path)
-    labels = sorted({f.parent.name for f in files})
-    unknown = set(labels) - set(map(str, learn.dls.vocab))
-    if unknown:
-        raise ValueError(f"{path}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
-    dl = learn.dls.test_dl(files, with_labels=True, bs=bs, num_workers=0)
-    with learn.no_bar(), learn.no_logging():
-        logits, targets = learn.get_preds(dl=dl, act=lambda x: x)
+    logits, targets = labelled_preds(learn, files, {f.parent.name for f in files}, str(path), bs)
     return float((logits.argmax(1) == targets).float().mean()), logits, targets
 
 # %% ../nbs/12_evaluate.ipynb #a2b26cd9

@@ -138,7 +138,7 @@ def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
     b = ok.iloc[0]
     s = summary.reset_index()
     rivals = s[(s.diverged == 0) & (s.dataset == b.dataset) & (s.recipe != b.recipe)]
-    ev = 'evaluation' in s.columns and s.evaluation.notna().all()    # ranked on validation (a choice), judged on evaluation
+    ev = scored_on(s) == 'evaluation'     # ranked on validation (a choice), judged on evaluation
     acc = lambda row: row.evaluation if ev else row.accuracy
     ci = b.eval_ci95 if ev else b.ci95
     mean = (f"{acc(b):.1%}{' on the evaluation set' if ev else ''} (mean of {int(b.runs)} seed{'s' if b.runs > 1 else ''}"

@@ -21,9 +21,9 @@ from .checkpoint import _set_rng_state
 from .features import _cache_plan
 
 # %% auto #0
-__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'EvaluationSet', 'evaluation_accuracy', 'run_recipe',
-           'learner_from_checkpoint', 'learner_of_run', 'score_kept_run', 'validate_experiments', 'describe_data',
-           'evaluation_sets', 'run_experiments']
+__all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'EvaluationSet', 'labelled_preds',
+           'evaluation_accuracy', 'run_recipe', 'learner_from_checkpoint', 'learner_of_run', 'score_kept_run',
+           'validate_experiments', 'describe_data', 'evaluation_sets', 'run_experiments']
 
 # %% ../nbs/04_runner.ipynb #187aff0d
 def data_fingerprint(path:Path,   # an image folder
@@ -111,12 +111,16 @@ class EvaluationSet:
         return cls(name, Path(path), tuple(rep.good), tuple(rep.counts), data_fingerprint(path, rep.files))
     def __len__(self): return len(self.files)
 
+def labelled_preds(learn, files, classes, what:str, bs:int=64) -> tuple:
+    "(logits, targets) of `learn` on labelled image `files` of `classes` (labels from the class folders), through the validation pipeline."
+    unknown = set(classes) - set(map(str, learn.dls.vocab))
+    if unknown: raise ValueError(f"{what}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
+    dl = learn.dls.test_dl(list(files), with_labels=True, bs=bs, num_workers=0)
+    with learn.no_bar(), learn.no_logging(): return learn.get_preds(dl=dl, act=lambda x: x)
+
 def evaluation_accuracy(learn, ev:EvaluationSet, bs:int=64) -> float:
     "Accuracy of `learn` on evaluation set `ev`, through the validation pipeline (no augmentation), labels from its class folders."
-    unknown = set(ev.classes) - set(map(str, learn.dls.vocab))
-    if unknown: raise ValueError(f"evaluation set {ev.name}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
-    dl = learn.dls.test_dl(list(ev.files), with_labels=True, bs=bs, num_workers=0)
-    with learn.no_bar(), learn.no_logging(): logits, targets = learn.get_preds(dl=dl, act=lambda x: x)
+    logits, targets = labelled_preds(learn, ev.files, ev.classes, f"evaluation set {ev.name}", bs)
     return float((logits.argmax(1) == targets).float().mean())
 
 # %% ../nbs/04_runner.ipynb #2988e12d
