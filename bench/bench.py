@@ -7,6 +7,9 @@
 2. the linear-probe recipe (4 epochs) through the runner: cached features vs uncached vs fastai's frozen fit_one_cycle;
 3. the default `tunelab compare` job (standard_recipes(4) on animal_silhouettes(200), 48 px, seed 0) before
    (channels_last, feature cache and image memo off: every image opened every epoch, as plain fastai does) and after (tunelab's defaults), plus plain fastai's fine_tune for scale.
+4. one grid of 4 runs (full_fine_tune(4), seeds 0-3) in one process with every torch thread vs `workers=2` (two
+   processes, one thread each; process start-up inside the timing).
+`--sections 4` runs only the named sections.
 Every pair is timed interleaved (A, B, A, B...) so a busy machine slows both alike.
 """
 import os, sys, time, tempfile, platform, datetime
@@ -84,17 +87,44 @@ def compare_runs(data, tmp):
         acc['fastai_fine_tune'] = float(learn.validate()[1])
     return secs, acc
 
+def worker_runs(data, tmp):
+    "The same 4-run grid with workers=1 (this process's threads) and workers=2 (one thread each), twice each, interleaved."
+    from dataclasses import replace
+    from tunelab.recipes import full_fine_tune
+    grid, acc = [replace(full_fine_tune(4), aug='none')], {}
+    def run(w):
+        def f():
+            cold(); out = Path(tempfile.mkdtemp(dir=tmp)); start = time.perf_counter()
+            df = run_experiments(grid, {'silhouettes': data}, seeds=[0, 1, 2, 3], out=out, img_size=SIZE, quiet=True, workers=w)
+            acc[w] = final_results(df).sort_values('seed').accuracy.tolist()
+            return time.perf_counter() - start
+        return f
+    return interleaved({1: run(1), 2: run(2)}, rounds=2), acc
+
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--sections', default='1,2,3,4', help='comma-separated section numbers to run (default: all)')
+    todo = {int(x) for x in ap.parse_args().sections.split(',')}
     t0 = time.perf_counter()
     data, tmp = animal_silhouettes(N_PER_CLASS), Path(tempfile.mkdtemp())
     print(f"# tunelab speed benchmark, {datetime.date.today()}\n")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at start\n")
+    if 1 in todo: section1(data)
+    if 2 in todo: section2(data, tmp)
+    if 3 in todo: section3(data, tmp)
+    if 4 in todo: section4(data, tmp)
+    print(f"total benchmark time {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
+
+def section1(data):
     st = step_times(data)
     r1 = st['default'] / st['channels_last']
     print("## 1. Full training step (EfficientNet-Lite0, 48 px, batch 64, all parameters training)\n")
     print(f"default (NCHW, plain fastai): {st['default']:.3f} s; channels-last: {st['channels_last']:.3f} s "
           f"-> **{r1:.2f}x** (target >= {TARGETS['step']}x: {'met' if r1 >= TARGETS['step'] else 'NOT met'})\n", flush=True)
+
+def section2(data, tmp):
     ps, pa = probe_runs(data, tmp)
     r2, r2f = ps['uncached_nchw'] / ps['cached'], ps['fastai_frozen'] / ps['cached']
     print("## 2. Linear probe, 4 epochs, 1,600 training images (runner; first row: seconds include computing the features)\n")
@@ -108,6 +138,8 @@ def main():
           f"reused features vs plain fastai's frozen fit: {ps['fastai_frozen'] / ps['cached_reused']:.0f}x\n"
           f"(target >= {TARGETS['probe']}x against plain fastai's frozen fit, features computed in the run: "
           f"{'met' if r2f >= TARGETS['probe'] else 'NOT met'})\n", flush=True)
+
+def section3(data, tmp):
     cs, ca = compare_runs(data, tmp)
     r3 = cs['before'] / cs['after']
     print("## 3. `tunelab compare` default job: standard_recipes(4), animal_silhouettes(200), 48 px, seed 0\n")
@@ -119,6 +151,12 @@ def main():
           f"{'met' if r3 >= TARGETS['compare'] and gap <= 0.01 else 'NOT met'}; largest accuracy change {gap*100:.1f} points)")
     print(f"plain fastai fine_tune(3) (4 epochs, default augmentation): {cs['fastai_fine_tune']:.0f} s, "
           f"accuracy {ca['fastai_fine_tune']:.1%}; tunelab's fine_tune recipe after: accuracy {ca['after']['fine_tune']:.1%}\n")
-    print(f"total benchmark time {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
+
+def section4(data, tmp):
+    ws, wa = worker_runs(data, tmp)
+    gap = max(abs(a - b) for a, b in zip(wa[1], wa[2]))
+    print(f"## 4. One grid of 4 runs (full_fine_tune(4), no augmentation, seeds 0-3), one process vs two workers\n")
+    print(f"one process, {torch.get_num_threads()} threads: {ws[1]:.0f} s; workers=2, one thread each: {ws[2]:.0f} s -> "
+          f"**{ws[1] / ws[2]:.2f}x** (largest accuracy difference between the two: {gap*100:.1f} points, from the thread count)\n")
 
 if __name__ == '__main__': main()

@@ -197,6 +197,9 @@ def test_03_recipes_04_the_standard_recipes():
     test_eq([s.train for s in gradual_unfreezing(5).stages], [1, 2, 3, 4, 'all'])
     test_eq(gradual_unfreezing(5).stage_of(0), (0, 0)); test_eq(gradual_unfreezing(5).stage_of(4), (4, 0))
     test_fail(lambda: gradual_unfreezing(1), contains='at least 2 epochs')
+    test_eq([(s.epochs, s.train) for s in gradual_unfreezing(12).stages],      # all 9 groups train from epoch 8: 4 epochs of everything
+            [(1, 1), *[(1, k) for k in range(2, 9)], (4, 'all')])
+    test_eq(gradual_unfreezing(12).epochs, 12)
     # --- cell 54 ---
     test_eq(ulmfit(4).stages[0].unfreeze, (1, 4, 6, 'all')); test_eq(ulmfit(5).stages[0].unfreeze, (1, 3, 5, 7, 'all'))
     test_eq(ulmfit(3, schedule=(1, 2, 'all')).stages[0].unfreeze, (1, 2, 'all'))

@@ -143,7 +143,8 @@ def test_04a_reports_04_naming_a_winner():
 
 def test_04a_reports_05_each_recipe_at_its_own_rate():
     "nbs/04a_reports.ipynb, section 'each_recipe_at_its_own_rate': its testable cells, in order."
-    global Stage, accs, chosen, ft, full_fine_tune, gdf, geo, grid, linear_probe, probe, table
+    global ResultStore, Stage, accs, animal_silhouettes, chosen, ft, full_fine_tune, gdf, geo, grid, linear_probe, own
+    global probe, shutil, table, tempfile, tiny, tmp_r
     _sections.before(5)
     # --- cell 23 ---
     from tunelab.recipes import linear_probe, full_fine_tune, Stage
@@ -164,6 +165,16 @@ def test_04a_reports_05_each_recipe_at_its_own_rate():
     assert 'linear_probe: x3 (at the edge of the grid' in table.attrs['line']
     test_fail(lambda: pick_rates(gdf[gdf.recipe.str.startswith('linear')], [probe, ft], (0.3, 1, 3)), contains="no finished")
     table
+    # --- cell 25 ---
+    import tempfile, shutil
+    from tunelab.data import animal_silhouettes
+    from tunelab.store import ResultStore
+    tmp_r = Path(tempfile.mkdtemp()); tiny = animal_silhouettes(20, seed=1, dest=tmp_r)
+    own = run_at_own_rates([linear_probe(1)], {'tiny': tiny}, seeds=[0, 1], factors=(1, 3), out=tmp_r/'out', img_size=32, bs=32, quiet=True)
+    test_eq(own.seed.tolist(), [0, 1]); test_eq(own.recipe.nunique(), 1)                 # every seed at the one chosen rate
+    test_eq(list(own.attrs['rates'].factor), [1, 3])
+    test_eq(len(ResultStore(tmp_r/'out'/'results.sqlite').runs()), 3)                  # 2 on the grid + 1 more seed: the grid's run reused
+    shutil.rmtree(tmp_r)
     _sections.done('test_04a_reports_05_each_recipe_at_its_own_rate')
 
 
@@ -171,7 +182,7 @@ def test_04a_reports_06_plots():
     "nbs/04a_reports.ipynb, section 'plots': its testable cells, in order."
     global ax, axs, fig, h, m, plt
     _sections.before(6)
-    # --- cell 25 ---
+    # --- cell 27 ---
     import matplotlib.pyplot as plt
     ax = show_baseline(plt.subplots()[1], dict(majority=.5, chance=.1))
     test_eq([float(l.get_xdata()[0]) for l in ax.get_lines()], [.5, .1]); test_eq(show_baseline(ax, None), ax)
@@ -179,11 +190,11 @@ def test_04a_reports_06_plots():
     test_eq(_ci95([.5]), (.5, .5))                                                # one seed: a point, no interval
     test_eq(_ci95([.95, 1.]), (t_interval([.95, 1.])[0] - t_interval([.95, 1.])[1], 1.))   # two seeds near 100%: clipped at 1
     plt.close('all')
-    # --- cell 27 ---
+    # --- cell 29 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(12, 3))
     plot_results(paired, ax=axs[0], baseline=dict(majority=.5, chance=.1)); plot_curves(paired, ax=axs[1]);
-    # --- cell 28 ---
+    # --- cell 30 ---
     ax = plot_results(paired, baseline=dict(majority=0.5, chance=0.25))
     test_eq(sorted(l.get_label() for l in ax.get_lines() if l.get_label().startswith(('majority', 'chance'))), ['chance 25.0%', 'majority class 50.0%'])
     ax = plot_curves(paired, baseline=dict(majority=0.5, chance=0.25))

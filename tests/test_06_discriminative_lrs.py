@@ -146,29 +146,49 @@ def test_06_discriminative_lrs_05_experiment_one_rate_against_discriminati():
 @pytest.mark.experiment
 def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment():
     "nbs/06_discriminative_lrs.ipynb, section 'experiment_one_rate_against_discriminati': its testable cells, in order."
-    global a, axs, b, df, done_with, fig, gap_vs_spread, head_lr, lesson_out, lr, out, plot_curves, plot_results, r
-    global recipes, run_experiments, s, summarise
+    global E, FACTORS, SEEDS, a, axs, b, claim, df, done_with, ev, ev_, fig, head_lr, last_epoch_gain, lesson_out, lr
+    global name, name_of, ok, out, paired_verdict, plot_curves, plot_results, r, recipes, replace, run_at_own_rates, s
+    global silhouette_evaluation, summarise, v, x
     _sections.before(6)
     # --- cell 22 ---
+    from dataclasses import replace
     from tunelab.core import lesson_out, done_with
-    from tunelab.runner import run_experiments
-    from tunelab.reports import summarise, plot_results, plot_curves, gap_vs_spread
+    from tunelab.data import silhouette_evaluation
+    from tunelab.reports import summarise, plot_results, plot_curves, run_at_own_rates, paired_verdict, last_epoch_gain
     head_lr, lr = float(f"{found['frozen']:.0e}"), float(f"{found['unfrozen']:.0e}")   # lr_find's suggestions, to one significant figure
-    print(f"head epoch at {head_lr:g}, then peak rate {lr:g} for the head")
-    recipes = rate_recipes(head_lr, lr, epochs=SIZE.pick(2, 3, rehearsed(5, 2)))
+    print(f"head epoch at {head_lr:g}, then peak rate {lr:g} for the head (each recipe: these times its factor)")
+    E, SEEDS, FACTORS = SIZE.pick(smoke=(2, [0], (1, 3)), evidence=(8, [0, 1, 2], (1, 3, 10)),
+                                  full=(rehearsed(5, 2), rehearsed([0, 1, 2], [0]), rehearsed((1, 3, 10), (1,))))
+    recipes = rate_recipes(head_lr, lr, epochs=E)
+    if SIZE != 'full': recipes = [replace(r, aug='none') for r in recipes]      # the same (no) augmentation on every side
+    ev = None if SIZE == 'full' else silhouette_evaluation(SIZE.pick(10, 150, None), train_per_class=SIZE.pick(20, 200, None))
     out = lesson_out('06_discriminative_lrs')                 # the pass's shared results store, or a temporary folder
-    df = run_experiments(recipes, {'pets' if SIZE == 'full' else 'silhouettes': data}, seeds=SIZE.pick([0], [0, 1], rehearsed([0, 1], [0])), out=out, img_size=img_size, quiet=True)
-    summarise(df)[['runs', 'accuracy', 'acc_min', 'acc_max', 'seconds']]
+    name = 'pets' if SIZE == 'full' else 'silhouettes'
+    df = run_at_own_rates(recipes, {name: data}, seeds=SEEDS, factors=FACTORS, out=out, img_size=img_size, quiet=True,
+                          evaluation={name: ev} if ev else None, workers=SIZE.pick(1, 2, 1))
+    s = summarise(df)
+    s[[c for c in ('runs', 'accuracy', 'acc_min', 'acc_max', 'evaluation', 'eval_ci95', 'seconds') if c in s]]
     # --- cell 23 ---
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.5))
     plot_results(df, ax=axs[0]); plot_curves(df, ax=axs[1]); plt.tight_layout()
     # --- cell 24 ---
-    s = summarise(df).reset_index().set_index('recipe')
+    s = summarise(df).reset_index()
+    print(df.attrs['rates'].attrs['line'])
+    name_of = lambda prefix: next(n for n in s.recipe if n.startswith(prefix))
     for r in s.itertuples():
-        print(f"{r.Index:>14}: {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}), {r.seconds:.0f} s per run")
-    for a, b in [('slice_blocks', 'one_rate'), ('ulmfit_rates', 'one_rate'), ('slice_blocks', 'slice_2groups')]: print(gap_vs_spread(s, a, b))
-    test_eq(len(df), sum(r.epochs for r in recipes) * df.seed.nunique())      # a row per epoch of every recipe and seed
+        ev_ = f", evaluation {r.evaluation:.1%} ± {r.eval_ci95*100:.1f}" if 'evaluation' in s else ''
+        print(f"{r.recipe:>22}: validation {r.accuracy:.1%} (seeds {r.acc_min:.1%}-{r.acc_max:.1%}){ev_}, {r.seconds:.0f} s per run, "
+              f"last epoch {last_epoch_gain(df, r.recipe)*100:+.1f} points")
+    v = {(a, b): paired_verdict(df, name_of(a), name_of(b))
+         for a, b in [('slice_blocks', 'one_rate'), ('ulmfit_rates', 'one_rate'), ('slice_blocks', 'slice_2groups')]}
+    for x in v.values(): print(x['line'])
+    test_eq(len(df), sum(r.epochs for r in recipes) * len(SEEDS))      # a row per epoch of every recipe and seed
     SIZE.claim(s.accuracy.min() > 0.5, f"every rate scheme learns the task: the worst reaches {s.accuracy.min():.1%} (chance 10%)")
+    for (a, b), x in v.items():       # what "What we saw" says of each pair, measured at this size
+        claim = f"{'the splitter matters' if b == 'slice_2groups' else 'one rate beats this discriminative scheme here'}: {x['line']}"
+        ok = x['established'] and (x['mean'] > 0 if b == 'slice_2groups' else x['mean'] < 0)
+        if SIZE == 'evidence': SIZE.claim(ok, claim)
+        else: print('measured at the evidence size, not asserted here:', claim)
     done_with(out)
     _sections.done('test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_experiment')
 

@@ -15,8 +15,9 @@ candidate with the checks the lessons need:
   (d) the evaluation set has >= 1,000 images and shares none with the training folder;
   (e) the candidate's runs fit a lesson's budget (<= 20 minutes on this machine).
 
-Everything goes to a temporary folder removed at the end (`--out` keeps the results store). One torch thread per
-process is what the numbers of issue 21 used; set `OMP_NUM_THREADS` to choose.
+Everything goes to a temporary folder removed at the end (`--out` keeps the results store). The runs go to two worker
+processes with one torch thread each (`run_experiments(..., workers=2)`; bench/RESULTS.md, section 4). Candidates with
+`factors` give the probe and full fine-tuning each its own rate (`run_at_own_rates`, chosen on the validation split).
 
     python tools/calibrate.py                      # every candidate (about 15 minutes on 2 cores)
     python tools/calibrate.py --only few-shot      # candidates whose name contains the text
@@ -25,7 +26,8 @@ import argparse, os, shutil, sys, tempfile, time
 from pathlib import Path
 import pandas as pd
 
-# name, images per class (train + validation), evaluation images per class, image size, epochs, seeds[, ft_lr]
+# name, images per class (train + validation), evaluation images per class, image size, epochs, seeds[, ft_lr, bs,
+# factors: each recipe at its own rate, every stage's rates times each factor on the first seed, chosen on validation]
 CANDIDATES = [
     dict(name='silhouettes 200/class, 48 px', n=200, n_eval=150, size=48, epochs=12, seeds=[0, 1, 2]),
     dict(name='silhouettes 10/class (few-shot), 48 px', n=10, n_eval=150, size=48, epochs=12, seeds=[0, 1, 2]),
@@ -34,6 +36,11 @@ CANDIDATES = [
          seeds=[0, 1, 2], ft_lr=1e-4),
     dict(name='silhouettes 10/class (few-shot), 48 px, fine-tune lr 3e-4', n=10, n_eval=150, size=48, epochs=12,
          seeds=[0, 1, 2], ft_lr=3e-4),
+    # few-shot with more steps (batch 8: 10 steps an epoch, 30 epochs) and each side at its own rate (x0.3, x1, x3)
+    dict(name='silhouettes 10/class (few-shot), 48 px, batch 8, 30 epochs, own rates', n=10, n_eval=150, size=48,
+         epochs=30, seeds=[0, 1, 2], bs=8, factors=(0.3, 1, 3)),
+    dict(name='silhouettes 20/class (few-shot), 48 px, batch 16, 20 epochs, own rates', n=20, n_eval=150, size=48,
+         epochs=20, seeds=[0, 1, 2], bs=16, factors=(0.3, 1, 3)),
 ]
 CHECKS = dict(pretrain_gap=0.10, seed_ranges=3, flat_points=0.01, eval_images=1000, budget_s=20 * 60)
 
@@ -43,16 +50,21 @@ def calibrate(c:dict, work:Path) -> dict:
     from tunelab.data import animal_silhouettes, silhouette_evaluation
     from tunelab.recipes import linear_probe, full_fine_tune, from_scratch
     from tunelab.runner import run_experiments
-    from tunelab.reports import final_results
+    from tunelab.reports import final_results, run_at_own_rates
     data = animal_silhouettes(c['n'], dest=work/'data')
     ev = silhouette_evaluation(c['n_eval'], train_per_class=c['n'], dest=work/'data')   # other silhouettes: never chosen on
     e, out = c['epochs'], work/'out'
     recipes = {'probe': replace(linear_probe(e), aug='none'), 'fine-tune': replace(full_fine_tune(e, lr=c.get('ft_lr', 1e-3)), aug='none'),
                'scratch': replace(from_scratch(e), aug='none')}
     t = time.perf_counter()
-    kw = dict(out=out, img_size=c['size'], quiet=True, evaluation={'task': ev})
-    df = pd.concat([run_experiments([recipes['probe'], recipes['fine-tune']], {'task': data}, seeds=c['seeds'], **kw),
-                    run_experiments([recipes['scratch']], {'task': data}, seeds=c['seeds'][:1], **kw)])
+    kw = dict(out=out, img_size=c['size'], bs=c.get('bs'), quiet=True, evaluation={'task': ev}, workers=2)   # two one-thread workers
+    pair = [recipes['probe'], recipes['fine-tune']]
+    if c.get('factors'):                                   # each at its own rate, chosen on the validation split
+        own = run_at_own_rates(pair, {'task': data}, seeds=c['seeds'], factors=c['factors'], **kw)
+        base = lambda n: next(r.name for r in pair if n == r.name or n.startswith(r.name + '-lrx'))
+        own = own.assign(recipe=own.recipe.map(base))    # the table's rows by recipe, whatever rate each was given
+    else: own = run_experiments(pair, {'task': data}, seeds=c['seeds'], **kw)
+    df = pd.concat([own, run_experiments([recipes['scratch']], {'task': data}, seeds=c['seeds'][:1], **kw)])
     seconds = time.perf_counter() - t
     f = final_results(df)
     by_name = {r.name: k for k, r in recipes.items()}

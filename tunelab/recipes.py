@@ -321,12 +321,16 @@ def full_fine_tune(epochs:int=4, lr:float=1e-3, arch:str='efficientnet_lite0') -
                   description='all layers from the start, one rate')
 
 # %% ../nbs/03_recipes.ipynb #126ca42d
-def gradual_unfreezing(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, arch:str='efficientnet_lite0') -> Recipe:
+def gradual_unfreezing(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, arch:str='efficientnet_lite0',
+                       n_groups:int=9             # the model's parameter groups (9 for the Lite backbones' per-block split)
+                      ) -> Recipe:
     "ULMFiT: the head first, then one more group per epoch, each lower group's rate the one above ÷ 2.6; everything at the end."
     if epochs < 2: raise ValueError(f"gradual unfreezing needs at least 2 epochs, got {epochs}")
+    steps = min(epochs - 2, n_groups - 2)             # epochs with 2 .. n_groups-1 groups training
     stages = ([Stage(1, train=1, lr=lr)]
-              + [Stage(1, train=k + 1, lr=lr, spread='ulmfit', lr_factor=lr_factor) for k in range(1, epochs - 1)])
-    return Recipe('gradual_unfreezing', tuple(stages + [Stage(1, 'all', lr=lr/2, spread='ulmfit', lr_factor=lr_factor)]),
+              + [Stage(1, train=k + 1, lr=lr, spread='ulmfit', lr_factor=lr_factor) for k in range(1, steps + 1)])
+    last = Stage(epochs - 1 - steps, 'all', lr=lr/2, spread='ulmfit', lr_factor=lr_factor)   # every group: the epochs left
+    return Recipe('gradual_unfreezing', tuple(stages + [last]),
                   arch=arch, description='ULMFiT: unfreeze one more group per epoch, discriminative rates ÷2.6')
 
 # %% ../nbs/03_recipes.ipynb #04c270f1

@@ -15,8 +15,8 @@ from .recipes import Recipe
 # %% auto #0
 __all__ = ['MIN_SEEDS', 'CLIMBING', 'TIE', 'RATE_FACTORS', 'final_results', 'diverged_runs', 't_interval', 'scored_on',
            'summarise', 'baselines', 'paired_differences', 'paired_verdict', 'last_epoch_gain', 'qualifying',
-           'best_recipe', 'gap_vs_spread', 'with_rate', 'rate_grid', 'pick_rates', 'show_baseline', 'plot_results',
-           'plot_curves']
+           'best_recipe', 'gap_vs_spread', 'with_rate', 'rate_grid', 'pick_rates', 'run_at_own_rates', 'show_baseline',
+           'plot_results', 'plot_curves']
 
 # %% ../nbs/04a_reports.ipynb #346b526c
 def final_results(df:pd.DataFrame) -> pd.DataFrame:
@@ -206,6 +206,22 @@ def pick_rates(df:pd.DataFrame,        # the grid's results (`run_experiments(ra
     t.attrs['line'] = "rates chosen on the validation split: " + '; '.join(notes)
     return chosen, t
 
+# %% ../nbs/04a_reports.ipynb #a5900c51
+def run_at_own_rates(recipes:list,          # the recipes to compare
+                     datasets:dict,         # name -> image folder (as `run_experiments`)
+                     seeds=(0, 1, 2),       # every recipe runs on each, at its chosen rate
+                     factors=RATE_FACTORS,  # the rate grid, run on the first seed
+                     **kwargs               # to `run_experiments` (out, img_size, evaluation, workers, ...)
+                    ) -> pd.DataFrame:
+    "Each recipe at its own rate: `rate_grid` on the first seed, `pick_rates` on validation, then every seed at that rate."
+    from tunelab.runner import run_experiments
+    seeds = list(seeds)
+    chosen, table = pick_rates(run_experiments(rate_grid(recipes, factors), datasets, seeds=seeds[:1], **kwargs), recipes, factors)
+    print(table.attrs['line'])
+    df = run_experiments(chosen, datasets, seeds=seeds, **kwargs)
+    df.attrs['rates'] = table
+    return df
+
 # %% ../nbs/04a_reports.ipynb #f9d6ca68
 def _ci95(x) -> tuple:
     "The 95% t-interval the plots draw around a mean accuracy, clipped to [0, 1] (an accuracy cannot leave it)."
@@ -222,16 +238,17 @@ def show_baseline(ax, baseline:dict|None, vertical:bool=True):
 
 
 # %% ../nbs/04a_reports.ipynb #eb10f7b2
-def plot_results(df:pd.DataFrame, ax=None, baseline:dict|None=None):
-    "Final accuracy per recipe: each seed a dot, the mean with its 95% t-interval (as `summarise`); `baseline`: `baselines`' lines."
+def plot_results(df:pd.DataFrame, ax=None, baseline:dict|None=None, metric:str|None=None):
+    "Final accuracy per recipe (`metric`, default `scored_on(df)`): each seed a dot, the mean with its 95% t-interval; `baseline`: lines."
     import seaborn as sns, matplotlib.pyplot as plt
-    f = final_results(df)
-    order = f.groupby('recipe').accuracy.mean().sort_values(ascending=False).index
+    f, metric = final_results(df), metric or scored_on(df)
+    order = f.groupby('recipe')[metric].mean().sort_values(ascending=False).index
     ax = ax or plt.subplots(figsize=(7, 3.5))[1]
-    sns.pointplot(f, y='recipe', x='accuracy', order=order, hue='dataset' if f.dataset.nunique() > 1 else None,
+    sns.pointplot(f, y='recipe', x=metric, order=order, hue='dataset' if f.dataset.nunique() > 1 else None,
                   errorbar=_ci95, linestyle='none', markers='D', ax=ax, color='black')
-    sns.stripplot(f, y='recipe', x='accuracy', order=order, alpha=0.5, ax=ax, size=6)
-    ax.set_title(f"Final validation accuracy ({f.seed.nunique()} seed{'s' if f.seed.nunique() > 1 else ''} per recipe)")
+    sns.stripplot(f, y='recipe', x=metric, order=order, alpha=0.5, ax=ax, size=6)
+    where = 'evaluation-set' if metric == 'evaluation' else 'validation' if metric == 'accuracy' else metric
+    ax.set_title(f"Final {where} accuracy ({f.seed.nunique()} seed{'s' if f.seed.nunique() > 1 else ''} per recipe)")
     return show_baseline(ax, baseline)
 
 def plot_curves(df:pd.DataFrame, metric:str='accuracy', ax=None, baseline:dict|None=None):

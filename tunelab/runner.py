@@ -23,7 +23,7 @@ from .features import _cache_plan
 # %% auto #0
 __all__ = ['data_fingerprint', 'run_id', 'init_path', 'set_start', 'resume', 'EvaluationSet', 'labelled_preds',
            'evaluation_accuracy', 'run_recipe', 'learner_from_checkpoint', 'learner_of_run', 'score_kept_run',
-           'validate_experiments', 'describe_data', 'evaluation_sets', 'run_experiments']
+           'validate_experiments', 'describe_data', 'evaluation_sets', 'run_workers', 'run_experiments']
 
 # %% ../nbs/04_runner.ipynb #187aff0d
 def data_fingerprint(path:Path,   # an image folder
@@ -264,6 +264,59 @@ def _with_scores(store:ResultStore, ids:list, evs:dict) -> pd.DataFrame:
     sc = sc[sc.data_version.isin({e.version for e in evs.values()})][['run_id', 'accuracy']]
     return res.merge(sc.rename(columns={'accuracy': 'evaluation'}), on='run_id', how='left')
 
+# %% ../nbs/04_runner.ipynb #3a2084c7
+def _needs_work(store:ResultStore, rid:str, ev:EvaluationSet|None) -> bool:
+    "Whether run `rid` has anything left to do: training, or its score on `ev`."
+    return store.status(rid) != 'done' or (ev is not None and store.evaluation(rid, ev.version) is None)
+
+def _worker_init(threads:int, modules:list):
+    "Set up a worker process: its torch threads, and the tunelab modules the parent had imported (their callbacks register)."
+    import importlib
+    torch.set_num_threads(threads)
+    for m in modules: importlib.import_module(m)
+
+def _worker_run(job:dict, out:str, feature_cache:bool) -> str:
+    "Train one job of `run_experiments` in a worker process, into the store in `out`."
+    out = Path(out)
+    cache = FeatureCache(out/'features') if feature_cache else False
+    return run_recipe(**job, store=ResultStore(out/'results.sqlite'), ckpt_dir=out/'checkpoints', feature_cache=cache)
+
+def run_workers(jobs:list,              # keyword arguments of `run_recipe`, one dict per run (no store, folder or cache)
+                out:Path,               # the output folder (its store, checkpoints and features are shared)
+                workers:int=2,          # worker processes
+                feature_cache:bool=True,# each worker's head-only stages on cached features (shared on disk in `out`)
+                done=None,              # called as `done(k, job)` in this process as the k-th job finishes
+                threads:int|None=None   # torch threads per worker (default: this process's threads / `workers`, at least 1)
+               ):
+    "Run independent runs in `workers` local processes, one run at a time each: the store in `out` takes every run's rows."
+    # processes are spawned (a fresh interpreter each, safe with CUDA and threads): a script that calls this needs the usual
+    # `if __name__ == '__main__':` guard; notebooks need nothing
+    import multiprocessing, pickle, sys
+    from tunelab.runner import _worker_init, _worker_run, EvaluationSet as _Ev   # the package's: a fresh process imports them
+    jobs = [{**j, 'evaluation': _Ev(*(getattr(ev, k) for k in ('name', 'path', 'files', 'classes', 'version')))}
+            if (ev := j.get('evaluation')) is not None and type(ev) is not _Ev else j for j in jobs]
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    local = sorted({type(c).__name__ for j in jobs for c in L(j.get('cbs')) if type(c).__module__ in ('__main__', '__mp_main__')})
+    try:
+        if local: raise TypeError(f"callback {', '.join(local)} is defined in this notebook or script, not in a module")
+        pickle.dumps(jobs)
+    except Exception as e:
+        raise ValueError(f"workers={workers} needs runs that can go to another process, and this one cannot ({e}): "
+                         "use workers=1, or callbacks defined in a module") from None
+    threads = threads or max(1, torch.get_num_threads() // workers)
+    modules = sorted(m for m in sys.modules if m.startswith('tunelab.'))
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn'),
+                             initializer=_worker_init, initargs=(threads, modules)) as ex:
+        futs = {ex.submit(_worker_run, j, str(out), feature_cache): j for j in jobs}
+        try:
+            for k, f in enumerate(as_completed(futs)):
+                f.result()
+                if done: done(k, futs[f])
+        except BaseException:
+            for f in futs: f.cancel()
+            raise
+
+
 # %% ../nbs/04_runner.ipynb #d19d2e2a
 def run_experiments(recipes:list,          # `Recipe`s to compare
                     datasets:dict,         # name -> image folder
@@ -274,7 +327,8 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     channels_last:bool|None=None,     # channels-last memory order (default: `tune_learner`'s)
                     keep_models:bool=False,          # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
                     reports:dict|None=None,          # name -> `check_image_folder` report the caller already made
-                    evaluation:dict|None=None        # dataset name -> evaluation folder (its classes, other images): scored once per run
+                    evaluation:dict|None=None,       # dataset name -> evaluation folder (its classes, other images): scored once per run
+                    workers:int=1                    # local worker processes, each training one run at a time (`run_workers`)
                    ) -> pd.DataFrame:
     "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch of this comparison."
     out = Path(out)
@@ -295,13 +349,22 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                                               bs=bs, **({'evaluation': {n: dict(path=str(e.path), data_version=e.version)
                                                                         for n, e in evs.items()}} if evs else {})), ids)
         cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
-        pb = progress_bar(grid)
-        for r, name, path, s in pb:
-            pb.comment = f"{r.name} on {name}, seed {s}"
-            run_recipe(r, path, name, s, store, out/'checkpoints', img_size=img_size, bs=bs, cbs=cbs, quiet=quiet,
-                       on_bad=on_bad, feature_cache=cache, channels_last=channels_last, keep_model=keep_models,
-                       data_version=versions[name], report=reports[name], evaluation=evs.get(name))
+        jobs = [dict(recipe=r, data=path, dataset=name, seed=s, img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
+                     channels_last=channels_last, keep_model=keep_models, data_version=versions[name], report=reports[name],
+                     evaluation=evs.get(name)) for r, name, path, s in grid]
+        todo = [j for j, rid in zip(jobs, ids) if _needs_work(store, rid, j['evaluation'])]
+        pb = progress_bar(range(len(todo))) if todo else None
+        if pb: pb.update(0)
+        def done(k, job):
+            pb.comment = f"{job['recipe'].name} on {job['dataset']}, seed {job['seed']}"; pb.update(k + 1)
             atomic_write(out/'results.csv', _with_scores(store, ids, evs).to_csv(index=False).encode())   # this comparison's runs only
+        if workers > 1 and len(todo) > 1: run_workers(todo, out, workers, feature_cache, done)
+        else:
+            for k, job in enumerate(todo):
+                pb.comment = f"{job['recipe'].name} on {job['dataset']}, seed {job['seed']}"
+                run_recipe(**job, store=store, ckpt_dir=out/'checkpoints', feature_cache=cache)
+                done(k, job)
         res = _with_scores(store, ids, evs)
+        atomic_write(out/'results.csv', res.to_csv(index=False).encode())
     res.attrs['comparison'] = comparison
     return res
