@@ -4,7 +4,8 @@
 Cells flagged `#| full` or `#| gpu` are guarded by `if SIZE == 'full'` in the lessons and run like every other cell;
 the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nbdev_export` cell is skipped.
 Afterwards run `nbdev_clean` (ids and metadata) before committing. Each notebook's metadata records what produced its
-outputs (`tunelab`: size, commit, machine, torch threads, load average at the end, versions, minutes, date). The lessons of one call share one results store
+outputs (`tunelab`: size, commit, machine, torch threads, load average at the end, versions, minutes, date, runs trained, runs
+the store held at the start). The lessons of one call share one results store
 (`TUNELAB_RESULTS`, a temporary folder unless set), as they do under pytest.
 
     python tools/run_lessons.py nbs/04_runner.ipynb nbs/05_freezing.ipynb
@@ -41,20 +42,31 @@ def _sources(nb): return [(c.cell_type, c.source) for c in nb.cells]
 
 LESSON_BUDGET, COURSE_BUDGET = 20, 180     # minutes at the evidence size on 2 CPU cores (the brief's budget)
 
+def finished_runs(since:float=0.) -> int:
+    "Finished runs in the shared results store (`TUNELAB_RESULTS`) whose last update is at or after time `since`."
+    import sqlite3
+    db_path = Path(os.environ['TUNELAB_RESULTS'])/'results.sqlite'
+    if not db_path.exists(): return 0
+    with sqlite3.connect(db_path, timeout=30) as db:
+        return db.execute("SELECT COUNT(*) FROM runs WHERE status='done' AND updated >= ?", (since,)).fetchone()[0]
+
 def run(path:Path) -> float|None:
     "Run notebook `path` in place; its minutes, or None when it changed on disk meanwhile (outputs not written)."
     nb = read_nb(path)
     before = _sources(nb)
-    t = time.perf_counter()
+    t, t_wall, held = time.perf_counter(), time.time(), finished_runs()
     cwd = os.getcwd(); os.chdir(path.parent)
     try: CaptureShell(path=path.parent).run_all(nb, exc_stop=True, preproc=lambda c: 'nbdev_export(' in c.source)
     finally: os.chdir(cwd)
     if _sources(read_nb(path)) != before:       # someone edited it meanwhile: keep their edit, run it again later
         print(f"{path}: changed on disk while it ran; outputs NOT written (run it again)", flush=True); return
-    nb.metadata['tunelab'] = run_record(time.perf_counter() - t)
+    rec = nb.metadata['tunelab'] = dict(run_record(time.perf_counter() - t), runs_trained=finished_runs(t_wall), store_held=held)
+    if held: rec['note'] = ("the shared results store held store_held finished runs at the start: any this notebook needed "
+                            "were read back, not trained, so minutes may be less than a cold run takes")
     write_nb(drop_progress_bars(nb), path)
     minutes = (time.perf_counter() - t) / 60
-    print(f"{path}: ran in {minutes:.1f} min at the {nb.metadata['tunelab']['size']} size"
+    print(f"{path}: ran in {minutes:.1f} min at the {rec['size']} size; {rec['runs_trained']} run(s) trained, "
+          f"the store held {held} finished run(s) at the start"
           + (f" (over the evidence budget of {LESSON_BUDGET} min)" if minutes > LESSON_BUDGET else ''), flush=True)
     return minutes
 

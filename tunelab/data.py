@@ -95,6 +95,12 @@ def _write_silhouettes(path:Path, x, y, idxs) -> Path:
     return path
 
 # %% ../nbs/01_data.ipynb #479d5a00
+def _held_out(x, y, train, n_per_class:int, seed:int) -> np.ndarray:
+    "Indices of `n_per_class` images per class that are neither in `train` nor identical to one of its images, seeded."
+    seen = {x[i].tobytes() for i in train}            # the set holds identical images under different indices: not those
+    rest = np.array([i for i in np.setdiff1d(np.arange(len(y)), train) if x[i].tobytes() not in seen])
+    return rest[_subset(y[rest], n_per_class, seed)]
+
 def silhouette_evaluation(n_per_class:int=150,          # evaluation images per class
                           train_per_class:int=200,      # the training folder's size: `animal_silhouettes(train_per_class, seed)`
                           seed:int=42,                  # that folder's seed
@@ -107,10 +113,7 @@ def silhouette_evaluation(n_per_class:int=150,          # evaluation images per 
     path = Path(dest or tunelab_home())/f"silhouettes_eval{n_per_class}_not{train_per_class}_seed{seed}"
     if (path/'.complete').exists(): return path
     x, y = silhouette_arrays()
-    train = _subset(y, train_per_class, seed)
-    seen = {x[i].tobytes() for i in train}            # the set holds identical images under different indices: not those
-    rest = np.array([i for i in np.setdiff1d(np.arange(len(y)), train) if x[i].tobytes() not in seen])
-    return _write_silhouettes(path, x, y, rest[_subset(y[rest], n_per_class, seed + 1)])
+    return _write_silhouettes(path, x, y, _held_out(x, y, _subset(y, train_per_class, seed), n_per_class, seed + 1))
 
 # %% ../nbs/01_data.ipynb #9c93d4c2
 SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross', 'star']

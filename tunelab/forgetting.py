@@ -12,7 +12,8 @@ from torch import nn
 from fastcore.basics import store_attr
 from fastai.vision.all import Callback, Learner, DataLoader, DataLoaders, SGD, CrossEntropyLossFlat, accuracy
 from PIL import Image
-from .data import silhouette_arrays, _subset, SILHOUETTE_CLASSES
+from .data import silhouette_arrays, _subset, _held_out, SILHOUETTE_CLASSES
+from .runner import EvaluationSet, evaluation_accuracy
 from .models import create_backbone, timm_model, backbone_model
 from .callbacks import (clone_state, body_head_params, l2sp_terms, pretrained_body_weights, start_weights, L2SP,
                                fisher_diagonal, ewc_state, ewc_penalty, EWC, BodyBnEval)   # the toolkit's
@@ -75,15 +76,19 @@ def silhouette_dls(classes,          # silhouette class indices (0-9), relabelle
 def silhouette_folder(classes,                   # silhouette class indices (0-9)
                       n_per_class:int=60, size:int=32, seed:int=42,
                       permute:int|None=None,     # seed of a pixel permutation (negative transfer), or None
-                      dest:Path|None=None        # parent folder (default `tunelab_home()`)
+                      dest:Path|None=None,       # parent folder (default `tunelab_home()`)
+                      held_out_from:int|None=None # an evaluation folder: images the folder of `held_out_from` per class does not hold
                      ) -> Path:
     "An image folder of a seeded, class-balanced subset of the silhouettes of `classes` at `size` px; written once, cached."
     classes = sorted(classes)
-    name = f"silhouettes_{'-'.join(map(str, classes))}_{n_per_class}_{size}px_seed{seed}" + ('' if permute is None else f"_perm{permute}")
+    name = (f"silhouettes_{'-'.join(map(str, classes))}_{n_per_class}_{size}px_seed{seed}" + ('' if permute is None else f"_perm{permute}")
+            + ('' if held_out_from is None else f"_not{held_out_from}"))
     path = Path(dest or tunelab_home())/name
     if (path/'.complete').exists(): return path
     X, Y = silhouette_arrays()
-    idx = [i for i in _subset(Y, n_per_class, seed) if Y[i] in classes]
+    idx = (_subset(Y, n_per_class, seed) if held_out_from is None      # held out: neither those images nor copies of them
+           else _held_out(X, Y, _subset(Y, held_out_from, seed), n_per_class, seed + 1))
+    idx = [i for i in idx if Y[i] in classes]
     x = image_tensor(X[idx], size, stats=([0.] * 3, [1.] * 3))               # in [0, 1], not normalised
     if permute is not None: x = permute_pixels(x, permute)
     for c in classes: (path/SILHOUETTE_CLASSES[c]).mkdir(parents=True, exist_ok=True)
@@ -103,12 +108,14 @@ def tiny_learner(cbs=None, seed=0, opt_func=SGD, n=32, bs=None) -> Learner:
 
 # %% ../nbs/13_forgetting.ipynb #489b5c76
 def old_task_accuracy(old:Learner,        # the old task's learner: its head and validation data
-                      body:nn.Module      # a body (e.g. the new task's `learn.model[0]`)
+                      body:nn.Module,     # a body (e.g. the new task's `learn.model[0]`)
+                      ev:EvaluationSet|None=None # score on this evaluation set of the old task (default: `old`'s validation set)
                      ) -> float:
-    "Accuracy (first metric) of `old` with `body`'s weights in place of its own body; `old` is unchanged afterwards."
+    "Accuracy of `old` with `body`'s weights in place of its own body, on `ev` or its validation set; `old` is unchanged afterwards."
     keep = clone_state(old.model[0])
     try:
         old.model[0].load_state_dict(body.state_dict())
+        if ev is not None: return evaluation_accuracy(old, ev)
         with old.no_bar(): return float(old.validate()[1])
     finally: old.model[0].load_state_dict(keep)
 

@@ -86,7 +86,8 @@ def paired_differences(df:pd.DataFrame, a:str, b:str,
                        metric:str|None=None   # the column compared (default `scored_on(df)`: the evaluation set when scored)
                       ) -> pd.DataFrame:
     "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
-    f = final_results(df).pivot_table(index=['dataset', 'seed'], columns='recipe', values=metric or scored_on(df))
+    f = final_results(df) if 'epoch' in df else df                  # per-epoch rows, or already one row per run
+    f = f.pivot_table(index=[c for c in ('dataset', 'seed') if c in f], columns='recipe', values=metric or scored_on(df))
     return (f[a] - f[b]).dropna().rename('difference').reset_index()
 
 def paired_verdict(df:pd.DataFrame,          # per-epoch results (or final rows) of both recipes
