@@ -64,8 +64,8 @@ def test_04a_reports_03_the_majority_class_baseline():
 
 def test_04a_reports_04_naming_a_winner():
     "nbs/04a_reports.ipynb, section 'naming_a_winner': its testable cells, in order."
-    global climb, d, h, line, m, name, paired, s2, s_ev, scored, three, tie, toy_one, toy_runs, two, two_versions
-    global unclear, v, v2, v_ev, wide
+    global climb, d, h, line, m, name, paired, runs, s2, s_ev, scored, three, tie, toy_one, toy_runs, two
+    global two_versions, unclear, v, v2, v_ev, wide
     _sections.before(4)
     # --- cell 13 ---
     test_close(paired_differences(toy, 'good', 'weak').difference.tolist(), [0.4])   # seed 0: 0.8 - 0.4
@@ -113,6 +113,8 @@ def test_04a_reports_04_naming_a_winner():
     two = three[three.seed < 2]
     v2 = paired_verdict(two, 'steady', 'close')
     test_eq(v2['established'], False); assert 'not established: 2 paired seeds (a claim needs at least 3)' in v2['line'], v2
+    runs = final_results(three)[['recipe', 'seed', 'accuracy']]             # one row per run, no epochs: the same verdict
+    test_eq(paired_verdict(runs, 'steady', 'close', metric='accuracy')['line'], v['line'])
     print(v['line']); print(v2['line'])
     climb = pd.DataFrame([dict(run_id=f"r{s}", recipe='r', seed=s, epoch=e, accuracy=a) for s in (0, 1)
                           for e, a in enumerate([.5, .6 + s / 100, .7])])

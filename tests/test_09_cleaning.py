@@ -214,71 +214,76 @@ def test_09_cleaning_05_experiment_inject_wrong_labels_lose_accu():
 @pytest.mark.experiment
 def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     "nbs/09_cleaning.ipynb, section 'experiment_inject_wrong_labels_lose_accu': its testable cells, in order."
-    global E, IMG, SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, fastai_fine_tune, fig
-    global final_results, fixed, flipped, found, labelled, learn_clean, learn_cleaned, learn_noisy, learner_of_run
-    global lost, noisy, noisy_recipe, out, plt, r_clean, r_cleaned, r_noisy, replace, report, results, run
-    global run_experiments, sns, split, still_wrong, train_files, train_idx, valid_idx
+    global E, IMG, LR, RUN, SEEDS, SILHOUETTE_CLASSES, all_losses, axs, back, cands, cleaned, data, evaluation
+    global fastai_fine_tune, fig, final_results, finals, flipped, labelled, learn_noisy, learner_of_run, lost, noisy
+    global noisy_recipe, out, paired_verdict, plt, prec, replace, report, results, review, rid, run, run_experiments
+    global s, silhouette_evaluation, sns, split, train_files, train_idx, valid_idx
     _sections.before(6)
     # --- cell 34 ---
     from dataclasses import replace
-    from tunelab.data import SILHOUETTE_CLASSES
+    from tunelab.data import SILHOUETTE_CLASSES, silhouette_evaluation
     from tunelab.recipes import fastai_fine_tune
     from tunelab.runner import run_experiments
-    from tunelab.reports import final_results
+    from tunelab.reports import final_results, paired_verdict
     from tunelab.runner import learner_of_run
     data, out = SIZE.pick(animal_silhouettes(20), sil, sil), lesson_out('09_cleaning')   # the pass's shared results store, or a temporary folder
-    E, IMG = SIZE.pick(smoke=(2, 32), evidence=(4, 48), full=(4, 48))   # epochs, image size
+    evaluation = SIZE.pick(silhouette_evaluation(10, train_per_class=20), silhouette_evaluation(150), silhouette_evaluation(150))
+    E, IMG, LR, SEEDS = SIZE.pick(smoke=(2, 32, 2e-3, [0]), evidence=(12, 48, 2e-2, [0, 1, 2]), full=(12, 48, 2e-2, [0, 1, 2]))
     report = check_image_folder(data)
     split = runner_split()                                          # the runner's split (same files, same seed)
     train_idx, valid_idx = split(report.good)
     train_files = [report.good[i] for i in train_idx]
     noisy = inject_label_noise(train_files, sorted(report.counts), frac=0.2, seed=0)
     flipped = set(noisy.changed)
-    print(f"{len(flipped)} of {len(train_files)} training labels changed; validation untouched")
+    print(f"{len(flipped)} of {len(train_files)} training labels changed; validation and evaluation untouched")
 
     def labelled(name:str, labels:NoisyLabels|None=None):
-        "fastai's fine_tune(3) as a recipe, trained on `labels` (None: the folders' labels)."
+        "fastai's fine_tune as a recipe, trained on `labels` (None: the folders' labels)."
         cbs = ({'name': 'TrainLabels', 'labels': labels.relative_to(data)},) if labels else ()
-        return replace(fastai_fine_tune(E, 2e-3), name=name, cbs=cbs)
+        return replace(fastai_fine_tune(E, LR), name=name, cbs=cbs)
 
-    def run(*recipes):
-        "Train `recipes` with seed 0 through the runner; their final rows and trained learners."
-        df = run_experiments(list(recipes), {'silhouettes': data}, seeds=[0], out=out, img_size=IMG, quiet=True, keep_models=True)
-        f = final_results(df).set_index('recipe')
-        return [(learner_of_run(r, data, out/'checkpoints', f.run_id[r.name]),
-                 dict(run=r.name, accuracy=f.accuracy[r.name], seconds=round(f.total_seconds[r.name], 1))) for r in recipes]
+    RUN = dict(out=out, img_size=IMG, quiet=True, keep_models=True, evaluation={'silhouettes': evaluation})
+    def run(recipes, seeds, workers=1):
+        "Train `recipes` on every seed through the runner; their final rows (recipe, seed, validation and evaluation accuracy)."
+        return final_results(run_experiments(list(recipes), {'silhouettes': data}, seeds=seeds, workers=workers, **RUN))
 
     noisy_recipe = labelled('noisy_labels', noisy)
-    (learn_clean, r_clean), (learn_noisy, r_noisy) = run(labelled('clean_labels'), noisy_recipe)
-    relabel_dls(learn_noisy.dls, noisy_recipe.cbs[0]['labels'])      # score the training images against the labels it trained on
-    cands = label_noise_candidates(learn_noisy, frac=0.2)
-    found = cands.file.map(str).isin(flipped)
-    cleaned = NoisyLabels({**noisy.changed, **{str(f): p for f, p in zip(cands.file, cands.predicted)}})
-    fixed = sum(cleaned(f) == parent_label(f) for f in flipped)
-    [(learn_cleaned, r_cleaned)] = run(labelled('reviewed_labels', cleaned))
-    results = pd.DataFrame([r_clean, r_noisy, r_cleaned]).set_index('run')
+    finals = [run([labelled('clean_labels'), noisy_recipe], SEEDS, workers=SIZE.pick(1, 2, 1))]
+    review = []
+    for s in SEEDS:                                                 # each seed's noisy model finds its own candidates
+        rid = finals[0].set_index(['recipe', 'seed']).run_id['noisy_labels', s]
+        learn_noisy = learner_of_run(noisy_recipe, data, out/'checkpoints', rid, img_size=IMG)
+        relabel_dls(learn_noisy.dls, noisy_recipe.cbs[0]['labels'])  # score the training images against the labels it trained on
+        cands = label_noise_candidates(learn_noisy, frac=0.2)
+        cleaned = NoisyLabels({**noisy.changed, **{str(f): p for f, p in zip(cands.file, cands.predicted)}})
+        finals.append(run([labelled('reviewed_labels', cleaned)], [s]).assign(recipe='reviewed_labels'))
+        review.append(dict(seed=s, candidates=len(cands), found=int(cands.file.map(str).isin(flipped).sum()),
+                           restored=sum(cleaned(f) == parent_label(f) for f in flipped),
+                           still_wrong=sum(cleaned(f) != parent_label(f) for f in train_files)))
+    finals, review = pd.concat(finals, ignore_index=True), pd.DataFrame(review).set_index('seed')
+    results = finals.pivot_table(index='recipe', values=['accuracy', 'evaluation'], aggfunc=['mean', 'std']).round(4)
     results
     # --- cell 35 ---
     import matplotlib.pyplot as plt, seaborn as sns
     fig, axs = plt.subplots(1, 2, figsize=(12, 3.3))
-    sns.barplot(results.reset_index(), x='accuracy', y='run', ax=axs[0], color='tab:blue')
-    axs[0].set_xlim(results.accuracy.min() - 0.1, 1); axs[0].set_title('Validation accuracy (true labels)')
+    sns.stripplot(finals, x='evaluation', y='recipe', order=['clean_labels', 'noisy_labels', 'reviewed_labels'], ax=axs[0], size=8)
+    axs[0].set_title(f'Evaluation accuracy (true labels), a dot per seed'); axs[0].set_xlabel('evaluation accuracy')
     all_losses = label_noise_candidates(learn_noisy, frac=1.0).assign(mislabelled=lambda d: d.file.map(str).isin(flipped))
     sns.histplot(all_losses, x='loss', hue='mislabelled', bins=40, multiple='stack', ax=axs[1])
-    axs[1].axvline(cands.loss.min(), color='k', ls='--', lw=1); axs[1].set_title('Training-image loss after the noisy run (dashed: review cut-off)')
+    axs[1].axvline(cands.loss.min(), color='k', ls='--', lw=1)
+    axs[1].set_title(f'Training-image loss after the noisy run, seed {SEEDS[-1]} (dashed: review cut-off)')
     plt.tight_layout()
     # --- cell 36 ---
-    print(f"top-loss candidates: {len(cands)}; of them mislabelled: {found.sum()} (precision {found.mean():.0%}); "
-          f"mislabelled files caught: {found.sum()}/{len(flipped)} (recall {found.sum() / len(flipped):.0%})")
-    lost = r_clean['accuracy'] - r_noisy['accuracy']
-    back = r_cleaned['accuracy'] - r_noisy['accuracy']
-    still_wrong = sum(cleaned(f) != parent_label(f) for f in train_files)
-    print(f"labels right after review: {fixed} of the {len(flipped)} flipped ones restored; {still_wrong} training labels still wrong")
-    print(f"one seed, not a claim: noise cost {lost*100:+.1f} points; retraining on the reviewed labels changed accuracy by "
-          f"{back*100:+.1f} points (seed spreads on this task are 1-5 points)")
-    SIZE.claim(found.mean() > 0.5, f"the top losses are mostly the injected errors (precision {found.mean():.0%})")
-    SIZE.claim(still_wrong < len(flipped), f"the review leaves fewer wrong labels ({still_wrong}) than the noise made ({len(flipped)})")
-    test_eq(len(cands), len(flipped))
+    prec = review.found / review.candidates
+    print(f"top-loss candidates per seed: {review.candidates.iloc[0]}; mislabelled among them: {', '.join(map(str, review.found))} "
+          f"(precision {prec.min():.0%}-{prec.max():.0%}; recall the same, as many candidates as flipped labels)")
+    print(f"labels right after review: {', '.join(map(str, review.restored))} of the {len(flipped)} flipped ones restored; "
+          f"training labels still wrong: {', '.join(map(str, review.still_wrong))}")
+    lost, back = paired_verdict(finals, 'clean_labels', 'noisy_labels'), paired_verdict(finals, 'reviewed_labels', 'noisy_labels')
+    print(f"what the noise cost: {lost['line']}\nwhat the review gave back: {back['line']}")
+    SIZE.claim(prec.min() > 0.5, f"the top losses are mostly the injected errors (precision {prec.min():.0%} or more on every seed)")
+    SIZE.claim((review.still_wrong < len(flipped)).all(), f"the review leaves fewer wrong labels (at most {review.still_wrong.max()}) than the noise made ({len(flipped)})")
+    test_eq((review.candidates == len(flipped)).all(), True)
     test_fail(lambda: inject_label_noise(train_files, SILHOUETTE_CLASSES, frac=1.5), contains='frac=1.5')
     shutil.rmtree(tmp); done_with(out)
     _sections.done('test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment')

@@ -122,34 +122,41 @@ def test_10_augmentation_05_experiment_an_ablation_in_distribution_a():
 @pytest.mark.experiment
 def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment():
     "nbs/10_augmentation.ipynb, section 'experiment_an_ablation_in_distribution_a': its testable cells, in order."
-    global E, N, N_TEST, SEEDS, abl, ax, d, fig, g, sns, spread, t, table, tests, train
+    global E, FACTORS, N, N_SHIFT, N_TEST, SEEDS, SHIFTED, V, VARIANT_ORDER, a, abl, ax, b, fig, paired_verdict
+    global pooled, sns, t, table, tests, train, v, wide
     _sections.before(6)
     # --- cell 19 ---
-    N, N_TEST, SEEDS, E = SIZE.pick(smoke=(10, 10, (0,), 2), evidence=(30, 40, (0, 1, 2), 8), full=(30, 40, (0, 1, 2), 8))
+    N, N_TEST, N_SHIFT, SEEDS, E, FACTORS = SIZE.pick(smoke=(10, 10, 4, (0,), 2, (1,)),
+                                                     evidence=(100, 200, 50, (0, 1, 2, 3, 4), 10, (0.3, 1, 3)),
+                                                     full=(100, 200, 50, (0, 1, 2, 3, 4), 10, (0.3, 1, 3)))
+    SHIFTED, VARIANT_ORDER = ('colour', 'background', 'noise', 'blur'), ['none', 'default', 'default+mixup', 'default+tta']
     train = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'same domain': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}
-    tests |= {s: shapes_dataset(s, n_per_class=N_TEST, size=64, seed=1) for s in ('colour', 'background', 'noise', 'blur')}
-    abl = aug_ablation(train, tests, seeds=SEEDS, epochs=E, lr=5e-3)
-    table = abl.pivot_table(index='variant', columns='test', values='accuracy', aggfunc='mean')[list(tests)]
-    table['shifted (mean)'] = table[[t for t in tests if t != 'same domain']].mean(axis=1)
-    table.loc[['none', 'default', 'default+mixup', 'default+tta']].style.format('{:.1%}')
+    tests |= {s: shapes_dataset(s, n_per_class=N_SHIFT, size=64, seed=1) for s in SHIFTED}
+    abl = aug_ablation(train, tests, seeds=SEEDS, epochs=E, lr=5e-3, factors=FACTORS, workers=SIZE.pick(1, 2, 1))
+    print(abl.attrs['rates'])
+    pooled = abl[abl.test.isin(SHIFTED)].groupby(['variant', 'seed'], as_index=False).accuracy.mean()   # equal sets: the pooled accuracy
+    abl = pd.concat([abl, pooled.assign(test='shifted (pooled)')], ignore_index=True)
+    table = abl.pivot_table(index='variant', columns='test', values='accuracy', aggfunc='mean')[[*tests, 'shifted (pooled)']]
+    table.loc[VARIANT_ORDER].style.format('{:.1%}')
     # --- cell 20 ---
     import seaborn as sns
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    sns.pointplot(abl, x='test', y='accuracy', hue='variant', hue_order=['none', 'default', 'default+mixup', 'default+tta'],
-                  dodge=0.4, errorbar=('sd', 1), linestyle='none', markers='D', ax=ax)
-    sns.stripplot(abl, x='test', y='accuracy', hue='variant', hue_order=['none', 'default', 'default+mixup', 'default+tta'],
-                  dodge=True, alpha=0.35, ax=ax, legend=False)
-    ax.set_title('Accuracy per test set: mean ± sd over 3 seeds, each seed a dot'); ax.legend(fontsize=8, loc='lower left')
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    sns.pointplot(abl, x='test', y='accuracy', hue='variant', hue_order=VARIANT_ORDER, dodge=0.4, errorbar=('sd', 1),
+                  linestyle='none', markers='D', ax=ax)
+    sns.stripplot(abl, x='test', y='accuracy', hue='variant', hue_order=VARIANT_ORDER, dodge=True, alpha=0.35, ax=ax, legend=False)
+    ax.set_title(f'Accuracy per test set: mean ± sd over {len(SEEDS)} seeds, each seed a dot'); ax.legend(fontsize=8, loc='lower left')
     plt.tight_layout()
     # --- cell 21 ---
-    g = abl.groupby(['variant', 'test']).accuracy
-    spread = (g.max() - g.min()).unstack()
-    for t in tests:
-        d = table.loc['default', t] - table.loc['none', t]
-        print(f"{t:>12}: none {table.loc['none', t]:.1%}, default {table.loc['default', t]:.1%} ({d*100:+.1f}), "
-              f"+mixup {table.loc['default+mixup', t]:.1%}, +tta {table.loc['default+tta', t]:.1%}; largest seed spread {spread[t].max()*100:.1f} points")
-    test_eq(len(abl), len(SEEDS) * 4 * len(tests))
+    from tunelab.reports import paired_verdict
+    for t in [*tests, 'shifted (pooled)']:
+        print(f"{t:>16}: " + ', '.join(f"{v} {table.loc[v, t]:.1%}" for v in VARIANT_ORDER)
+              + ('' if t in ('same domain', 'shifted (pooled)') else f" ({len(get_image_files(tests[t])):,} images)"))
+    wide = abl.pivot_table(index=['variant', 'seed'], columns='test', values='accuracy').reset_index().rename(columns={'variant': 'recipe'})
+    V = {(a, b, t): paired_verdict(wide, a, b, metric=t) for a, b in [('default', 'none'), ('default+mixup', 'default'), ('default+tta', 'default')]
+         for t in ('same domain', 'shifted (pooled)')}
+    for (a, b, t), v in V.items(): print(f"{t:>16}: {v['line']}")
+    test_eq(len(abl), len(SEEDS) * 4 * (len(tests) + 1))
     SIZE.claim(table.loc['default', 'same domain'] > 0.5, f"the default augmentation learns the shapes: {table.loc['default', 'same domain']:.1%} in the same domain (chance 20%)")
     _sections.done('test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment')
 

@@ -24,7 +24,7 @@ def test_13_forgetting_00_setup():
 
 def test_13_forgetting_01_the_data_silhouettes_as_image_folders_an():
     "nbs/13_forgetting.ipynb, section 'the_data_silhouettes_as_image_folders_an': its testable cells, in order."
-    global _, a, axs, dA, dP, fa, fig, fp, i, ia, ip, plt, tempfile, x0, xb, xp, xp0, yb
+    global _, a, axs, dA, dP, fa, fe, fig, fp, i, ia, ip, pix, plt, tempfile, x0, xb, xp, xp0, yb
     _sections.before(1)
     # --- cell 7 ---
     import matplotlib.pyplot as plt
@@ -53,6 +53,9 @@ def test_13_forgetting_01_the_data_silhouettes_as_image_folders_an():
     test_eq(ia.shape, (32, 32)); test_eq(sorted(ia.flatten().tolist()), sorted(ip.flatten().tolist()))   # the same pixels...
     test_ne(ia, ip)                                                                                      # ...elsewhere
     test_eq(silhouette_folder(range(5), 4, 32, seed=0, dest=fa.parent), fa)                              # cached
+    fe = silhouette_folder(range(5), 30, 32, seed=0, held_out_from=4, dest=fa.parent)                   # an evaluation folder
+    pix = lambda f: {np.asarray(Image.open(p)).tobytes() for p in Path(f).rglob('*.png')}
+    test_eq(len(list(fe.rglob('*.png'))), 150); test_eq(pix(fe) & pix(fa), set())      # 30 per class, none of fa's nor a copy
     _sections.done('test_13_forgetting_01_the_data_silhouettes_as_image_folders_an')
 
 
@@ -200,24 +203,28 @@ def test_13_forgetting_04_measuring_forgetting():
 @pytest.mark.experiment
 def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     "nbs/13_forgetting.ipynb, section 'experiment_catastrophic_forgetting': its testable cells, in order."
-    global CFG, NEW, OLD, RUN, Recipe, Stage, ax, best, best_way, cpu_lesson, d, dA, dB, ewc_grid, fig, final_results
-    global forget, ftab, grid, hi, i, lam, learner_of_run, lo, low, m, order, out, plain, r, replace, rows
-    global run_experiments, s, sd, sequential_tasks, t_lesson, task_a, w, ways_to_learn_b
+    global CFG, NEW, OLD, RUN, Recipe, Stage, ax, best_way, cpu_lesson, d, dA, dB, eA, eB, evA, ewc_grid, ewc_v, fig
+    global final_results, forget, forgot, ftab, grid, i, l2sp_v, lam, learner_of_run, low, lower, m, order, out
+    global paired_verdict, plain, replace, rows, run_experiments, runs, s, sequential_tasks, t_lesson, task_a, v
+    global verdicts, vn, vo, w, ways_to_learn_b
     _sections.before(5)
     # --- cell 24 ---
     from dataclasses import replace
     from tunelab.recipes import Recipe, Stage
-    from tunelab.runner import run_experiments
-    from tunelab.reports import final_results
-    from tunelab.runner import learner_of_run
+    from tunelab.runner import run_experiments, learner_of_run
+    from tunelab.reports import final_results, paired_verdict
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
-    CFG = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs_a=2, epochs_b=2, seeds=[0], fisher_items=32, lams=[1e2, 1e4]),
-               evidence=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=5, epochs_b=10, seeds=[0, 1], fisher_items=160, lams=[1e2, 1e4, 1e6]),
-               full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(5, 1), epochs_b=rehearsed(5, 1),
-                         seeds=rehearsed([0, 1, 2], [0]), fisher_items=rehearsed(1000, 60), lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2])))[SIZE]
+    CFG = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs_a=2, epochs_b=2, seeds=[0], fisher_items=32, lams=[1e2, 1e4], n_eval=10),
+               evidence=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=8, epochs_b=10, seeds=[0, 1, 2, 3, 4], fisher_items=160,
+                             lams=[1e2, 1e4, 1e6], n_eval=200),
+               full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(8, 1), epochs_b=rehearsed(10, 1),
+                         seeds=rehearsed([0, 1, 2, 3, 4], [0]), fisher_items=rehearsed(1000, 60),
+                         lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2]), n_eval=rehearsed(300, 10)))[SIZE]
     OLD, NEW, out = list(range(5)), list(range(5, 10)), lesson_out('forgetting')
-    RUN = dict(out=out, img_size=CFG['size'], bs=CFG['bs'], quiet=True, keep_models=True)
+    RUN = dict(out=out, img_size=CFG['size'], bs=CFG['bs'], quiet=True, keep_models=True, workers=SIZE.pick(1, 2, 1))
     dA, dB = (silhouette_folder(c, CFG['n'], CFG['size'], seed=0) for c in (OLD, NEW))
+    eA, eB = (silhouette_folder(c, CFG['n_eval'], CFG['size'], seed=0, held_out_from=CFG['n']) for c in (OLD, NEW))
+    evA = EvaluationSet.of('task A', eA)              # the old task's evaluation set, scored under every new body
     task_a = Recipe('task_A', (Stage(CFG['epochs_a'], 'all', lr=CFG['lr']),), aug='none', description='task A, all layers')
 
     def ways_to_learn_b(rid_a, ewc_file, lams) -> list:
@@ -233,28 +240,30 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     # --- cell 25 ---
     def sequential_tasks(seed, lams):
         "Task A, then task B in each way, all through the runner; one row per way: old-task accuracy before and after, new-task accuracy."
-        a = final_results(run_experiments([task_a], {'task A': dA}, seeds=[seed], **RUN)).iloc[0]
+        a = final_results(run_experiments([task_a], {'task A': dA}, seeds=[seed], evaluation={'task A': eA}, **RUN)).iloc[0]
         old = learner_of_run(task_a, dA, out/'checkpoints', a.run_id, img_size=CFG['size'], bs=CFG['bs'])
-        test_close(old_task_accuracy(old, old.model[0]), a.accuracy, eps=1e-6)   # the kept model scores what the run recorded
-        fn = out/'ewc'/f'{a.run_id}.pth'                                          # task A's Fisher, computed once per task-A run
+        test_close(old_task_accuracy(old, old.model[0]), a.accuracy, eps=1e-6)            # the kept model scores what the run
+        test_close(old_task_accuracy(old, old.model[0], evA), a.evaluation, eps=1e-6)      # recorded, on both sets
+        fn = out/'ewc'/f'{a.run_id}.pth'                                                   # task A's Fisher, once per task-A run
         if not fn.exists():
             fn.parent.mkdir(exist_ok=True); seed_everything(seed)
             torch.save(ewc_state(old.model, old.dls.train, n_items=CFG['fisher_items'], bs=16), fn)
         ways = ways_to_learn_b(a.run_id, fn, lams)
-        b = final_results(run_experiments(ways, {'task B': dB}, seeds=[seed], **RUN)).set_index('recipe')
+        b = final_results(run_experiments(ways, {'task B': dB}, seeds=[seed], evaluation={'task B': eB}, **RUN)).set_index('recipe')
         rows = []
         for w in ways:
             new = learner_of_run(w, dB, out/'checkpoints', b.loc[w.name, 'run_id'], img_size=CFG['size'], bs=CFG['bs'])
-            rows.append(dict(way=w.description, seed=seed, old_before=float(a.accuracy), new=float(b.loc[w.name, 'accuracy']),
-                             old_after=old_task_accuracy(old, new.model[0])))
+            rows.append(dict(way=w.description, seed=seed, old_before=float(a.evaluation), old_after=old_task_accuracy(old, new.model[0], evA),
+                             new=float(b.loc[w.name, 'evaluation']),                                        # evaluation sets: reported
+                             old_valid=old_task_accuracy(old, new.model[0]), new_valid=float(b.loc[w.name, 'accuracy'])))  # validation: chosen on
         return rows
 
     grid = pd.DataFrame(sequential_tasks(CFG['seeds'][0], CFG['lams']))
-    grid['forgetting'] = grid.old_before - grid.old_after
-    ewc_grid = grid[grid.way.str.startswith('EWC')].assign(mean_acc=lambda d: (d.old_after + d.new) / 2)
-    best_way = ewc_grid.loc[ewc_grid.mean_acc.idxmax(), 'way']
-    print(f"EWC on seed {CFG['seeds'][0]}: λ grid {', '.join(f'{l:g}' for l in CFG['lams'])}; chosen by mean of old and new accuracy: {best_way}")
-    ewc_grid[['way', 'old_after', 'new', 'mean_acc']].round(3)
+    ewc_grid = grid[grid.way.str.startswith('EWC')].assign(mean_valid=lambda d: (d.old_valid + d.new_valid) / 2)
+    best_way = ewc_grid.loc[ewc_grid.mean_valid.idxmax(), 'way']
+    print(f"EWC on seed {CFG['seeds'][0]}: λ grid {', '.join(f'{l:g}' for l in CFG['lams'])}; chosen on validation "
+          f"(mean of old- and new-task validation accuracy): {best_way}")
+    ewc_grid[['way', 'old_valid', 'new_valid', 'mean_valid']].round(3)
     # --- cell 26 ---
     lam = float(best_way.split('=')[1])
     rows = grid[~grid.way.str.startswith('EWC') | (grid.way == best_way)].to_dict('records')
@@ -263,6 +272,7 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     forget['forgetting'] = forget.old_before - forget.old_after
     order = [w.description for w in ways_to_learn_b('x', 'x', [lam])]
     ftab = forget.groupby('way')[['old_before', 'old_after', 'forgetting', 'new']].agg(['mean', 'std']).loc[order]
+    print(f"evaluation sets ({len(evA):,} task-A images, {CFG['n_eval'] * 5:,} task-B), mean and std over {len(CFG['seeds'])} seeds:")
     ftab.round(3)
     # --- cell 27 ---
     fig, ax = plt.subplots(figsize=(7, 3))
@@ -273,20 +283,42 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     ax.set_xlabel('task B accuracy (new)'); ax.set_ylabel('task A accuracy after B (old)')
     ax.set_title('Each dot a seed; dotted: task A before B, dashed: chance'); ax.legend(fontsize=7, bbox_to_anchor=(1, 1));
     # --- cell 28 ---
+    # one row per (way, seed) and measure, so `paired_verdict` pairs them by seed; "before B" is task A's own run
+    runs = pd.concat([forget.rename(columns={'way': 'recipe'}),
+                      forget[forget.way == order[0]].assign(way='before B', old_after=forget.old_before).rename(columns={'way': 'recipe'})])
+    runs = runs.rename(columns={'old_after': 'old'})
+    plain, low = order[0], order[1]
     m = forget.groupby('way')[['old_before', 'old_after', 'forgetting', 'new']].mean()
-    sd = forget.groupby('way').forgetting.std()
-    hi, lo = order[0], order[1]
-    plain, low = m.loc[hi], m.loc[lo]
-    print(f"Task A accuracy before task B: {m.old_before.mean():.1%} (mean of {len(CFG['seeds'])} seeds; chance 20%).")
-    print(f"Plain {hi} on task B leaves task A at {plain.old_after:.1%}: {plain.forgetting*100:.1f} points forgotten "
-          f"(std over seeds {sd[hi]*100:.1f}), while reaching {plain.new:.1%} on task B.")
-    print(f"Ten times lower ({lo}) it forgets {low.forgetting*100:.1f} points and reaches {low.new:.1%} on B.")
-    best = m.drop(hi).sort_values('old_after', ascending=False)
-    for w, r in best.iterrows():
-        print(f"  {w:<30} old {r.old_after:.1%} (forgets {r.forgetting*100:5.1f} ± {sd[w]*100:.1f}), new {r.new:.1%} "
-              f"({(r.new - plain.new)*100:+.1f} vs plain {hi})")
+    forgot = paired_verdict(runs, 'before B', plain, metric='old')
+    print(f"Task A before task B: {m.old_before.mean():.1%} on its evaluation set (mean of {len(CFG['seeds'])} seeds; chance 20%).")
+    print(f"Plain {plain}: task A falls to {m.loc[plain, 'old_after']:.1%}; task B reaches {m.loc[plain, 'new']:.1%}.")
+    print(f"  forgetting: {forgot['line']}")
+    verdicts = []
+    for w in order[1:]:
+        vo, vn = paired_verdict(runs, w, plain, metric='old'), paired_verdict(runs, w, plain, metric='new')
+        verdicts.append(dict(way=w, old=m.loc[w, 'old_after'], old_vs_plain=vo['mean'], old_lo=vo['lo'], old_hi=vo['hi'],
+                             new=m.loc[w, 'new'], new_vs_plain=vn['mean'], new_lo=vn['lo'], new_hi=vn['hi'],
+                             old_established=vo['established'], new_established=vn['established']))
+        print(f"  task A: {vo['line']}\n  task B: {vn['line']}")
+    verdicts = pd.DataFrame(verdicts).set_index('way')
     test_eq(len(forget), len(order) * len(CFG['seeds']))
-    SIZE.claim(plain.forgetting > 0 and plain.forgetting > low.forgetting + 0.02, f"the failure shows: the higher rate forgets more ({plain.forgetting*100:.1f} vs {low.forgetting*100:.1f} points)")
+    v = verdicts.mul(100).round(1)
+    v[['old', 'old_vs_plain', 'old_lo', 'old_hi', 'new', 'new_vs_plain', 'new_lo', 'new_hi']]
+    # --- cell 29 ---
+    lower = verdicts.loc[low]
+    SIZE.claim(forgot['established'] and forgot['mean'] > 0,
+               f"plain fine-tuning on task B forgets task A: {forgot['mean']*100:.1f} points (paired over {forgot['seeds']} seeds)")
+    SIZE.claim(lower.old_established and lower.old_vs_plain > 0,
+               f"ten times lower a rate keeps more of task A: {lower.old_vs_plain*100:+.1f} points vs plain")
+    SIZE.claim(lower.new_established and lower.new_vs_plain < 0,
+               f"...and pays for it on task B: {lower.new_vs_plain*100:+.1f} points vs plain")
+    ewc_v = verdicts.loc[best_way]
+    SIZE.claim(ewc_v.old_established and ewc_v.old_vs_plain > 0 and ewc_v.new_vs_plain > lower.new_vs_plain,
+               f"EWC ({best_way}, chosen on validation) keeps more of task A ({ewc_v.old_vs_plain*100:+.1f} points) at a smaller "
+               f"cost on B ({ewc_v.new_vs_plain*100:+.1f}) than the lower rate ({lower.new_vs_plain*100:+.1f})")
+    l2sp_v = verdicts.loc[order[3]]
+    SIZE.claim(not l2sp_v.old_established, f"L2-SP at the paper's α keeps no established share of task A here "
+               f"({l2sp_v.old_vs_plain*100:+.1f}, interval {l2sp_v.old_lo*100:+.1f} to {l2sp_v.old_hi*100:+.1f})")
     _sections.done('test_13_forgetting_05_experiment_catastrophic_forgetting_experiment')
 
 
@@ -294,7 +326,7 @@ def test_13_forgetting_06_progressive_networks():
     "nbs/13_forgetting.ipynb, section 'progressive_networks': its testable cells, in order."
     global adapters, k, lite_body, n_col, stage_ch
     _sections.before(6)
-    # --- cell 29 ---
+    # --- cell 30 ---
     lite_body = timm_model(create_backbone('efficientnet_lite0', pretrained=False), 5)[0]
     n_col = sum(p.numel() for p in lite_body.parameters())
     stage_ch = [[m for m in blk.modules() if isinstance(m, nn.Conv2d)][-1].out_channels for blk in lite_body.model.blocks]
@@ -310,7 +342,7 @@ def test_13_forgetting_07_when_it_happens_how_to_see_it_what_to_tr_experiment():
     "nbs/13_forgetting.ipynb, section 'when_it_happens_how_to_see_it_what_to_tr': its testable cells, in order."
     global cpu_total, t_total
     _sections.before(7)
-    # --- cell 30 ---
+    # --- cell 31 ---
     t_total, cpu_total = time.perf_counter() - t_lesson, time.process_time() - cpu_lesson
     print(f"the experiment took {t_total:.0f} s ({cpu_total:.0f} CPU-seconds) at {SIZE} size on {os.cpu_count()} CPU core(s); "
           f"{torch.get_num_threads()} torch thread(s)")

@@ -9,8 +9,8 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_14_negative_transfer_00_setup():
     "nbs/14_negative_transfer.ipynb, section 'setup': its testable cells, in order."
-    global Recipe, SIZE, Stage, done_with, final_results, lesson_out, lesson_size, os, pd, rehearsal, rehearsed
-    global replace, run_experiments, silhouette_folder, test_eq, time, torch
+    global Recipe, SIZE, Stage, done_with, final_results, lesson_out, lesson_size, os, paired_verdict, pd, rehearsal
+    global rehearsed, replace, run_at_own_rates, run_experiments, silhouette_folder, test_eq, time, torch
     # --- cell 1 ---
     from tunelab.core import lesson_size, lesson_out, done_with, rehearsal, rehearsed   # first: it quietens import noise
     import time, os
@@ -19,7 +19,7 @@ def test_14_negative_transfer_00_setup():
     from fastcore.test import test_eq
     from tunelab.recipes import Recipe, Stage
     from tunelab.runner import run_experiments
-    from tunelab.reports import final_results
+    from tunelab.reports import final_results, run_at_own_rates, paired_verdict
     from tunelab.forgetting import silhouette_folder
     SIZE = lesson_size()
     print(f"lesson size: {SIZE}")
@@ -29,42 +29,47 @@ def test_14_negative_transfer_00_setup():
 @pytest.mark.experiment
 def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
     "nbs/14_negative_transfer.ipynb, section 'experiment_negative_transfer': its testable cells, in order."
-    global NT, OLD, a, cpu_lesson, d, df2, gain, imagenet, label, neg, ntab, out, perm, run2, s, sil, sp, starts
-    global t_lesson
+    global NT, OLD, R, V, a, cpu_lesson, d, d_gain, df2, ev_perm, ev_sil, h_s, imagenet, label, m_s, neg, ntab, out
+    global perm, rows, run2, s, shrink, sil, starts, t_interval, t_lesson, v
     _sections.before(1)
     # --- cell 2 ---
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
     OLD, out = list(range(5)), lesson_out('negative_transfer')
-    NT = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs=2, seeds=[0]),
-              evidence=dict(n=50, size=32, bs=32, lr=2e-3, epochs=4, seeds=[0, 1]),
-              full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs=rehearsed(8, 1), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
+    NT = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs=2, seeds=[0], factors=(1,), n_eval=10),
+              evidence=dict(n=100, size=32, bs=32, lr=2e-3, epochs=20, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
+              full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs=rehearsed(20, 1), seeds=rehearsed([0, 1, 2], [0]),
+                        factors=rehearsed((1, 3, 10), (1,)), n_eval=rehearsed(300, 10)))[SIZE]
     imagenet = Recipe('imagenet', (Stage(NT['epochs'], 'all', lr=NT['lr']),), aug='none', description='ImageNet weights')
     starts = [imagenet, replace(imagenet, name='random_init', pretrained=False, description='random init'),
               replace(imagenet, name='reset_low', reinit=(0, 1, 2, 3), description='ImageNet, stem + blocks 0-2 reset'),
               replace(imagenet, name='reset_high', reinit=(5, 6, 7), description='ImageNet, blocks 4-6 reset')]
     sil, perm = (silhouette_folder(OLD, NT['n'], NT['size'], seed=0, permute=p) for p in (None, 0))
-    run2 = dict(out=out, img_size=NT['size'], bs=NT['bs'], quiet=True)
-    df2 = pd.concat([run_experiments(starts[:2], {'silhouettes': sil}, seeds=NT['seeds'], **run2),
-                     run_experiments(starts, {'pixel-permuted': perm}, seeds=NT['seeds'], **run2)])
+    ev_sil, ev_perm = (silhouette_folder(OLD, NT['n_eval'], NT['size'], seed=0, permute=p, held_out_from=NT['n']) for p in (None, 0))
+    run2 = dict(out=out, img_size=NT['size'], bs=NT['bs'], quiet=True, factors=NT['factors'], seeds=NT['seeds'], workers=SIZE.pick(1, 2, 1))
+    df2 = pd.concat([run_at_own_rates(starts[:2], {'silhouettes': sil}, evaluation={'silhouettes': ev_sil}, **run2),
+                     run_at_own_rates(starts, {'pixel-permuted': perm}, evaluation={'pixel-permuted': ev_perm}, **run2)])
     label = {r.name: r.description for r in starts}
-    neg = final_results(df2).assign(data=lambda d: d.dataset, start=lambda d: d.recipe.map(label))[['data', 'start', 'seed', 'accuracy']]
-    ntab = neg.groupby(['data', 'start'], sort=False).accuracy.agg(['mean', 'std', 'min', 'max'])
+    neg = final_results(df2).assign(data=lambda d: d.dataset, start=lambda d: d.recipe.str.split('-lrx').str[0].map(label))
+    neg = neg[['data', 'start', 'recipe', 'seed', 'accuracy', 'evaluation']]     # recipe: the start at its chosen rate
+    ntab = neg.groupby(['data', 'start', 'recipe'], sort=False).evaluation.agg(['mean', 'std', 'min', 'max'])
     ntab.round(3)
     # --- cell 3 ---
-    a = neg.groupby(['data', 'start']).accuracy.mean()
-    sp = neg.groupby(['data', 'start']).accuracy.agg(lambda s: s.max() - s.min())
-    gain = lambda d: (a[d, 'ImageNet weights'] - a[d, 'random init']) * 100
-    for d in ('silhouettes', 'pixel-permuted'):
-        print(f"{d}: ImageNet weights {a[d, 'ImageNet weights']:.1%} vs random init {a[d, 'random init']:.1%}: "
-              f"transfer {'helps' if gain(d) > 0 else 'hurts'} by {abs(gain(d)):.1f} points "
-              f"(seed ranges {sp[d, 'ImageNet weights']*100:.1f} and {sp[d, 'random init']*100:.1f} points)")
-    print(f"The benefit of ImageNet weights shrinks from {gain('silhouettes'):+.1f} to {gain('pixel-permuted'):+.1f} points "
-          f"when the pixels are permuted.")
-    for s in ('ImageNet, stem + blocks 0-2 reset', 'ImageNet, blocks 4-6 reset'):
-        print(f"pixel-permuted, {s}: {a['pixel-permuted', s]:.1%} "
-              f"({(a['pixel-permuted', s] - a['pixel-permuted', 'ImageNet weights'])*100:+.1f} vs all ImageNet weights)")
+    rows = neg.assign(recipe=neg.start)          # one row per run, named by its start, for `paired_verdict`
+    V = {d: paired_verdict(rows[rows.data == d], 'ImageNet weights', 'random init') for d in ('silhouettes', 'pixel-permuted')}
+    a = neg.groupby(['data', 'start']).evaluation.mean()
+    for d, v in V.items():
+        print(f"{d}: ImageNet weights {a[d, 'ImageNet weights']:.1%} vs random init {a[d, 'random init']:.1%}\n  {v['line']}")
+    shrink = rows.pivot_table(index=['seed'], columns=['data', 'recipe'], values='evaluation')
+    d_gain = ((shrink['silhouettes', 'ImageNet weights'] - shrink['silhouettes', 'random init'])
+              - (shrink['pixel-permuted', 'ImageNet weights'] - shrink['pixel-permuted', 'random init']))
+    from tunelab.reports import t_interval
+    m_s, h_s = t_interval(d_gain)
+    print(f"what ImageNet weights are worth shrinks by {m_s*100:+.1f} points when the pixels are permuted "
+          f"(95% CI {(m_s-h_s)*100:+.1f} to {(m_s+h_s)*100:+.1f}, paired over {len(d_gain)} seeds)")
+    R = {s: paired_verdict(rows[rows.data == 'pixel-permuted'], s, 'ImageNet weights')
+         for s in ('ImageNet, stem + blocks 0-2 reset', 'ImageNet, blocks 4-6 reset', 'random init')}
+    for s, v in R.items(): print(f"pixel-permuted: {v['line']}")
     test_eq(len(neg), len(NT['seeds']) * 6)
-    SIZE.claim(gain('silhouettes') > gain('pixel-permuted'), f"ImageNet weights help less on permuted pixels ({gain('silhouettes'):+.1f} vs {gain('pixel-permuted'):+.1f} points)")
     _sections.done('test_14_negative_transfer_01_experiment_negative_transfer_experiment')
 
 

@@ -95,34 +95,46 @@ def test_15_out_of_distribution_02_lp_ft_as_a_recipe_with_its_probe_on_cach():
 @pytest.mark.experiment
 def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     "nbs/15_out_of_distribution.ipynb, section 'experiment_out_of_distribution': its testable cells, in order."
-    global ALPHAS, OD, SHIFTS, SHIFT_NAMES, a, acc, ax, b, best_a, bn, col, cpu_lesson, curves, d, df3, evals, f3, fig
-    global files_to_predict, final_results, g, id_path, k, kept, kind, learn, learner_of_run, lpft, m, methods, noise
-    global o, ood, otab, ours, out, p, paper, per_seed, plt, probe, r, rows, run_experiments, seed, shapes_dataset
-    global shift_paths, shifted_accuracy, spread, t_lesson, wc, wmean
+    global ALPHAS, OD, RUN, SHIFTS, SHIFT_NAMES, a, acc, anchors, ax, b, best_a, bn, cpu_lesson, curves, df3, dl, end
+    global evals, f3, fig, files_to_predict, final_results, ft, g, h_, id_eval, id_path, k, kept, kind, learn
+    global learner_of_run, lpft, m, m_, methods, n_of, ood, otab, out, p, paired_verdict, paper, per, pick_rates, plt
+    global probe, r, rate_grid, rates, rows, run_experiments, seed, shapes, shapes_dataset, shift_paths, shift_valid
+    global shifted_accuracy, t_interval, t_lesson, v, w, wc, wise, wmean
     _sections.before(3)
     # --- cell 10 ---
     import matplotlib.pyplot as plt
     from tunelab.data import shapes_dataset, SHIFTS
     from tunelab.runner import run_experiments, learner_of_run
-    from tunelab.reports import final_results
+    from tunelab.reports import final_results, rate_grid, pick_rates, paired_verdict, t_interval
     from tunelab.evaluate import shifted_accuracy, files_to_predict
     t_lesson, cpu_lesson, out = time.perf_counter(), time.process_time(), lesson_out('out_of_distribution')
-    OD = dict(smoke=dict(n=20, n_shift=10, size=32, bs=16, epochs=2, probe_epochs=2, seeds=[0]),
-              evidence=dict(n=60, n_shift=30, size=48, bs=32, epochs=5, probe_epochs=10, seeds=[0, 1]),
-              full=dict(n=rehearsed(300, 20), n_shift=rehearsed(100, 10), size=64, bs=64, epochs=rehearsed(5, 1),
-                       probe_epochs=rehearsed(20, 2), seeds=rehearsed([0, 1, 2], [0])))[SIZE]
+    OD = dict(smoke=dict(n=20, n_eval=10, n_shift=4, n_shift_valid=4, size=32, bs=16, epochs=2, probe_epochs=2, seeds=[0], factors=(1,)),
+              evidence=dict(n=100, n_eval=200, n_shift=100, n_shift_valid=40, size=48, bs=32, epochs=12, probe_epochs=10,
+                            seeds=[0, 1, 2, 3, 4], factors=(0.3, 1, 3)),
+              full=dict(n=rehearsed(300, 20), n_eval=rehearsed(300, 10), n_shift=rehearsed(200, 10), n_shift_valid=rehearsed(60, 4),
+                        size=64, bs=64, epochs=rehearsed(12, 1), probe_epochs=rehearsed(20, 2), seeds=rehearsed([0, 1, 2, 3, 4], [0]),
+                        factors=rehearsed((0.3, 1, 3), (1,))))[SIZE]
     SHIFT_NAMES = [s for s in SHIFTS if s != 'none']
-    id_path = shapes_dataset('none', n_per_class=OD['n'], size=OD['size'], seed=0)
-    shift_paths = {s: shapes_dataset(s, n_per_class=OD['n_shift'], size=OD['size'], seed=1) for s in SHIFT_NAMES}   # other images (seed 1)
-    print(f"ID: {OD['n'] * 5} images ({OD['size']} px), 80% to train; each shift: {len(files_to_predict(shift_paths['colour']))} images")
+    shapes = lambda shift, n, seed: shapes_dataset(shift, n_per_class=n, size=OD['size'], seed=seed)
+    id_path, id_eval = shapes('none', OD['n'], 0), shapes('none', OD['n_eval'], 2)             # training; ID evaluation (other images)
+    shift_paths = {s: shapes(s, OD['n_shift'], 1) for s in SHIFT_NAMES}                          # OOD evaluation, scored once
+    shift_valid = {s: shapes(s, OD['n_shift_valid'], 3) for s in SHIFT_NAMES}                    # shifted validation: chooses α only
+    n_of = lambda p: len(files_to_predict(p))
+    print(f"ID: {OD['n'] * 5} images ({OD['size']} px), 80% to train; ID evaluation {n_of(id_eval):,}; OOD evaluation "
+          f"{sum(map(n_of, shift_paths.values())):,} ({n_of(shift_paths['colour'])} per shift); shifted validation "
+          f"{sum(map(n_of, shift_valid.values())):,}")
     # --- cell 11 ---
-    r = lp_ft(OD['epochs'], probe_epochs=OD['probe_epochs'])
+    RUN = dict(out=out, img_size=OD['size'], bs=OD['bs'], quiet=True, keep_models=True, workers=SIZE.pick(1, 2, 1))
+    ft = replace(full_fine_tune(OD['epochs']), name='FT', aug='none')
+    (ft,), rates = pick_rates(run_experiments(rate_grid([ft], OD['factors']), {'shapes': id_path}, seeds=OD['seeds'][:1], **RUN),
+                              [ft], OD['factors'])
+    print(rates.attrs['line'])
+    r = lp_ft(OD['epochs'], probe_epochs=OD['probe_epochs'], lr=ft.stages[0].lr / 10)              # LP-FT: a tenth of FT's rate
     methods = {'LP': replace(r, name='LP', stages=r.stages[:1], description='the probe of lp_ft alone'),
                'LP-FT': replace(r, name='LP-FT', cbs=('BodyBnEval',)),
                'LP-FT, BatchNorm training': replace(r, name='LP-FT_bn_training'),
-               'FT': replace(full_fine_tune(OD['epochs']), name='FT', aug='none')}
-    df3 = run_experiments(list(methods.values()), {'shapes': id_path}, seeds=OD['seeds'], out=out, img_size=OD['size'], bs=OD['bs'],
-                          quiet=True, keep_models=True)
+               'FT': ft}
+    df3 = run_experiments(list(methods.values()), {'shapes': id_path}, seeds=OD['seeds'], **RUN)
     f3 = final_results(df3).set_index(['recipe', 'seed'])
     probe = df3[df3.epoch < OD['probe_epochs']].pivot_table(index=['seed', 'epoch'], columns='recipe', values='valid_loss')
     for m in ('LP-FT', 'LP-FT_bn_training'): test_close(probe[m], probe['LP'], eps=1e-6)   # every LP-FT starts from the LP run's probe
@@ -131,45 +143,56 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
         kept = {m: learner_of_run(rec, id_path, out/'checkpoints', f3.loc[(rec.name, seed), 'run_id'], img_size=OD['size'], bs=OD['bs'])
                 for m, rec in methods.items()}
         for m, learn in kept.items():
-            with learn.no_bar(): acc = {'ID': float(learn.validate()[1])}
-            acc |= {s: shifted_accuracy(learn, p, bs=128)[0] for s, p in shift_paths.items()}
+            acc = {s: shifted_accuracy(learn, p, bs=128)[0] for s, p in {'ID': id_eval, **shift_paths}.items()}
             rows += [dict(method=m, seed=seed, data=k, accuracy=v) for k, v in acc.items()]
         lpft = kept['LP-FT']
-        evals = {'ID': lpft.dls.valid} | {s: lpft.dls.test_dl(files_to_predict(p), with_labels=True, bs=128) for s, p in shift_paths.items()}
+        dl = lambda p: lpft.dls.test_dl(files_to_predict(p), with_labels=True, bs=128)
+        evals = ({'ID valid': lpft.dls.valid} | {f'{s} valid': dl(p) for s, p in shift_valid.items()}
+                 | {'ID': dl(id_eval)} | {s: dl(p) for s, p in shift_paths.items()})
         curves.append(wise_ft_curve(lpft, clone_state(kept['LP'].model), clone_state(lpft.model), evals, alphas=ALPHAS).assign(seed=seed))
     ood = pd.DataFrame(rows); curves = pd.concat(curves)
     otab = ood.pivot_table(index='method', columns='data', values='accuracy', aggfunc='mean')[['ID'] + SHIFT_NAMES]
-    otab['OOD avg'] = otab[SHIFT_NAMES].mean(axis=1)
+    otab['OOD'] = otab[SHIFT_NAMES].mean(axis=1)                     # equal sets: the pooled accuracy
     otab.loc[['FT', 'LP', 'LP-FT', 'LP-FT, BatchNorm training']].round(3)
     # --- cell 12 ---
-    per_seed = ood.assign(ood=ood.data != 'ID').groupby(['method', 'seed', 'ood']).accuracy.mean().unstack()
-    spread = per_seed.groupby('method').agg(lambda s: s.max() - s.min())
+    per = (ood.assign(kind=np.where(ood.data == 'ID', 'ID', 'OOD')).groupby(['method', 'seed', 'kind']).accuracy.mean()
+           .unstack().reset_index().rename(columns={'method': 'recipe'}))           # one row per run: ID and pooled OOD accuracy
     paper = {'ID': {'FT': 85.8, 'LP': 83.5, 'LP-FT': 86.5}, 'OOD': {'FT': 66.8, 'LP': 71.6, 'LP-FT': 74.4}}
-    ours = {'ID': otab['ID'] * 100, 'OOD': otab['OOD avg'] * 100}
-    for kind, col in (('ID', False), ('OOD', True)):
-        print(f"{kind}: ours " + ', '.join(f"{m} {ours[kind][m]:.1f} (seeds ±{spread.loc[m, col]*50:.1f})" for m in ('FT', 'LP', 'LP-FT'))
-              + '; LP-FT paper (ResNet-50) ' + ', '.join(f"{m} {v}" for m, v in paper[kind].items()))
+    anchors = []
+    for kind in ('ID', 'OOD'):
         for a, b in (('LP-FT', 'FT'), ('LP-FT', 'LP'), ('FT', 'LP')):
-            p, o = paper[kind][a] - paper[kind][b], ours[kind][a] - ours[kind][b]
-            noise = max(spread.loc[a, col], spread.loc[b, col]) * 100
-            print(f"   {a} - {b}: paper {p:+.1f}, ours {o:+.1f} -> {'same direction' if p * o > 0 else 'OPPOSITE direction'}"
-                  f"{'' if abs(o) > noise else ' (within the seed range, ' + f'{noise:.1f} points: not established)'}")
+            v, p = paired_verdict(per, a, b, metric=kind), paper[kind][a] - paper[kind][b]
+            anchors.append({'set': kind, 'difference': f'{a} - {b}', 'paper (ResNet-50)': p, 'ours': round(v['mean'] * 100, 1),
+                            '95% CI': f"{v['lo']*100:+.1f} to {v['hi']*100:+.1f}",
+                            'verdict': ('same direction' if p * v['mean'] > 0 else 'OPPOSITE direction') if v['established']
+                                       else 'not established'})
+    for kind in ('ID', 'OOD'):
+        print(f"{kind}: ours " + ', '.join(f"{m} {per[per.recipe == m][kind].mean()*100:.1f}" for m in ('FT', 'LP', 'LP-FT'))
+              + '; LP-FT paper ' + ', '.join(f"{m} {v}" for m, v in paper[kind].items()))
+    anchors = pd.DataFrame(anchors).set_index(['set', 'difference'])
+    anchors
     # --- cell 13 ---
-    wc = curves.assign(kind=np.where(curves.data == 'ID', 'ID', 'OOD avg')).groupby(['kind', 'alpha', 'seed']).accuracy.mean().reset_index()
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for k, d in wc.groupby('kind'):
-        g = d.groupby('alpha').accuracy
-        ax.errorbar(g.mean().index, g.mean(), yerr=[g.mean() - g.min(), g.max() - g.mean()], marker='o', capsize=3, label=k)
-    ax.set_xlabel('α  (0 = linear probe, 1 = LP-FT)'); ax.set_ylabel('accuracy'); ax.legend()
-    ax.set_title('WiSE-FT: weights interpolated between the probe and LP-FT (bars: seed range)')
+    kind = lambda d: ('ID' if d.startswith('ID') else 'OOD') + (' valid' if d.endswith(' valid') else '')
+    wc = curves.assign(kind=curves.data.map(kind)).groupby(['kind', 'alpha', 'seed']).accuracy.mean().reset_index()
     wmean = wc.groupby(['kind', 'alpha']).accuracy.mean().unstack('kind')
-    best_a = wmean['OOD avg'].idxmax()
-    print(f"OOD accuracy along α: " + ', '.join(f"{a:g}: {v:.1%}" for a, v in wmean['OOD avg'].items()))
-    print(f"best α out of distribution: {best_a:g} ({wmean.loc[best_a, 'OOD avg']:.1%}, ID {wmean.loc[best_a, 'ID']:.1%}); "
-          f"an interior α beats both ends OOD: {0 < best_a < 1}")
-    bn = otab.loc['LP-FT, BatchNorm training']
-    print(f"LP-FT with the body's BatchNorm training in stage 2: ID {bn['ID']:.1%}, OOD avg {bn['OOD avg']:.1%} "
-          f"(frozen statistics: {otab.loc['LP-FT', 'ID']:.1%}, {otab.loc['LP-FT', 'OOD avg']:.1%})")
+    best_a = wmean['OOD valid'].idxmax()                 # chosen on the shifted validation sets, never on the evaluation sets
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for k in ('ID', 'OOD'):
+        g = wc[wc.kind == k].groupby('alpha').accuracy
+        ax.errorbar(g.mean().index, g.mean(), yerr=[g.mean() - g.min(), g.max() - g.mean()], marker='o', capsize=3, label=f'{k} (evaluation)')
+    ax.axvline(best_a, ls=':', color='grey', label='α chosen on shifted validation')
+    ax.set_xlabel('α  (0 = linear probe, 1 = LP-FT)'); ax.set_ylabel('accuracy'); ax.legend(fontsize=8)
+    ax.set_title('WiSE-FT: weights interpolated between the probe and LP-FT (bars: seed range)')
+    print("OOD accuracy along α, shifted validation / evaluation: "
+          + ', '.join(f"{a:g}: {wmean.loc[a, 'OOD valid']:.1%} / {wmean.loc[a, 'OOD']:.1%}" for a in ALPHAS))
+    w = wc[wc.kind == 'OOD'].pivot(index='seed', columns='alpha', values='accuracy')
+    wise = {end: t_interval(w[best_a] - w[end]) for end in (0, 1)}
+    for end, (m_, h_) in wise.items():
+        print(f"WiSE-FT α={best_a:g} - α={end} (the {'probe' if end == 0 else 'LP-FT model'}) out of distribution: {m_*100:+.1f} points "
+              f"(95% CI {(m_-h_)*100:+.1f} to {(m_+h_)*100:+.1f}, {len(w)} paired seeds)")
+    bn = paired_verdict(per, 'LP-FT', 'LP-FT, BatchNorm training', metric='ID')
+    print(f"LP-FT with the body's BatchNorm training in stage 2: ID {otab.loc['LP-FT, BatchNorm training', 'ID']:.1%}, OOD "
+          f"{otab.loc['LP-FT, BatchNorm training', 'OOD']:.1%} (frozen statistics: {otab.loc['LP-FT', 'ID']:.1%}, {otab.loc['LP-FT', 'OOD']:.1%})\n  {bn['line']}")
     SIZE.claim(otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min() > 0.4, f"each method learns the task in distribution: the worst {otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min():.1%} (chance 20%)")
     _sections.done('test_15_out_of_distribution_03_experiment_out_of_distribution_experiment')
 

@@ -13,7 +13,7 @@ from fastai.vision.all import (TensorImage, Flip, Rotate, Zoom, Warp, Brightness
                                CrossEntropyLossFlat, get_image_files, accuracy)
 from .recipes import aug_recipes
 from .runner import run_experiments
-from .reports import final_results
+from .reports import final_results, run_at_own_rates, with_rate
 from .runner import learner_of_run
 
 # %% auto #0
@@ -130,21 +130,26 @@ def aug_ablation(train:Path,                 # training image folder
                  test_sets:dict,             # name -> image folder, evaluated after training
                  seeds=(0, 1, 2), epochs:int=5, size:int=64, bs:int=16, lr:float=2e-3,
                  arch:str='efficientnet_lite0',
-                 out:Path|None=None          # results store (resumable); default: `lesson_out`'s
+                 out:Path|None=None,         # results store (resumable); default: `lesson_out`'s
+                 factors=(1,),               # rate grid: each variant at its own rate (`run_at_own_rates`, chosen on validation)
+                 workers:int=1               # local worker processes (`run_experiments`)
                 ) -> pd.DataFrame:
     "`aug_recipes` (`fine_tune(epochs, lr)` three ways) through the runner, each run scored on every test set; `default` with TTA too."
     recipes = aug_recipes(epochs + 1, lr, arch=arch)
     store, rows = Path(out) if out is not None else lesson_out('aug_ablation'), []
     try:
-        df = run_experiments(recipes, {Path(train).name: train}, seeds=seeds, out=store, img_size=size, bs=bs, quiet=True,
-                             keep_models=True)
-        by_name = {r.name: r for r in recipes}
+        df = run_at_own_rates(recipes, {Path(train).name: train}, seeds=seeds, factors=factors, out=store, img_size=size, bs=bs,
+                              quiet=True, keep_models=True, workers=workers)
+        chosen = {with_rate(r, x).name: with_rate(r, x) for r in recipes for x in factors}   # name -> recipe
         for f in final_results(df).itertuples():
-            learn, name = learner_of_run(by_name[f.recipe], train, store/'checkpoints', f.run_id, size, bs), VARIANTS[f.recipe]
+            r = chosen[f.recipe]
+            learn, name = learner_of_run(r, train, store/'checkpoints', f.run_id, size, bs), VARIANTS[f.recipe.split('-lrx')[0]]
             for t, p in test_sets.items():
                 rows.append(dict(variant=name, seed=f.seed, test=t, accuracy=evaluate_on(learn, p)))
                 if name == 'default':
                     rows.append(dict(variant='default+tta', seed=f.seed, test=t, accuracy=evaluate_on(learn, p, tta=True)))
     finally:
         if out is None: done_with(store)
-    return pd.DataFrame(rows)
+    res = pd.DataFrame(rows)
+    res.attrs['rates'] = df.attrs['rates'].attrs['line']
+    return res

@@ -13,7 +13,7 @@ from .data import image_dls
 from .models import tune_learner
 from .recipes import Recipe, linear_probe, fastai_fine_tune
 from .runner import run_experiments, validate_experiments
-from .reports import final_results
+from .reports import final_results, scored_on
 
 # %% auto #0
 __all__ = ['images_per_epoch', 'finetune_throughput', 'compare_backbones', 'pareto_front', 'plot_backbones']
@@ -43,9 +43,10 @@ def _candidate(c) -> tuple[str, bool, str]:
         raise TypeError(f"a backbone is 'arch' or ('arch', pretrained), not {c!r}")
     return arch, pretrained, arch if pretrained else f"{arch}_random"
 
-def _recipes_for(arch:str, pretrained:bool, label:str, probe_epochs:int, epochs:int) -> tuple[Recipe, Recipe]:
-    probe = replace(linear_probe(probe_epochs, arch=arch), name=f"probe-{label}", pretrained=pretrained)
-    tuned = replace(fastai_fine_tune(epochs, arch=arch), name=f"finetune-{label}", pretrained=pretrained)
+def _recipes_for(arch:str, pretrained:bool, label:str, probe_epochs:int, epochs:int, probe_lr:float=2e-3,
+                 base_lr:float=2e-3) -> tuple[Recipe, Recipe]:
+    probe = replace(linear_probe(probe_epochs, lr=probe_lr, arch=arch), name=f"probe-{label}", pretrained=pretrained)
+    tuned = replace(fastai_fine_tune(epochs, base_lr=base_lr, arch=arch), name=f"finetune-{label}", pretrained=pretrained)
     return probe, tuned
 
 # %% ../nbs/08_backbones.ipynb #2f7e4952
@@ -56,14 +57,18 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
                       epochs:int=3,                 # fastai `fine_tune` epochs (the first trains the head only)
                       seeds=(0,),                   # one run per seed and recipe
                       out:Path='tunelab_out/backbones', # results store (resumable)
-                      bs:int|None=None, quiet:bool=True
+                      bs:int|None=None, quiet:bool=True,
+                      base_lr:float=2e-3,           # `fine_tune`'s base_lr (fastai's default), the same for every backbone
+                      probe_lr:float=2e-3,          # the linear probe's rate
+                      evaluation:Path|None=None,    # an evaluation folder (same classes, other images): each run scored on it once
+                      workers:int=1                 # local worker processes (`run_experiments`)
                      ) -> pd.DataFrame:
-    "One row per backbone: parameters, probe and fine-tuned accuracy, their times, the fine-tuning's training images/s."
+    "One row per backbone: parameters, probe and fine-tuned accuracy (on `evaluation` when given), their times, training images/s."
     cands = [_candidate(c) for c in backbones]
     if not cands: raise ValueError("no backbones to compare")
     labels = [c[2] for c in cands]
     if len(set(labels)) != len(labels): raise ValueError(f"backbones listed twice: {labels}")
-    recipes = [r for c in cands for r in _recipes_for(*c, probe_epochs, epochs)]
+    recipes = [r for c in cands for r in _recipes_for(*c, probe_epochs, epochs, probe_lr, base_lr)]
     validate_experiments(recipes, {'data': data})                   # unknown architectures, bad data: fail here, before training
     seed_everything(seeds[0])
     dls = image_dls(data, size=img_size, bs=bs)                     # the runner's split and batch size; no training here
@@ -73,18 +78,23 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
         rows.append(dict(backbone=label, arch=arch, pretrained=pretrained,
                          params=sum(p.numel() for p in learn.model.parameters())))
     res = pd.DataFrame(rows).set_index('backbone')
-    df = run_experiments(recipes, {Path(data).name: data}, seeds=seeds, out=out, img_size=img_size, bs=bs, quiet=quiet)
+    name = Path(data).name
+    df = run_experiments(recipes, {name: data}, seeds=seeds, out=out, img_size=img_size, bs=bs, quiet=quiet,
+                         evaluation={name: evaluation} if evaluation is not None else None, workers=workers)
     n_images = images_per_epoch(dls.train)
     tuned = recipes[1::2]                                           # `recipes` holds (probe, fine-tune) per backbone
     res['finetune_img_per_s'] = [finetune_throughput(df, r, n_images) for r in tuned]
     f = final_results(df)
+    metric = scored_on(f)                                           # the evaluation set when every run was scored on one
     f['kind'], f['backbone'] = f.recipe.str.split('-', n=1).str[0], f.recipe.str.split('-', n=1).str[1]
-    g = f.groupby(['backbone', 'kind']).agg(accuracy=('accuracy', 'mean'), seconds=('total_seconds', 'mean')).unstack('kind')
-    res['probe_accuracy'], res['probe_seconds'] = g[('accuracy', 'probe')], g[('seconds', 'probe')]
-    res['finetune_accuracy'], res['finetune_seconds'] = g[('accuracy', 'finetune')], g[('seconds', 'finetune')]
+    g = f.groupby(['backbone', 'kind']).agg(accuracy=(metric, 'mean'), valid=('accuracy', 'mean'),
+                                            seconds=('total_seconds', 'mean')).unstack('kind')
+    for k in ('probe', 'finetune'):
+        res[f'{k}_accuracy'], res[f'{k}_valid_accuracy'], res[f'{k}_seconds'] = g[('accuracy', k)], g[('valid', k)], g[('seconds', k)]
     res['seeds'] = len(seeds)
-    res.attrs.update(img_size=img_size, device=device_type(), images_per_epoch=n_images,
-                     run_ids=sorted(df.run_id.unique()))
+    res.attrs.update(img_size=img_size, device=device_type(), images_per_epoch=n_images, run_ids=sorted(df.run_id.unique()),
+                     scored_on='evaluation' if metric == 'evaluation' else 'validation',
+                     finals=f[['run_id', 'recipe', 'dataset', 'seed', 'accuracy'] + (['evaluation'] if metric == 'evaluation' else [])])
     return res
 
 # %% ../nbs/08_backbones.ipynb #79b313e4
@@ -107,7 +117,7 @@ def plot_backbones(df:pd.DataFrame, ax=None):
         ax.plot([r.probe_seconds, r.finetune_seconds], [r.probe_accuracy, r.finetune_accuracy], color='0.8', lw=0.8, zorder=0)
     front = d[d.pareto].sort_values('finetune_seconds')
     ax.plot(front.finetune_seconds, front.finetune_accuracy, 'k--', lw=1, label='Pareto front')
-    ax.set_xlabel('wall time per run (s)'); ax.set_ylabel('validation accuracy')
+    ax.set_xlabel('wall time per run (s)'); ax.set_ylabel(f"{df.attrs.get('scored_on', 'validation')} accuracy")
     ax.set_title(f"Backbones at {df.attrs.get('img_size', '?')} px on the {str(df.attrs.get('device', '?')).upper()}")
     ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc='upper left')
     return ax
