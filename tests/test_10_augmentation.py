@@ -128,7 +128,8 @@ def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment(
     # --- cell 19 ---
     N, N_TEST, N_SHIFT, SEEDS, E, FACTORS = SIZE.pick(smoke=(10, 10, 4, (0,), 2, (1,)),
                                                      evidence=(100, 200, 50, (0, 1, 2, 3, 4), 10, (0.3, 1, 3)),
-                                                     full=(100, 200, 50, (0, 1, 2, 3, 4), 10, (0.3, 1, 3)))
+                                                     full=(rehearsed(100, 10), rehearsed(200, 10), rehearsed(50, 4), rehearsed((0, 1, 2, 3, 4), (0,)),
+                                                          rehearsed(10, 1), rehearsed((0.3, 1, 3), (1,))))
     SHIFTED, VARIANT_ORDER = ('colour', 'background', 'noise', 'blur'), ['none', 'default', 'default+mixup', 'default+tta']
     train = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'same domain': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}
