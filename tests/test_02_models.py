@@ -234,30 +234,42 @@ def test_02_models_05_a_first_result_what_pretraining_is_worth():
 @pytest.mark.experiment
 def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     "nbs/02_models.ipynb, section 'a_first_result_what_pretraining_is_worth': its testable cells, in order."
-    global ax, e, n, out, pets_folder, plt, pre, rand, results, sns
+    global SEEDS, ax, d, e, half, hi, lo, n, n_ev, out, pets_folder, plt, pre, r, rand, results, score, secs, sns
+    global stats, w
     _sections.before(6)
     # --- cell 47 ---
     from tunelab.data import pets_folder
     out = lesson_out('02_models')                 # the pass's shared results store, or a temporary folder
+    SEEDS = SIZE.pick(smoke=[0], evidence=[0, 1, 2], full=rehearsed([0, 1, 2], [0]))
     if SIZE == 'full':
-        results = pd.DataFrame([finetune_result(pets_folder(), pretrained=p, img_size=224, out=out) for p in (True, False)])
+        results = pd.DataFrame([finetune_result(pets_folder(), pretrained=p, img_size=224, out=out, seed=s) for s in SEEDS for p in (True, False)])
     else:
-        n, e = SIZE.pick(smoke=(20, 2), evidence=(300, 3), full=None)   # silhouettes per class, epochs
-        results = pd.DataFrame([smoke_finetune(pretrained=p, n_per_class=n, epochs=e, out=out) for p in (True, False)])
+        n, e, n_ev = SIZE.pick(smoke=(20, 2, 5), evidence=(300, 3, 100), full=None)   # silhouettes per class, epochs, evaluation per class
+        results = pd.DataFrame([smoke_finetune(pretrained=p, n_per_class=n, epochs=e, out=out, seed=s, evaluation=n_ev, quiet=True)
+                                for s in SEEDS for p in (True, False)])
     done_with(out)
     results
     # --- cell 48 ---
     import seaborn as sns, matplotlib.pyplot as plt
-    ax = sns.barplot(results.assign(weights=results.pretrained.map({True: 'ImageNet', False: 'random'})), x='weights', y='accuracy')
+    score = 'evaluation' if 'evaluation' in results else 'accuracy'     # the full size has no held-out folder: validation
+    r = results.assign(weights=results.pretrained.map({True: 'ImageNet', False: 'random'}))
+    ax = sns.barplot(r, x='weights', y=score, errorbar=None, alpha=0.5)
+    sns.stripplot(r, x='weights', y=score, ax=ax, color='k')                  # one point per seed
     ax.axhline(0.1, ls='--', c='grey'); ax.text(1.4, 0.11, 'chance', ha='right', c='grey')
-    ax.set_ylim(0, 1); ax.set_title(f"EfficientNet-Lite0, 4 epochs, {SIZE} size");
+    ax.set_ylim(0, 1); ax.set_title(f"EfficientNet-Lite0, {results.epochs[0]} epochs, {len(SEEDS)} seed(s), {SIZE} size");
     # --- cell 49 ---
-    pre, rand = results.accuracy
-    if SIZE != 'full': SIZE.claim(pre > 0.70, f"pretrained Lite0 reaches more than 70% on the silhouettes ({pre:.1%})")
-    SIZE.claim(pre > rand + 0.10, f"pretraining is worth more than 10 points here ({pre:.1%} vs {rand:.1%}; one seed, a 10-point margin)")
+    from scipy import stats
+    w = results.pivot(index='seed', columns='pretrained', values=score)
+    d = (w[True] - w[False]).values                                            # pretrained - random, paired by seed
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan
+    pre, rand, lo, hi = w[True].mean(), w[False].mean(), d.mean() - half, d.mean() + half
+    if SIZE != 'full': SIZE.claim(w[True].min() > 0.70, f"pretrained Lite0 reaches more than 70% on held-out silhouettes on every seed ({w[True].min():.1%} at the least)")
+    SIZE.claim(len(d) >= 3 and lo > 0, f"pretraining is worth {d.mean()*100:+.1f} points at this budget (95% CI {lo*100:+.1f} to {hi*100:+.1f}, {len(d)} paired seeds)")
     # --- cell 50 ---
-    print(f"This run: ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). Pretraining is worth "
-          f"{(pre - rand)*100:.0f} points here, for {results.seconds[0]:.0f} s against {results.seconds[1]:.0f} s of CPU training.")
+    secs = results.groupby('pretrained').seconds.mean()
+    print(f"This run ({len(d)} seeds, {score} accuracy): ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). "
+          f"Pretraining is worth {d.mean()*100:+.1f} points (per seed {d.min()*100:+.1f} to {d.max()*100:+.1f}), "
+          f"for {secs[True]:.0f} s against {secs[False]:.0f} s of CPU training per run.")
     _sections.done('test_02_models_06_a_first_result_what_pretraining_is_worth_experiment')
 
 

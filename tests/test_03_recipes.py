@@ -23,8 +23,8 @@ def test_03_recipes_00_setup():
 
 def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     "nbs/03_recipes.ipynb, section 'one_rule_for_spreading_a_rate_over_group': its testable cells, in order."
-    global OptimWrapper, SGD, f, fit_lrs, flat, learn, lr, nn, opt, params, s, stem, stlr, stlr_stage, synth_learner
-    global tiny, tiny_learner, trainable
+    global OptimWrapper, SGD, f, fit_lrs, flat, kw, learn, lr, msg, nn, opt, params, s, stem, stlr, stlr_stage
+    global synth_learner, tiny, tiny_learner, trainable
     _sections.before(1)
     # --- cell 6 ---
     from fastai.vision.all import OptimWrapper, SGD
@@ -34,6 +34,17 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     test_close(ulmfit_lrs(1e-3, 3), [1e-3/2.6**2, 1e-3/2.6, 1e-3])
     test_fail(lambda: group_lrs([1e-3, 1e-4], 3), contains='2 learning rates for 3 parameter groups')
     # --- cell 8 ---
+    test_eq(check_value(3, 'epochs', 'int', 1, 10), 3)
+    test_fail(lambda: check_value('false', 'pretrained', 'bool', where="recipe 'x': "), contains="recipe 'x': pretrained='false': must be true or false (a JSON boolean")
+    test_fail(lambda: check_value(10**9, 'epochs', 'int', 1, LIMITS['epochs']), contains='epochs=1000000000: must be a whole number from 1 to 1000')
+    test_fail(lambda: check_value(float('nan'), 'lr', 'number', 0), contains='lr=nan')
+    test_fail(lambda: check_value(True, 'epochs', 'int'), contains='epochs=True')          # a bool is not a number here
+    test_eq(check_value(None, 'lr_min', 'number', none=True), None)
+    def f(a:float=1., b:bool=True, c=3, d='x', **kw): pass
+    check_kwargs(f, {'a': 2, 'b': False, 'c': 0.5, 'd': 'y', 'other': 'anything'})          # an int is a number; **kw unchecked
+    for kw, msg in [({'a': 'big'}, "a='big'"), ({'b': 'no'}, "b='no'"), ({'c': 'x'}, "c='x'"), ({'d': 1}, 'd=1')]:
+        test_fail(lambda: check_kwargs(f, kw), contains=msg)
+    # --- cell 10 ---
     test_eq(Stage(2, unfreeze=[1, 'all']).unfreeze, (1, 'all'))                    # a list from JSON becomes a tuple
     test_fail(lambda: Stage(0), contains='at least 1 epoch')
     test_fail(lambda: Stage(1, train=0), contains="train=0")
@@ -41,24 +52,30 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     test_fail(lambda: Stage(1, schedule='cosine'), contains="unknown schedule 'cosine'")
     test_fail(lambda: Stage(1, schedule='stlr', pct_start=0), contains="schedule='stlr' needs 0 < pct_start < 1")
     test_fail(lambda: Stage(4, train=1, unfreeze=(1, 0)), contains='unfreeze=(1, 0)')
-    # --- cell 10 ---
+    test_fail(lambda: Stage(10**9), contains='epochs=1000000000: must be a whole number from 1 to 1000')   # bounded
+    test_fail(lambda: Stage('3'), contains="epochs='3': must be a whole number")
+    test_fail(lambda: Stage(1, lr='0.1'), contains="lr='0.1': must be a number")
+    test_fail(lambda: Stage(1, lr=float('inf')), contains='lr=inf')
+    test_fail(lambda: Stage(1, train=True), contains='train=True')
+    test_fail(lambda: Stage(1, div='x'), contains="div='x'")
+    # --- cell 12 ---
     test_eq(Stage(1, train=2).n_trainable(9), 2)
     test_eq(Stage(1).n_trainable(9), 9)
     test_fail(lambda: Stage(1, train=12).n_trainable(9), contains='freeze index out of range')
     test_fail(lambda: Stage(4, train=1, unfreeze=(1, 12)).n_trainable(9), contains='freeze index out of range')
-    # --- cell 12 ---
+    # --- cell 14 ---
     test_eq(Stage(1, lr=1e-3, spread='geometric', lr_min=1e-5).lr_spec(3), slice(1e-5, 1e-3))
     test_close(Stage(1, lr=1e-3, spread='ulmfit').lrs(3), [1e-3/2.6**2, 1e-3/2.6, 1e-3])
     test_close(Stage(1, lr=1e-3, spread='geometric', lr_min=1e-5).lrs(3), [1e-5, 1e-4, 1e-3])
     test_eq(Stage(1, lr=1e-3, spread='fastai').lrs(3), [1e-4, 1e-4, 1e-3])
-    # --- cell 14 ---
+    # --- cell 16 ---
     s = Stage(3, train='all', lr=1e-3, spread='ulmfit')
     print(s); s.lrs(5)
-    # --- cell 15 ---
+    # --- cell 17 ---
     test_eq(str(s), '3 epochs training all groups, lr 0.001, ÷2.6 per group below, one_cycle')
     test_eq(str(Stage(2, train=1, lr=1e-2, spread='fastai', unfreeze=(1, 'all'))),
             '2 epochs training the head, unfreezing to 1/all groups by epoch, lr 0.01, lower groups lr/10, one_cycle')
-    # --- cell 17 ---
+    # --- cell 19 ---
     from torch import nn
     from fastai.test_utils import synth_learner
     from fastai.torch_core import params
@@ -70,18 +87,18 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     tiny = tiny_learner()
     test_close(apply_stage(tiny, Stage(1, train=2, lr=1e-2, spread='fastai')), [1e-3, 1e-3, 1e-2])
     test_eq(trainable(tiny), [False, True, True])
-    # --- cell 19 ---
+    # --- cell 21 ---
     f = sched_stlr(np.array([1e-3, 1e-2]), cut_frac=0.2, ratio=10)                  # one peak rate per group
     test_close(f(0.), [1e-4, 1e-3]); test_close(f(0.2), [1e-3, 1e-2]); test_close(f(1.), [1e-4, 1e-3])
     test_close(f(0.1), (f(0.) + f(0.2)) / 2); test_close(f(0.6), (f(0.2) + f(1.)) / 2)   # straight lines between
     test_fail(lambda: sched_stlr(1e-3, cut_frac=0), contains='cut_frac=0')
-    # --- cell 21 ---
+    # --- cell 23 ---
     learn = tiny_learner()
     with learn.no_bar(), learn.no_logging(): learn.fit_stlr(1, slice(1e-3))
     stlr = sched_stlr(np.array([1e-4, 1e-4, 1e-3]))                                 # slice(1e-3): lr/10 below the head
     test_close(learn.recorder.lrs, [stlr(i / 10)[-1] for i in range(10)])             # the head's rate at each of the 10 steps
     test_close([h['lr'] for h in learn.opt.hypers], stlr(9 / 10))                     # and every group's at the last one
-    # --- cell 23 ---
+    # --- cell 25 ---
     def fit_lrs(stage, **kwargs):
         "The head's rate at every training step of `stage`, fitted on a fresh `tiny_learner`."
         learn = tiny_learner(); apply_stage(learn, stage)
@@ -96,7 +113,7 @@ def test_03_recipes_01_one_rule_for_spreading_a_rate_over_group():
     test_close(flat[:7], [1e-2] * 7); assert flat[-1] < flat[0] / 2, flat           # flat, then annealed
     test_eq(len(fit_lrs(Stage(2, lr=1e-2), start_epoch=1)), 10)                     # the skipped epoch trains no step
     test_close(fit_lrs(Stage(1, lr=1e-2, schedule='stlr')), [sched_stlr(1e-2)(i / 10) for i in range(10)])   # ULMFiT's 0.1, 32
-    # --- cell 24 ---
+    # --- cell 26 ---
     stlr_stage = Stage(2, train=2, lr=1e-2, spread='fastai', schedule='stlr', pct_start=0.25)
     learn = tiny_learner(); apply_stage(learn, stlr_stage)
     with learn.no_bar(), learn.no_logging(): fit_stage(learn, stlr_stage)
@@ -111,14 +128,14 @@ def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
     "nbs/03_recipes.ipynb, section 'callbacks_and_augmentation_a_recipe_can_': its testable cells, in order."
     global _Probe
     _sections.before(2)
-    # --- cell 25 ---
+    # --- cell 27 ---
     sorted(CALLBACKS)
-    # --- cell 26 ---
+    # --- cell 28 ---
     test_eq((CALLBACKS['MixUp'], CALLBACKS['CutMix'], CALLBACKS['GradualUnfreeze']), (MixUp, CutMix, GradualUnfreeze))
     class _Probe(Callback): pass
     test_eq(register_callback(_Probe, 'probe'), _Probe)                            # returns the class: it works as a decorator
     test_eq(CALLBACKS.pop('probe'), _Probe)                                         # (and is taken out again here)
-    # --- cell 28 ---
+    # --- cell 30 ---
     test_eq(callback_spec('MixUp'), {'name': 'MixUp'})
     test_eq(type(make_callback(callback_spec({'name': 'CutMix', 'alpha': 0.5}))), CutMix)
     test_close(make_callback(callback_spec({'name': 'MixUp', 'alpha': 0.2})).distrib.concentration1.item(), 0.2)
@@ -126,18 +143,21 @@ def test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_():
                                                                                                   # (later lessons add theirs)
     test_fail(lambda: callback_spec('Mixup'), contains="'CutMix', ")
     test_fail(lambda: callback_spec({'name': 'MixUp', 'alpah': 1}), contains="unexpected keyword argument 'alpah'")
-    # --- cell 30 ---
+    test_fail(lambda: callback_spec({'name': 'MixUp', 'alpha': 'strong'}), contains="MixUp argument alpha='strong': must be a number")
+    # --- cell 32 ---
     test_eq(check_aug('none'), 'none'); test_eq(check_aug({'max_rotate': 10}), {'max_rotate': 10})
     test_fail(lambda: check_aug({'max_rotate': 10, 'size': 64}), contains="unknown aug_transforms keyword(s) ['size']")
     test_fail(lambda: check_aug('heavy', 'mine'), contains="recipe 'mine': unknown aug 'heavy'")
+    test_fail(lambda: check_aug({'max_rotate': 'lots'}), contains="aug max_rotate='lots': must be a number")
+    test_fail(lambda: check_aug({'do_flip': 'no'}), contains="aug do_flip='no': must be true or false")
     _sections.done('test_03_recipes_02_callbacks_and_augmentation_a_recipe_can_')
 
 
 def test_03_recipes_03_a_recipe():
     "nbs/03_recipes.ipynb, section 'a_recipe': its testable cells, in order."
-    global inspect, learn, mix, r_stlr, smoke_dls, t, three_stages, tiny
+    global bad, inspect, learn, mix, msg, r_stlr, smoke_dls, t, three_stages, tiny
     _sections.before(3)
-    # --- cell 32 ---
+    # --- cell 34 ---
     mix = Recipe('mixup_ft', (Stage(2, 'all', lr=1e-3),), aug={'max_rotate': 20.0, 'do_flip': False},
                  cbs=[{'name': 'MixUp', 'alpha': 0.4}])
     test_eq((mix.epochs, mix.cbs), (2, ({'name': 'MixUp', 'alpha': 0.4},)))
@@ -145,27 +165,35 @@ def test_03_recipes_03_a_recipe():
     test_fail(lambda: Recipe('bad name!', (Stage(1),)), contains="recipe name 'bad name!'")
     test_fail(lambda: Recipe('x', ()), contains='needs at least one Stage')
     test_fail(lambda: Recipe('x', (Stage(1),), splitter='layers'), contains="splitter must be 'blocks' or 'fastai'")
-    # --- cell 34 ---
+    # --- cell 36 ---
     print(mix.to_json())
     test_eq(mix.to_dict()['stages'], [asdict(Stage(2, 'all', lr=1e-3))])   # plain dicts, nested
     test_eq(Recipe.from_json(mix.to_json()), mix)                       # callbacks and augmentation survive JSON exactly
     test_fail(lambda: Recipe.from_dict({'name': 'x', 'stages': [{'epochs': 1}], 'lr': 1}), contains="unknown recipe field(s) ['lr']")
     r_stlr = Recipe('stlr_ft', (Stage(1, train=1), stlr_stage))
     test_eq(Recipe.from_json(r_stlr.to_json()), r_stlr); test_eq(r_stlr.stages[1].schedule, 'stlr')   # an 'stlr' stage too
-    # --- cell 36 ---
+
+    for bad, msg in [({'pretrained': 'false'}, "recipe 'x': pretrained='false': must be true or false"),
+                     ({'train_bn': 'no'}, "train_bn='no'"), ({'arch': 3}, 'arch=3: must be a string'),
+                     ({'stages': [{'epochs': 1, 'lr': 'fast'}]}, "recipe 'x': stage 0: lr='fast'"),
+                     ({'stages': [{'epochs': 1, 'lrr': 1}]}, "recipe 'x': stage 0: got an unexpected keyword argument 'lrr'"),
+                     ({'stages': [5]}, "stage 0: 5 is not a stage"), ({'cbs': 'MixUp'}, "cbs='MixUp': must be a list"),
+                     ({'stages': [{'epochs': 600}, {'epochs': 600}]}, '1200 epochs in all: at most 1000')]:
+        test_fail(lambda: Recipe.from_dict({'name': 'x', 'stages': [{'epochs': 1}], **bad}), contains=msg)
+    # --- cell 38 ---
     print(mix)
     test_eq(str(Recipe('two', (Stage(1, train=1), Stage(2)), aug='none')).splitlines(),
             ['two: efficientnet_lite0 (ImageNet weights), aug none, BatchNorm trainable, 3 epochs',
              '  1. 1 epoch training the head, lr 0.001, one_cycle', '  2. 2 epochs training all groups, lr 0.001, one_cycle'])
-    # --- cell 38 ---
+    # --- cell 40 ---
     test_eq(mix.aug_kwargs, {'aug': True, 'max_rotate': 20.0, 'do_flip': False})
     test_eq(Recipe('x', (Stage(1),), aug='none').aug_kwargs, {'aug': False})
-    # --- cell 40 ---
+    # --- cell 42 ---
     test_fail(lambda: Recipe('deep', (Stage(1, train=20),)).validate(9), contains="recipe 'deep', stage 0: train=20 top groups")
     three_stages = Recipe('x', (Stage(2), Stage(1), Stage(3)))
     test_eq([three_stages.stage_of(e) for e in range(6)], [(0, 0), (0, 1), (1, 0), (2, 0), (2, 1), (2, 2)])
     test_fail(lambda: three_stages.stage_of(6), contains='epoch 6 is outside recipe')
-    # --- cell 42 ---
+    # --- cell 44 ---
     from tunelab.data import smoke_dls
     tiny = smoke_dls(10, size=32)
     learn = Recipe('blocks', (Stage(1, train=1),), train_bn=False).learner(tiny, pretrained=False)
@@ -173,7 +201,7 @@ def test_03_recipes_03_a_recipe():
     test_eq(len(Recipe('two', (Stage(1),), splitter='fastai').learner(tiny, pretrained=False).splitter(learn.model)), 2)
     test_fail(lambda: Recipe('deep', (Stage(1, train=20),)).learner(tiny, pretrained=False), contains="stage 0: train=20")
     import inspect; assert 'channels_last' in inspect.signature(Recipe.learner).parameters   # tune_learner's, documented
-    # --- cell 44 ---
+    # --- cell 46 ---
     t = compare_recipes(mix, three_stages)
     test_eq(t.index.tolist(), [('mixup_ft', 1), ('x', 1), ('x', 2), ('x', 3)])
     test_eq(t.epochs.tolist(), [2, 2, 1, 3])
@@ -184,40 +212,40 @@ def test_03_recipes_04_the_standard_recipes():
     "nbs/03_recipes.ipynb, section 'the_standard_recipes': its testable cells, in order."
     global r
     _sections.before(4)
-    # --- cell 46 ---
+    # --- cell 48 ---
     test_eq(linear_probe(3).stages, (Stage(3, train=1, lr=2e-3),))
     test_eq((linear_probe().aug, linear_probe().train_bn, linear_probe().bn_eval), ('none', False, True))
-    # --- cell 48 ---
+    # --- cell 50 ---
     test_close(fastai_fine_tune(4).stages[1].lrs(3), [1e-5, 1e-4, 1e-3])          # slice(base_lr/2/100, base_lr/2)
     test_eq(fastai_fine_tune(4).stage_of(3), (1, 2))
     test_fail(lambda: fastai_fine_tune(1), contains='fine_tune needs more epochs (1) than freeze_epochs (1)')
-    # --- cell 50 ---
-    test_eq(full_fine_tune(3).stages, (Stage(3, 'all', lr=1e-3),))
     # --- cell 52 ---
+    test_eq(full_fine_tune(3).stages, (Stage(3, 'all', lr=1e-3),))
+    # --- cell 54 ---
     test_eq([s.train for s in gradual_unfreezing(5).stages], [1, 2, 3, 4, 'all'])
     test_eq(gradual_unfreezing(5).stage_of(0), (0, 0)); test_eq(gradual_unfreezing(5).stage_of(4), (4, 0))
     test_fail(lambda: gradual_unfreezing(1), contains='at least 2 epochs')
     test_eq([(s.epochs, s.train) for s in gradual_unfreezing(12).stages],      # all 9 groups train from epoch 8: 4 epochs of everything
             [(1, 1), *[(1, k) for k in range(2, 9)], (4, 'all')])
     test_eq(gradual_unfreezing(12).epochs, 12)
-    # --- cell 54 ---
+    # --- cell 56 ---
     test_eq(ulmfit(4).stages[0].unfreeze, (1, 4, 6, 'all')); test_eq(ulmfit(5).stages[0].unfreeze, (1, 3, 5, 7, 'all'))
     test_eq(ulmfit(3, schedule=(1, 2, 'all')).stages[0].unfreeze, (1, 2, 'all'))
     test_fail(lambda: ulmfit(1), contains='ulmfit needs at least 2 epochs')
-    # --- cell 56 ---
-    for r in standard_recipes(): print(r, end='\n\n')
-    # --- cell 57 ---
-    compare_recipes(*standard_recipes())
     # --- cell 58 ---
+    for r in standard_recipes(): print(r, end='\n\n')
+    # --- cell 59 ---
+    compare_recipes(*standard_recipes())
+    # --- cell 60 ---
     test_eq([r.name for r in standard_recipes()], ['linear_probe', 'fine_tune', 'full_fine_tune', 'gradual_unfreezing'])
     test_eq([r.epochs for r in standard_recipes(4)], [4, 4, 4, 4])
-    # --- cell 60 ---
+    # --- cell 62 ---
     test_eq(Recipe.from_json(lp_ft(3).to_json()), lp_ft(3)); test_eq([s.train for s in lp_ft(3).stages], [1, 'all'])
     test_eq([s.epochs for s in lp_ft(3, probe_epochs=5).stages], [5, 3])
-    # --- cell 61 ---
+    # --- cell 63 ---
     r = gradual_unfreezing(5)
     print(r.to_json(indent=1)[:400], '...')
-    # --- cell 62 ---
+    # --- cell 64 ---
     for r in standard_recipes(6): test_eq(Recipe.from_json(r.to_json()), r)
     _sections.done('test_03_recipes_04_the_standard_recipes')
 
@@ -226,26 +254,26 @@ def test_03_recipes_05_every_recipe_that_ships():
     "nbs/03_recipes.ipynb, section 'every_recipe_that_ships': its testable cells, in order."
     global meaning, r, rr, rs, shipped
     _sections.before(5)
-    # --- cell 64 ---
+    # --- cell 66 ---
     test_eq(from_scratch(4).pretrained, False)
     test_eq(from_scratch(4).stages, full_fine_tune(4, lr=2e-3).stages)                   # the same stages, random weights
-    # --- cell 66 ---
+    # --- cell 68 ---
     test_eq(freeze_policies(3, 2e-3)[-1], full_fine_tune(3, 2e-3))
     test_eq([r.name for r in freeze_policies(partial=5)], ['feature_extraction', 'fastai_freeze', 'freeze_to_5', 'full_fine_tune'])
     test_eq([(r.train_bn, r.bn_eval) for r in freeze_policies()], [(False, True), (True, False), (True, False), (True, False)])
-    # --- cell 68 ---
+    # --- cell 70 ---
     rr = rate_recipes(2e-3, 1e-3, epochs=4)
     test_eq([r.name for r in rr], ['one_rate', 'slice_blocks', 'slice_2groups', 'ulmfit_rates'])
     test_eq([[s.epochs for s in r.stages] for r in rr], [[1, 3]] * 4); test_eq(rr[2].splitter, 'fastai')
     test_close(rate_recipes(2e-3, 1e-3)[3].stages[1].lrs(3), ulmfit_lrs(1e-3, 3))
-    # --- cell 70 ---
+    # --- cell 72 ---
     test_eq([(r.aug, [c['name'] for c in r.cbs]) for r in aug_recipes()], [('none', []), ('default', []), ('default', ['MixUp'])])
     test_eq(aug_recipes(4)[0].stages, fastai_fine_tune(4).stages)
-    # --- cell 71 ---
+    # --- cell 73 ---
     shipped = (standard_recipes() + [ulmfit(), lp_ft(), from_scratch()] + freeze_policies() + rate_recipes(2e-3, 1e-3)
                + aug_recipes())
     compare_recipes(*shipped)[['epochs', 'train', 'lr', 'spread', 'aug', 'pretrained']]
-    # --- cell 72 ---
+    # --- cell 74 ---
     meaning = {}
     for r in shipped: meaning.setdefault(r.name, set()).add(r.description)
     test_eq({name: d for name, d in meaning.items() if len(d) > 1}, {})        # one name, one definition
@@ -259,12 +287,12 @@ def test_03_recipes_06_recipes_run_on_fastai():
     global Seen, before, dls, groups, learn, lrs, moved, replace, seed_everything, seen, smoke_dls, stage, torch
     global tune_learner, xb, yb
     _sections.before(6)
-    # --- cell 74 ---
+    # --- cell 76 ---
     test_eq([type(o).__name__ for o in recipe_cbs(mix)], ['MixUp'])                    # what every fit of `mix` gets
     assert recipe_cbs(mix)[0] is not recipe_cbs(mix)[0]                                 # a fresh callback per fit
     from dataclasses import replace
     test_eq([type(o).__name__ for o in recipe_cbs(replace(mix, bn_eval=True))], ['BnFreeze', 'MixUp'])
-    # --- cell 76 ---
+    # --- cell 78 ---
     seen = []
     class Seen(Callback):
         "Which groups train, at the start of every fit."
@@ -274,7 +302,7 @@ def test_03_recipes_06_recipes_run_on_fastai():
         apply_recipe(learn, Recipe('head_then_all', (Stage(1, train=1), Stage(1, train=2), Stage(1)), aug='none'), cbs=Seen())
     test_eq(seen, [[False, False, True], [False, True, True], [True, True, True]])   # one fit per stage, in order
     test_fail(lambda: apply_recipe(learn, Recipe('deep', (Stage(1, train=5),))), contains="recipe 'deep', stage 0: train=5")
-    # --- cell 77 ---
+    # --- cell 79 ---
     import torch
     from tunelab.core import seed_everything
     from tunelab.data import smoke_dls
@@ -290,7 +318,7 @@ def test_03_recipes_06_recipes_run_on_fastai():
     learn.model.train(); learn.loss_func(learn.model(xb), yb).backward(); learn.opt.step()
     moved = [any(not torch.equal(b, p) for b, p in zip(bg, g)) for bg, g in zip(before, groups)]
     moved
-    # --- cell 78 ---
+    # --- cell 80 ---
     test_eq(moved, [False] * 7 + [True, True])
     test_close(lrs[-2], lrs[-1] / 2.6)
     _sections.done('test_03_recipes_06_recipes_run_on_fastai')
@@ -300,7 +328,7 @@ def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     "nbs/03_recipes.ipynb, section 'where_a_recipe_starts_another_model_s_bo': its testable cells, in order."
     global fn, groups, head, moved, n, names, old, resnet, sd, second, tempfile, three, v
     _sections.before(7)
-    # --- cell 80 ---
+    # --- cell 82 ---
     import tempfile
     fn = Path(tempfile.mkdtemp())/'old.pth'; fn.write_bytes(b'some weights')
     second = replace(full_fine_tune(2), name='second_round', init=str(fn), reinit=(0,))
@@ -308,7 +336,7 @@ def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     fn.write_bytes(b'other weights'); test_ne(init_version(second), v)         # another file content, another identity
     test_eq(init_version(replace(second, init='run:abc')), 'run:abc'); test_eq(init_version(full_fine_tune()), None)
     test_fail(lambda: init_version(replace(second, init='/no/such.pth')), contains='init file /no/such.pth not found')
-    # --- cell 82 ---
+    # --- cell 84 ---
     old = tune_learner(smoke_dls(20, size=32, bs=16), train_bn=False)
     with torch.no_grad(): old.model[0].model.conv_stem.weight.add_(1.)           # a body that is not ImageNet's
     three = tune_learner(dls, n_out=3)
@@ -320,14 +348,14 @@ def test_03_recipes_07_where_a_recipe_starts_another_model_s_bo():
     test_eq(n, len([k for k in sd if k.startswith('0.')]))
     resnet = tune_learner(dls, 'resnet18', pretrained=False)
     test_fail(lambda: load_body(three, resnet.model.state_dict(), 'a resnet'), contains='a resnet: ')
-    # --- cell 84 ---
+    # --- cell 86 ---
     groups = [[p.detach().clone() for p in g] for g in three.splitter(three.model)]
     names = reinit_groups(three, [0, 1])
     moved = [any(not torch.equal(a, b) for a, b in zip(g0, g)) for g0, g in zip(groups, three.splitter(three.model))]
     test_eq(moved, [True, True] + [False] * 7)                                   # exactly the two groups asked for
     test_eq(names[0], '0.model.conv_stem')
     test_fail(lambda: reinit_groups(three, [12]), contains='the model has 9 parameter groups')
-    # --- cell 85 ---
+    # --- cell 87 ---
     fn = Path(tempfile.mkdtemp())/'old.pth'; torch.save(old.model.state_dict(), fn)
     second = replace(full_fine_tune(2), name='second_round', init=str(fn), reinit=(0,))
     print(second)

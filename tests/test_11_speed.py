@@ -54,9 +54,9 @@ def test_11_speed_02_plain_fastai_the_baseline():
 @pytest.mark.experiment
 def test_11_speed_03_a_small_measurement_experiment():
     "nbs/11_speed.ipynb, section 'a_small_measurement': its testable cells, in order."
-    global FeatureCache, Path, ResultStore, animal_silhouettes, data, epoch, every_image_opened, fastai_probe
-    global image_dls, item_memo, k, linear_probe, mdls, net, one_epoch, probe, res, run_recipe, steps, tempfile, tmp
-    global tune_learner, v, xb, yb
+    global BnFreeze, FeatureCache, Path, ResultStore, acc, animal_silhouettes, data, epoch, every_image_opened
+    global fastai_probe, image_dls, item_memo, itertools, k, linear_probe, mdls, n, net, one_epoch, probe, res
+    global run_recipe, steps, tempfile, tmp, tune_learner, v, xb, yb
     _sections.before(3)
     # --- cell 12 ---
     from tunelab.models import tune_learner
@@ -67,29 +67,35 @@ def test_11_speed_03_a_small_measurement_experiment():
     print(f"full step: default {steps['default']:.2f} s, channels-last {steps['channels_last']:.2f} s: "
           f"{steps['default'] / steps['channels_last']:.2f}x")
     # --- cell 13 ---
-    import tempfile
+    import tempfile, itertools
     from pathlib import Path
+    from fastai.callback.training import BnFreeze
     from tunelab.recipes import linear_probe
     from tunelab.runner import run_recipe
     from tunelab.store import ResultStore
     from tunelab.features import FeatureCache
     from tunelab.data import animal_silhouettes
-    data, tmp = animal_silhouettes(30), Path(tempfile.mkdtemp())
+    data, tmp, n = animal_silhouettes(30), Path(tempfile.mkdtemp()), itertools.count()
+    acc = {}
     def probe(cache, name):
-        "Seconds and final accuracy of a 2-epoch linear probe through the runner (features computed inside the timing)."
-        st, start = ResultStore(tmp/name/'results.sqlite'), time.perf_counter()
-        run_recipe(linear_probe(2), data, 'silhouettes', 0, st, tmp/name/'ckpt', img_size=48, bs=64, quiet=True, feature_cache=cache)
-        return dict(seconds=time.perf_counter() - start, accuracy=float(st.results().accuracy.iloc[-1]))
-    def fastai_probe():
+        "Seconds of a 2-epoch linear probe through the runner (features computed inside the timing); its accuracy into `acc`."
+        d = tmp/f'{name}{next(n)}'; st, start = ResultStore(d/'results.sqlite'), time.perf_counter()
+        run_recipe(linear_probe(2), data, 'silhouettes', 0, st, d/'ckpt', img_size=48, bs=64, quiet=True, feature_cache=cache)
+        acc[name] = float(st.results().accuracy.iloc[-1]); return time.perf_counter() - start
+    def fastai_probe(name, bn_freeze=False):
+        "Seconds of plain fastai's frozen `fit_one_cycle(2)` (with `BnFreeze` if `bn_freeze`); its accuracy into `acc`."
         learn, start = fastai_learner(smoke_dls(30, size=48, bs=64, aug=False)), time.perf_counter()
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 2e-3)
-        return dict(seconds=time.perf_counter() - start, accuracy=float(learn.validate()[1]))
-    res = {'cached': probe(FeatureCache(None), 'cached'), 'uncached': probe(False, 'uncached'), 'fastai frozen': fastai_probe()}
-    for k, v in res.items(): print(f"{k:>14}: {v['seconds']:5.1f} s, accuracy {v['accuracy']:.1%}")
-    print(f"cached linear probe: {res['uncached']['seconds'] / res['cached']['seconds']:.1f}x faster than uncached, "
-          f"{res['fastai frozen']['seconds'] / res['cached']['seconds']:.1f}x faster than fastai's frozen fit")
+        if bn_freeze: learn.train_bn = False; learn.freeze()    # BnFreeze acts on BatchNorm layers whose weights are frozen
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 2e-3, cbs=[BnFreeze()] if bn_freeze else [])
+        secs = time.perf_counter() - start; acc[name] = float(learn.validate()[1]); return secs
+    res = interleaved({'cached': lambda: probe(FeatureCache(None), 'cached'), 'uncached': lambda: probe(False, 'uncached'),
+                       'fastai frozen': lambda: fastai_probe('fastai frozen'),
+                       'fastai + BnFreeze': lambda: fastai_probe('fastai + BnFreeze', bn_freeze=True)}, rounds=2)
+    for k, v in res.items(): print(f"{k:>17}: {v:5.1f} s (median of 2, interleaved), accuracy {acc[k]:.1%}")
+    print(f"cached linear probe: {res['uncached'] / res['cached']:.1f}x faster than uncached, "
+          f"{res['fastai frozen'] / res['cached']:.1f}x faster than fastai's frozen fit")
     # --- cell 14 ---
-    test_close(res['cached']['accuracy'], res['uncached']['accuracy'], eps=0.011)      # the same training, to float rounding
+    test_close(acc['cached'], acc['uncached'], eps=0.011)      # the same training, to float rounding
     # speed is measured and printed, never asserted here (a busy machine would fail it): bench/bench.py holds the targets
     # --- cell 15 ---
     from tunelab.data import image_dls, item_memo

@@ -213,6 +213,10 @@ def test_12_evaluate_07_what_to_change_next():
     assert 'noise shift costs the most (33.0%' in s[1] and '4 of 6' in s[2] and 'over-confident' in s[3], s
     s = what_to_change_next({'validation': 0.95, 'held-out': 0.80, 'blur': 0.78}, 0.02, 0.03, 1.0)
     assert '15.0% gap' in s[0] and 'holds up' in s[1] and 'does not help' in s[2], s
+    s = what_to_change_next({'validation': 0.60, 'held-out': 0.55}, 0.1, 0.05, 1.5, n_valid=60)    # 60 images: ±12.4 points
+    assert '±12.4% sampling margin' in s[0] and 'cannot rank changes smaller than ±12.4%' in s[0], s
+    s = what_to_change_next({'validation': 0.90, 'held-out': 0.80}, 0.1, 0.05, 1.5, n_valid=1000)  # ±1.9: a 10-point gap is real
+    assert 'beyond the sampling margin' in s[0], s
     _sections.done('test_12_evaluate_07_what_to_change_next')
 
 
@@ -278,13 +282,13 @@ def test_12_evaluate_09_from_the_command_line_experiment():
 @pytest.mark.experiment
 def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     "nbs/12_evaluate.ipynb, section 'the_experiment_fine_tune_export_evaluate': its testable cells, in order."
-    global E, IMG, N, N_TEST, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg, m
-    global main, n_err, name, p, pca, plt, ref, row, rows, runs, s, seed, shapes_dataset, some, steps, tests
-    global train_path, vlogits, vy, y
+    global E, IMG, N, N_TEST, SHIFTS, T, a, acc, axs, cal, chance, cm, confused, csv, f, fig, interp, l, learn, lg
+    global lo_ece, lo_nll, lo_shift, m, main, n_err, name, p, paired, pca, plt, ref, row, rows, runs, s, seed
+    global shapes_dataset, shift_cost, some, steps, t_interval, tests, train_path, vlogits, vy, worst, y
     _sections.before(10)
     # --- cell 46 ---
     from tunelab.data import shapes_dataset, SHIFTS
-    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 60, 40, 3), full=(128, rehearsed(200, 20), 40, 3))
+    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 150, 200, 5), full=(128, rehearsed(200, 20), rehearsed(200, 10), 5))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'held-out': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}
     tests |= {s: shapes_dataset(s, n_per_class=N_TEST, size=64, seed=1) for s in SHIFTS if s not in ('none', 'all')}
@@ -343,13 +347,28 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     plot_reliability(lg.softmax(-1), y, ax=axs[0], label='softmax'); axs[0].set_title('held-out, seed 0, before')
     plot_reliability(temperature_scale(lg, T), y, ax=axs[1], label=f'T = {T:.2f}'); axs[1].set_title('after temperature scaling');
     # --- cell 55 ---
+    from tunelab.reports import t_interval
     m = acc.mean()
     chance = 1 / len(learn.dls.vocab)
     SIZE.claim(m['validation'] > 2 * chance and m['held-out'] > 2 * chance, f"it learned the shapes: {m['validation']:.1%} validation, {m['held-out']:.1%} held-out (chance {chance:.0%})")
     cm = interp.confusion_matrix(); n_err = int(cm.sum() - np.trace(cm))
-    steps = what_to_change_next(m.to_dict(), cal.ece_before.mean(), cal.ece_after.mean(), cal['T'].mean(), confused, n_err)
+    steps = what_to_change_next(m.to_dict(), cal.ece_before.mean(), cal.ece_after.mean(), cal['T'].mean(), confused, n_err,
+                                n_valid=len(learn.dls.valid_ds))
     print(f"Means over {len(runs)} seeds (seed 0 for the confusions).")
     for s in steps: print('-', s)
+    def paired(d, what):
+        "One line: the mean of the per-seed differences `d` with its 95% t-interval."
+        mu, h = t_interval(d)
+        print(f"{what}: {mu:+.3f} (95% CI {mu-h:+.3f} to {mu+h:+.3f}, per seed {d.min():+.3f} to {d.max():+.3f}; {len(d)} seeds)")
+        return mu - h
+    shift_cost = acc['held-out'].values[:, None] - acc.drop(columns=['validation', 'held-out'])     # per seed, per shift
+    worst = shift_cost.mean().idxmax()
+    lo_ece = paired(cal.ece_before - cal.ece_after, 'temperature scaling: held-out ECE before - after')
+    lo_nll = paired(cal.nll_before - cal.nll_after, 'temperature scaling: held-out NLL before - after')
+    lo_shift = paired(shift_cost[worst], f"the {worst} shift: held-out accuracy - {worst} accuracy")
+    SIZE.claim(lo_nll > 0, "a temperature fitted on the validation set lowers the held-out NLL (paired interval above zero)")
+    SIZE.claim(lo_ece > 0, "... and the held-out ECE")
+    SIZE.claim(lo_shift > 0, f"the {worst} shift costs accuracy ({shift_cost[worst].mean():.1%} on average, paired interval above zero)")
     _sections.done('test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment')
 
 

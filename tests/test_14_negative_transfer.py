@@ -29,8 +29,8 @@ def test_14_negative_transfer_00_setup():
 @pytest.mark.experiment
 def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
     "nbs/14_negative_transfer.ipynb, section 'experiment_negative_transfer': its testable cells, in order."
-    global NT, OLD, R, V, a, cpu_lesson, d, d_gain, df2, ev_perm, ev_sil, h_s, imagenet, label, m_s, neg, ntab, out
-    global perm, rows, run2, s, shrink, sil, starts, t_interval, t_lesson, v
+    global NT, OLD, R, V, a, cpu_lesson, d, d_gain, df2, ev_perm, ev_sil, h_s, imagenet, label, low, m_s, neg, ntab
+    global out, perm, rows, run2, s, shrink, sil, starts, t_interval, t_lesson, v
     _sections.before(1)
     # --- cell 2 ---
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
@@ -70,6 +70,10 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
          for s in ('ImageNet, stem + blocks 0-2 reset', 'ImageNet, blocks 4-6 reset', 'random init')}
     for s, v in R.items(): print(f"pixel-permuted: {v['line']}")
     test_eq(len(neg), len(NT['seeds']) * 6)
+    SIZE.claim(V['silhouettes']['established'] and V['silhouettes']['mean'] > 0, f"ImageNet weights help on the silhouettes ({V['silhouettes']['mean']*100:+.1f} points over random init)")
+    SIZE.claim(m_s - h_s > 0, f"their worth shrinks when the pixels are permuted ({m_s*100:+.1f} points, paired interval above zero)")
+    low = R['ImageNet, stem + blocks 0-2 reset']
+    SIZE.claim(low['established'] and low['mean'] < 0, f"resetting the low blocks hurts on the permuted pixels ({low['mean']*100:+.1f} points)")
     _sections.done('test_14_negative_transfer_01_experiment_negative_transfer_experiment')
 
 

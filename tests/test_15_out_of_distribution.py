@@ -97,9 +97,9 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     "nbs/15_out_of_distribution.ipynb, section 'experiment_out_of_distribution': its testable cells, in order."
     global ALPHAS, OD, RUN, SHIFTS, SHIFT_NAMES, a, acc, anchors, ax, b, best_a, bn, cpu_lesson, curves, df3, dl, end
     global evals, f3, fig, files_to_predict, final_results, ft, g, h_, id_eval, id_path, k, kept, kind, learn
-    global learner_of_run, lpft, m, m_, methods, n_of, ood, otab, out, p, paired_verdict, paper, per, pick_rates, plt
-    global probe, r, rate_grid, rates, rows, run_experiments, seed, shapes, shapes_dataset, shift_paths, shift_valid
-    global shifted_accuracy, t_interval, t_lesson, v, w, wc, wise, wmean
+    global learner_of_run, lpft, lpft_ft, lpft_lp, m, m_, methods, n_of, ood, otab, out, p, paired_verdict, paper, per
+    global pick_rates, plt, probe, r, rate_grid, rates, rows, run_experiments, seed, shapes, shapes_dataset
+    global shift_paths, shift_valid, shifted_accuracy, t_interval, t_lesson, v, w, wc, wise, wmean
     _sections.before(3)
     # --- cell 10 ---
     import matplotlib.pyplot as plt
@@ -194,6 +194,10 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     print(f"LP-FT with the body's BatchNorm training in stage 2: ID {otab.loc['LP-FT, BatchNorm training', 'ID']:.1%}, OOD "
           f"{otab.loc['LP-FT, BatchNorm training', 'OOD']:.1%} (frozen statistics: {otab.loc['LP-FT', 'ID']:.1%}, {otab.loc['LP-FT', 'OOD']:.1%})\n  {bn['line']}")
     SIZE.claim(otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min() > 0.4, f"each method learns the task in distribution: the worst {otab.loc[['FT', 'LP', 'LP-FT'], 'ID'].min():.1%} (chance 20%)")
+    lpft_ft, lpft_lp = paired_verdict(per, 'LP-FT', 'FT', metric='ID'), paired_verdict(per, 'LP-FT', 'LP', metric='OOD')
+    SIZE.claim(lpft_ft['established'] and lpft_ft['mean'] > 0, f"LP-FT ahead of FT in distribution ({lpft_ft['mean']*100:+.1f} points)")
+    SIZE.claim(lpft_lp['established'] and lpft_lp['mean'] > 0, f"LP-FT ahead of the probe out of distribution ({lpft_lp['mean']*100:+.1f} points)")
+    SIZE.claim(bn['established'] and bn['mean'] > 0, f"stage 2 with the body's BatchNorm statistics frozen beats letting them train ({bn['mean']*100:+.1f} points ID)")
     _sections.done('test_15_out_of_distribution_03_experiment_out_of_distribution_experiment')
 
 

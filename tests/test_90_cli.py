@@ -24,8 +24,8 @@ def test_90_cli_00_setup():
 
 def test_90_cli_01_one_fine_tune_through_the_runner():
     "nbs/90_cli.ipynb, section 'one_fine_tune_through_the_runner': its testable cells, in order."
-    global Captured, a, argv, bad, called, capture, compare, compare_help, e, env, g, got, kw, learners, ns, o, rdir
-    global real_predict, real_run, row, sil, want
+    global Captured, a, argv, bad, called, capture, compare, compare_help, e, env, ev, g, got, kw, learners, msg, ns
+    global o, rdir, real_predict, real_run, row, sil, want
     _sections.before(1)
     # --- cell 5 ---
     sil = animal_silhouettes(10, dest=Path(tempfile.mkdtemp()))
@@ -37,6 +37,10 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     assert 0 <= row['accuracy'] <= 1 and row['valid_loss'] > 0, row
     test_eq(type(learners[0]).__name__, 'Learner')
     test_eq(learners[0].dls.vocab, sorted(o.name for o in sil.iterdir() if o.is_dir()))   # the trained model, ready to export
+    ev = silhouette_evaluation(3, train_per_class=10, dest=sil.parent)   # other silhouettes of the same classes: scored once
+    row = finetune_result(sil, epochs=1, img_size=16, quiet=True, evaluation=ev)
+    assert 0 <= row['evaluation'] <= 1, row
+    test_eq('evaluation' in finetune_result(sil, epochs=1, img_size=16, quiet=True), False)   # only when asked
     shutil.rmtree(sil.parent)
     # --- cell 8 ---
     sorted(CALLBACKS)
@@ -75,6 +79,15 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     (rdir/'bad.json').write_text('{not json')
     test_fail(lambda: _read_recipes([rdir/'bad.json']), contains='not valid JSON')
     test_fail(lambda: _read_recipes([rdir/'nope.json']), contains='no such file')
+    for bad, msg in [({'pretrained': 'false'}, "pretrained='false': must be true or false"),    # a string is not a boolean
+                     ({'stages': [{'epochs': 10**9}]}, 'epochs=1000000000: must be a whole number from 1 to 1000'),
+                     ({'cbs': [{'name': 'MixUp', 'alpha': 'strong'}]}, "MixUp argument alpha='strong': must be a number"),
+                     ({'aug': {'max_rotate': 'lots'}}, "aug max_rotate='lots'"), ({'arch': 0}, 'arch=0: must be a string')]:
+        (rdir/'typed.json').write_text(json.dumps({'name': 'r', 'stages': [{'epochs': 1}], **bad}))
+        test_fail(lambda: _read_recipes([rdir/'typed.json']), contains=f"--recipe {rdir/'typed.json'}: recipe 'r': ")
+        test_fail(lambda: _read_recipes([rdir/'typed.json']), contains=msg)
+    (rdir/'num.json').write_text('[3]')
+    test_fail(lambda: _read_recipes([rdir/'num.json']), contains='3 is not a recipe')
     shutil.rmtree(rdir)
     # --- cell 19 ---
     compare = lambda *argv: compare_command(_parser().parse_args(['compare', *argv]))

@@ -38,32 +38,37 @@ def finetune_result(data:Path,                     # an image folder, one sub-fo
                     seed:int=42,                   # seeds the run (the split is the runner's)
                     out:Path|None=None,            # results store (resumable); default: `lesson_out`'s
                     quiet:bool=False,              # hide fastai's progress bars and table
-                    learners:list|None=None        # if given, the trained `Learner` is appended to it (to export it)
+                    learners:list|None=None,       # if given, the trained `Learner` is appended to it (to export it)
+                    evaluation:Path|None=None      # a held-out folder of the same classes: also scored there, once
                    ) -> dict:
-    "Fine-tune `arch` on `data` through the runner; one row: accuracy, validation loss and seconds."
+    "Fine-tune `arch` on `data` through the runner; one row: accuracy (and `evaluation`'s, if given), validation loss and seconds."
     recipe = (fastai_fine_tune if pretrained else from_scratch)(epochs + 1, base_lr, arch=arch)
     store = Path(out) if out is not None else lesson_out('finetune')
     try:
         report = check_image_folder(data)                             # the folder read once, for the run and the count
         df = run_experiments([recipe], {Path(data).name: data}, seeds=[seed], out=store, img_size=img_size, quiet=quiet,
-                             keep_models=learners is not None, reports={Path(data).name: report})
+                             keep_models=learners is not None, reports={Path(data).name: report},
+                             evaluation=None if evaluation is None else {Path(data).name: evaluation})
         f = final_results(df).iloc[0]
         if learners is not None: learners.append(learner_of_run(recipe, data, store/'checkpoints', f.run_id, img_size))
     finally:
         if out is None: done_with(store)
     return dict(arch=arch, pretrained=pretrained, epochs=recipe.epochs, images=_train_images(report), size=img_size,
                 accuracy=float(f.accuracy), valid_loss=float(f.valid_loss), seconds=round(float(f.total_seconds), 1),
-                seed=seed)
+                seed=seed, **({} if evaluation is None else {'evaluation': float(f.evaluation)}))
 
 def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:int=3,
                    n_per_class:int=300,           # silhouettes per class
                    size:int=48,                   # image size
                    base_lr:float=2e-3,
                    seed:int=42,                   # seeds the run
-                   quiet:bool=False, learners:list|None=None, out:Path|None=None) -> dict:
+                   quiet:bool=False, learners:list|None=None, out:Path|None=None,
+                   evaluation:int|None=None       # if given: also scored on this many other silhouettes per class
+                  ) -> dict:
     "`finetune_result` on the animal silhouettes: the smoke-size first result."
+    ev = None if evaluation is None else silhouette_evaluation(evaluation, train_per_class=n_per_class)
     return finetune_result(animal_silhouettes(n_per_class), arch, pretrained, epochs, base_lr, size, seed, out, quiet,
-                           learners)
+                           learners, ev)
 
 # %% ../nbs/90_cli.ipynb #3285d1a9
 def _parser() -> argparse.ArgumentParser:
@@ -224,6 +229,8 @@ def _read_recipes(paths) -> list:
         try: d = json.loads(Path(p).read_text())
         except json.JSONDecodeError as e: raise ValueError(f"--recipe {p}: not valid JSON ({e})") from None
         for o in (d if isinstance(d, list) else [d]):
+            if not isinstance(o, dict):
+                raise ValueError(f"--recipe {p}: {o!r} is not a recipe (a JSON object with 'name' and 'stages', or a list of them)")
             try: res.append(Recipe.from_dict(o))
             except (TypeError, ValueError) as e: raise ValueError(f"--recipe {p}: {e}") from None
     return res

@@ -328,15 +328,26 @@ def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation
                         temperature:float,   # the fitted T
                         confused:list=(),    # `interp.most_confused()`: (actual, predicted, count), most first
                         n_errors:int=0,      # validation errors in all
-                        big_drop:float=0.10  # an accuracy drop this large under a shift gets its own advice
+                        big_drop:float=0.10, # an accuracy drop this large under a shift gets its own advice
+                        n_valid:int|None=None # validation images: their sampling margin says what the set can rank
                        ) -> list:
     "Sentences that argue the next experiment from this run's numbers."
     out, held = [], acc['held-out']
     gap = acc['validation'] - held
-    out.append(f"Validation {acc['validation']:.1%} vs a fresh same-domain set {held:.1%}: " +
-               ("close, so the validation set ranks changes reliably." if abs(gap) < 0.05 else
-                f"a {abs(gap):.1%} gap: the validation set is small or unrepresentative; "
-                "compare changes over seeds (--seeds 3) or on more images."))
+    if n_valid:                               # a 95% binomial margin of the validation accuracy
+        margin = 1.96 * np.sqrt(max(acc['validation'] * (1 - acc['validation']), 1e-12) / n_valid)
+        out.append(f"Validation {acc['validation']:.1%} ({n_valid} images: ±{margin:.1%} sampling margin at 95%) vs a fresh "
+                   f"same-domain set {held:.1%}: " +
+                   (f"within that margin, so it agrees with fresh images; but it cannot rank changes smaller than "
+                    f"±{margin:.1%}: compare those over seeds, paired, on a larger held-out set." if abs(gap) <= margin else
+                    f"a {abs(gap):.1%} gap, beyond the sampling margin: the validation set is unrepresentative "
+                    f"(or chosen on); compare changes over seeds (--seeds 3) on a held-out set."))
+    else:
+        out.append(f"Validation {acc['validation']:.1%} vs a fresh same-domain set {held:.1%}: " +
+                   (f"a {abs(gap):.1%} gap; pass n_valid to know whether the validation set can rank a change that small."
+                    if abs(gap) < 0.05 else
+                    f"a {abs(gap):.1%} gap: the validation set is small or unrepresentative; "
+                    "compare changes over seeds (--seeds 3) or on more images."))
     shifts = {k: held - v for k, v in acc.items() if k not in ('validation', 'held-out')}
     if shifts:
         worst = max(shifts, key=shifts.get)

@@ -18,11 +18,11 @@ from .models import create_backbone, backbone_model, tune_learner
 from .callbacks import CALLBACKS, register_callback, body_only, GradualUnfreeze   # the registry, complete
 
 # %% auto #0
-__all__ = ['SPREADS', 'SCHEDULES', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'Stage', 'apply_stage', 'sched_stlr', 'fit_stage',
-           'callback_spec', 'make_callback', 'check_aug', 'Recipe', 'compare_recipes', 'linear_probe',
-           'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit', 'standard_recipes', 'lp_ft',
-           'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs', 'apply_recipe',
-           'init_version', 'load_body', 'reinit_groups']
+__all__ = ['LIMITS', 'SPREADS', 'SCHEDULES', 'AUGS', 'group_lrs', 'ulmfit_lrs', 'check_value', 'check_kwargs', 'Stage',
+           'apply_stage', 'sched_stlr', 'fit_stage', 'callback_spec', 'make_callback', 'check_aug', 'Recipe',
+           'compare_recipes', 'linear_probe', 'fastai_fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'ulmfit',
+           'standard_recipes', 'lp_ft', 'from_scratch', 'freeze_policies', 'rate_recipes', 'aug_recipes', 'recipe_cbs',
+           'apply_recipe', 'init_version', 'load_body', 'reinit_groups']
 
 # %% ../nbs/03_recipes.ipynb #30b82dcf
 class _RateGroups(_BaseOptimizer):
@@ -41,6 +41,36 @@ def ulmfit_lrs(lr:float, n_groups:int, factor:float=2.6) -> list:
     if n_groups < 1 or not lr > 0 or not factor >= 1:
         raise ValueError(f"need n_groups >= 1, lr > 0, factor >= 1 (got {n_groups}, {lr}, {factor})")
     return group_lrs(slice(lr / factor ** (n_groups - 1), lr), n_groups)
+
+# %% ../nbs/03_recipes.ipynb #7f6a1c93
+import math, numbers
+LIMITS = dict(epochs=1000, lr=10.)   # what one recipe may ask for: epochs in all (and per stage), the largest rate
+
+_KINDS = {'int': 'a whole number', 'number': 'a number', 'bool': 'true or false (a JSON boolean, not a string)',
+          'str': 'a string'}
+def check_value(v, field:str, kind:str, lo=None, hi=None, none:bool=False, where:str=''):
+    "`v` if it is of `kind` ('int', 'number', 'bool' or 'str'), finite and within [`lo`, `hi`] (or None if `none`); else one clear error."
+    if v is None and none: return v
+    ok = {'int': isinstance(v, int) and not isinstance(v, bool),
+          'number': isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v),   # numpy's too
+          'bool': isinstance(v, bool), 'str': isinstance(v, str)}[kind]
+    if ok and kind in ('int', 'number'): ok = (lo is None or v >= lo) and (hi is None or v <= hi)
+    if not ok:
+        rng = '' if lo is None and hi is None else f" from {lo if lo is not None else '-inf'} to {hi if hi is not None else 'inf'}"
+        raise ValueError(f"{where}{field}={v!r}: must be {_KINDS[kind]}{rng}{' or null' if none else ''}")
+    return v
+
+def check_kwargs(fn, kw:dict, where:str=''):
+    "Check the values of `kw` against `fn`'s annotated (or default) simple types: bool, int, float, str."
+    ps = inspect.signature(fn).parameters
+    for k, v in kw.items():
+        p = ps.get(k)
+        if p is None: continue                                   # **kwargs: nothing to check against
+        t = p.annotation
+        if t is inspect.Parameter.empty: t = type(p.default).__name__ if isinstance(p.default, (bool, float, str)) else 'float' if type(p.default) is int else None
+        elif isinstance(t, type): t = t.__name__
+        kind = {'bool': 'bool', 'int': 'int', 'float': 'number', 'str': 'str'}.get(t)
+        if kind: check_value(v, k, kind, where=where)
 
 # %% ../nbs/03_recipes.ipynb #af10b09d
 SPREADS = ('same', 'fastai', 'geometric', 'ulmfit')
@@ -61,11 +91,17 @@ class Stage:
     unfreeze:tuple|None = None   # gradual unfreezing inside the stage: trainable top groups per epoch, e.g. (1, 3, 6, 'all')
 
     def __post_init__(self):
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"epochs={self.epochs!r}: a stage needs at least 1 epoch")
-        if self.train != 'all' and not (isinstance(self.train, int) and self.train >= 1):
+        check_value(self.epochs, 'epochs', 'int')
+        if self.epochs < 1: raise ValueError(f"epochs={self.epochs!r}: a stage needs at least 1 epoch")
+        check_value(self.epochs, 'epochs', 'int', 1, LIMITS['epochs'])
+        if self.train != 'all' and not (isinstance(self.train, int) and not isinstance(self.train, bool) and self.train >= 1):
             raise ValueError(f"train={self.train!r}: give 'all' or a number of top groups >= 1")
+        check_value(self.lr, 'lr', 'number', 0, LIMITS['lr'])
         if not self.lr > 0: raise ValueError(f"lr={self.lr!r} must be positive")
+        check_value(self.lr_min, 'lr_min', 'number', 0, LIMITS['lr'], none=True)
+        check_value(self.lr_factor, 'lr_factor', 'number'); check_value(self.div, 'div', 'number', 1e-6)
+        check_value(self.pct_start, 'pct_start', 'number', none=True)
+        for f in ('spread', 'schedule'): check_value(getattr(self, f), f, 'str')
         if self.spread not in SPREADS: raise ValueError(f"unknown spread {self.spread!r}: use one of {SPREADS}")
         if self.spread == 'geometric' and not (self.lr_min and 0 < self.lr_min <= self.lr):
             raise ValueError(f"spread='geometric' needs 0 < lr_min <= lr (got lr_min={self.lr_min}, lr={self.lr})")
@@ -77,7 +113,7 @@ class Stage:
             raise ValueError("schedule='stlr' needs 0 < pct_start < 1 (ULMFiT's cut_frac: the rising part)")
         if self.unfreeze is not None:
             object.__setattr__(self, 'unfreeze', tuple(self.unfreeze))
-            if not self.unfreeze or not all(u == 'all' or (isinstance(u, int) and u >= 1) for u in self.unfreeze):
+            if not self.unfreeze or not all(u == 'all' or (isinstance(u, int) and not isinstance(u, bool) and u >= 1) for u in self.unfreeze):
                 raise ValueError(f"unfreeze={self.unfreeze!r}: give trainable group counts >= 1 or 'all', one per epoch")
 
 # %% ../nbs/03_recipes.ipynb #18dbe805
@@ -168,6 +204,7 @@ def callback_spec(c, recipe:str='recipe') -> dict:
     except TypeError: raise ValueError(f"recipe {recipe!r}: {d['name']} arguments must be JSON values, got {kw!r}") from None
     try: inspect.signature(CALLBACKS[d['name']]).bind(**kw)
     except TypeError as e: raise ValueError(f"recipe {recipe!r}: {d['name']}: {e}") from None
+    check_kwargs(CALLBACKS[d['name']], kw, where=f"recipe {recipe!r}: {d['name']} argument ")
     return d
 
 def make_callback(spec:dict) -> Callback:
@@ -184,6 +221,7 @@ def check_aug(aug, recipe:str='recipe'):
         bad = sorted(set(aug) - _AUG_KEYS)
         if bad:
             raise ValueError(f"recipe {recipe!r}: unknown aug_transforms keyword(s) {bad}; use some of {sorted(_AUG_KEYS)}")
+        check_kwargs(aug_transforms, aug, where=f"recipe {recipe!r}: aug ")
         return dict(aug)
     if aug not in AUGS:
         raise ValueError(f"recipe {recipe!r}: unknown aug {aug!r}, use one of {AUGS} or a dict of aug_transforms keywords")
@@ -207,9 +245,20 @@ class Recipe:
     reinit:tuple = ()                    # parameter groups put back to random weights before the first stage
 
     def __post_init__(self):
-        if not self.name or not str(self.name).replace('_', '').replace('-', '').isalnum():
+        if not isinstance(self.name, str) or not self.name or not self.name.replace('_', '').replace('-', '').isalnum():
             raise ValueError(f"recipe name {self.name!r}: use letters, digits, '_' and '-'")
-        stages = tuple(Stage(**s) if isinstance(s, dict) else s for s in self.stages)
+        w = f"recipe {self.name!r}: "
+        for f in ('arch', 'description'): check_value(getattr(self, f), f, 'str', where=w)
+        for f in ('pretrained', 'train_bn', 'bn_eval'): check_value(getattr(self, f), f, 'bool', where=w)
+        for f in ('stages', 'cbs', 'reinit'):
+            if not isinstance(getattr(self, f), (tuple, list)): raise ValueError(f"{w}{f}={getattr(self, f)!r}: must be a list")
+        def stage(i, s):
+            if isinstance(s, Stage): return s
+            if not isinstance(s, dict): raise ValueError(f"{w}stage {i}: {s!r} is not a stage (an object with at least 'epochs')")
+            try: return Stage(**s)
+            except TypeError as e: raise ValueError(f"{w}stage {i}: {str(e).replace('Stage.__init__() ', '')}") from None
+            except ValueError as e: raise ValueError(f"{w}stage {i}: {e}") from None
+        stages = tuple(stage(i, s) for i, s in enumerate(self.stages))
         if not stages or not all(isinstance(s, Stage) for s in stages):
             raise ValueError(f"recipe {self.name!r} needs at least one Stage")
         object.__setattr__(self, 'stages', stages)
@@ -222,6 +271,8 @@ class Recipe:
         if not all(isinstance(g, int) and not isinstance(g, bool) for g in self.reinit):
             raise ValueError(f"recipe {self.name!r}: reinit lists parameter-group indices, not {self.reinit!r}")
         object.__setattr__(self, 'reinit', tuple(self.reinit))
+        if self.epochs > LIMITS['epochs']:
+            raise ValueError(f"{w}{self.epochs} epochs in all: at most {LIMITS['epochs']} (tunelab.recipes.LIMITS['epochs'] widens it)")
 
     @property
     def epochs(self) -> int: return sum(s.epochs for s in self.stages)
