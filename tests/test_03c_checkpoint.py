@@ -11,13 +11,13 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_03c_checkpoint_00_setup():
     "nbs/03c_checkpoint.ipynb, section 'setup': its testable cells, in order."
-    global L, Path, a, b, cp, cp2, ctx, learn, np, p, random, res, s, s0, shutil, st, state, synth_learner, tempfile
-    global test_close, test_eq, tmp_c, tmp_k, torch
+    global Armed, L, Path, a, b, cp, cp2, ctx, f, learn, msg, np, p, pickle, random, res, s, s0, shutil, st, state
+    global synth_learner, tempfile, test_close, test_eq, test_fail, tmp_c, tmp_k, torch, w, warnings
     # --- cell 3 ---
     import tempfile, shutil
     from pathlib import Path
     import numpy as np, torch
-    from fastcore.test import test_eq, test_close
+    from fastcore.test import test_eq, test_close, test_fail
     from fastai.vision.all import L
     import random
     from fastai.test_utils import synth_learner
@@ -45,6 +45,22 @@ def test_03c_checkpoint_00_setup():
     b = (torch.rand(3), np.random.rand(), random.random(), learn.dls.train.rng.random())
     assert torch.equal(a[0], b[0]) and a[1:] == b[1:]                             # every generator continues where it was saved
     test_eq(sorted(state), ['epoch', 'model', 'opt', 'rng', 'row', 'smooth'])
+    import pickle, warnings
+    (tmp_k/'garbage.pth').write_bytes(b'not a checkpoint at all')
+    (tmp_k/'cut.pth').write_bytes((tmp_k/'c.pth').read_bytes()[:2000])                     # a write cut short
+    class Armed:
+        def __reduce__(self): return (print, ('unpickled!',))
+    torch.save({'epoch': 0, 'x': Armed()}, tmp_k/'armed.pth')                             # would run code if unpickled
+    torch.save({'model': {}}, tmp_k/'other.pth')
+    for f, msg in [('garbage.pth', 'unreadable'), ('cut.pth', 'unreadable'), ('armed.pth', 'refused'),
+                   ('other.pth', 'not a tunelab checkpoint (no epoch, opt'), ('none.pth', 'no such file')]:
+        test_fail(lambda: load_checkpoint(tmp_k/f), contains=f"checkpoint {tmp_k/f}: {msg}")
+    test_eq(checkpoint_or_none(tmp_k/'none.pth'), None)                                    # no checkpoint: a new run
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always'); test_eq(checkpoint_or_none(tmp_k/'cut.pth'), None)
+    assert 'starts again from its first epoch' in str(w[0].message) and (tmp_k/'cut.pth.unreadable').exists()
+    assert not (tmp_k/'cut.pth').exists()                                                   # moved aside: the next run writes anew
+    test_eq(sorted(checkpoint_or_none(tmp_k/'c.pth')), sorted(CHECKPOINT_KEYS))
     # --- cell 11 ---
     s0 = (torch.get_rng_state(), random.getstate())
     with preserved_rng(): torch.rand(5); random.random(); np.random.rand()

@@ -81,8 +81,8 @@ def test_04_runner_01_one_run():
 
 def test_04_runner_02_the_evaluation_set():
     "nbs/04_runner.ipynb, section 'the_evaluation_set': its testable cells, in order."
-    global a, acc_e, as_valid, b, body, c, ck_i, ev_small, fc, first, imagenet, io, learn_a, redirect_stdout, rid_a
-    global rid_b, rid_e, runs, second, so, st, st_e, st_i, two, val
+    global a, acc_e, as_valid, b, body, c, ck_i, ck_u, ev_small, fc, first, imagenet, io, learn_a, redirect_stdout
+    global rid_a, rid_b, rid_e, rid_u, runs, second, so, st, st_e, st_i, st_u, two, val, w, warnings
     _sections.before(2)
     # --- cell 18 ---
     ev_small = EvaluationSet.of('held', silhouette_evaluation(10, train_per_class=20, seed=1, dest=tmp_c))
@@ -124,12 +124,26 @@ def test_04_runner_02_the_evaluation_set():
     test_fail(lambda: run_recipe(replace(second, init='run:0123456789ab'), small, 'small', 0, st_i, ck_i, img_size=32, bs=32),
               contains='0123456789ab.final.pth does not exist')
     test_eq(st_i.status(run_id(replace(second, init='run:0123456789ab'), 'small', 0, 32, 32, data_fingerprint(small))), None)
-    # --- cell 24 ---
+    # --- cell 23 ---
+    import warnings
+    (tmp_c/'garbage.pth').write_bytes(b'\x00' * 100)
+    test_fail(lambda: run_recipe(replace(second, init=str(tmp_c/'garbage.pth')), small, 'small', 0, st_i, ck_i, img_size=32, bs=32),
+              contains=f"recipe 'second': init {tmp_c/'garbage.pth'}: unreadable")
+    st_u, ck_u = ResultStore(tmp_c/'unreadable'/'results.sqlite'), tmp_c/'unreadable'/'checkpoints'
+    rid_u = run_id(first, 'small', 0, 32, 32, data_fingerprint(small))
+    ck_u.mkdir(parents=True); (ck_u/f'{rid_u}.pth').write_bytes(b'PK\x03\x04 cut short')      # an interrupted run's checkpoint, unreadable
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        test_eq(run_recipe(first, small, 'small', 0, st_u, ck_u, img_size=32, bs=32, quiet=True), rid_u)
+    assert any('starts again from its first epoch' in str(o.message) for o in w), [str(o.message) for o in w]
+    test_eq((st_u.status(rid_u), st_u.results().epoch.tolist()), ('done', [0]))          # trained from scratch, to the end
+    assert (ck_u/f'{rid_u}.pth.unreadable').exists()
+    # --- cell 25 ---
     learn_a = learner_of_run(first, small, ck_i, rid_a, img_size=32, bs=32)
     test_eq(all(torch.equal(v, a[k].to(v.device)) for k, v in learn_a.model.state_dict().items()), True)   # the kept weights
     test_eq(learn_a.dls.valid_ds.items, image_dls(small, size=32, bs=32).valid_ds.items)                # the runner's split
     test_fail(lambda: learner_of_run(first, small, tmp_c/'no_checkpoints', rid_a), contains='kept no model')
-    # --- cell 25 ---
+    # --- cell 26 ---
     st_e = ResultStore(tmp_c/'eval'/'results.sqlite')
     rid_e = run_recipe(first, small, 'small', 0, st_e, tmp_c/'eval'/'checkpoints', img_size=32, bs=32, quiet=True, evaluation=ev_small)
     acc_e = st_e.evaluation(rid_e, ev_small.version)
@@ -148,26 +162,26 @@ def test_04_runner_03_many_runs():
     global Callback, SimpleNamespace, Unsendable, again, c, counting, df1, df2, dfe, ev20, ev_out, grid2, grid_out, io
     global key, o0, one, opened, redirect_stdout, reports, so, tdata, threads, two, w0, walks
     _sections.before(3)
-    # --- cell 27 ---
+    # --- cell 28 ---
     reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
     test_eq(reports['small'].counts, {c: 20 for c in reports['small'].counts}); test_eq(len(reports['small'].counts), 10)
     test_fail(lambda: validate_experiments([], {'small': small}), contains='no recipes to run')
     test_fail(lambda: validate_experiments([linear_probe(1)] * 2, {'small': small}), contains='recipe names must be unique')
     test_fail(lambda: validate_experiments([Recipe('coarse', (Stage(1, train=3),), splitter='fastai')], {'small': small}),
               contains='train=3 top groups, but the model has only 2')           # fastai's split: body and head
-    # --- cell 29 ---
+    # --- cell 30 ---
     from types import SimpleNamespace
     test_eq(describe_data('pets', SimpleNamespace(counts={'cat': 1200, 'dog': 3}, notes=['a', 'b', 'c', 'd']), 'abc123'),
             'data pets: 1,203 images in 2 classes (cat 1,200, dog 3); data version abc123; a; b; c (and 1 more)')
     print(describe_data('small', reports['small'], data_fingerprint(small)))
-    # --- cell 33 ---
+    # --- cell 34 ---
     grid_out = tmp_c/'grid'
     df1 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
     test_eq(sorted(zip(df1.seed, df1.epoch)), [(0, 0), (1, 0)])                      # one row per run and epoch
     test_eq(len(pd.read_csv(grid_out/'results.csv')), 2)
     df2 = run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=grid_out, img_size=32, bs=32, quiet=True)
     test_eq(df2.seconds.tolist(), df1.seconds.tolist()); test_eq(df2.attrs['comparison'], df1.attrs['comparison'])   # not retrained
-    # --- cell 34 ---
+    # --- cell 35 ---
     grid2 = [linear_probe(1), full_fine_tune(1)]
     threads = torch.get_num_threads(); torch.set_num_threads(1)
     try:
@@ -186,7 +200,7 @@ def test_04_runner_03_many_runs():
     Unsendable.__qualname__ = 'defined.inside'                                      # as a class made in a function: pickle cannot find it
     test_fail(lambda: run_experiments(grid2, {'small': small}, seeds=[2, 3], out=tmp_c/'two_workers', img_size=32, bs=32, quiet=True,
                                       workers=2, cbs=[Unsendable()]), contains='use workers=1')
-    # --- cell 35 ---
+    # --- cell 36 ---
     ev_out = tmp_c/'grid_eval'
     ev20 = silhouette_evaluation(10, train_per_class=20, seed=1, dest=tmp_c)
     from contextlib import redirect_stdout; import io
@@ -199,7 +213,7 @@ def test_04_runner_03_many_runs():
     test_eq(dfe.accuracy.tolist(), df1.accuracy.tolist())           # scoring changes no training: the same runs as without
     test_eq(run_experiments([linear_probe(1)], {'small': small}, seeds=[0, 1], out=ev_out, img_size=32, bs=32, quiet=True,
                             evaluation={'small': ev20}).evaluation.tolist(), dfe.evaluation.tolist())
-    # --- cell 36 ---
+    # --- cell 37 ---
     shutil.copytree(ev20, tmp_c/'leaky'); shutil.copy(next((small/'cat').glob('*.png')), tmp_c/'leaky'/'cat'/'copied.png')
     test_fail(lambda: run_experiments([linear_probe(1)], {'small': small}, out=ev_out, evaluation={'small': tmp_c/'leaky'}),
               contains="shares 1 image(s) with dataset 'small'")
@@ -208,7 +222,7 @@ def test_04_runner_03_many_runs():
               contains="they must be the same")
     test_fail(lambda: run_experiments([linear_probe(1)], {'small': small}, out=ev_out, evaluation={'pets': ev20}),
               contains="not a dataset here")
-    # --- cell 37 ---
+    # --- cell 38 ---
     import tunelab.data as tdata
     walks, opened = [], []
     def counting(f, log):
@@ -227,7 +241,7 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
     global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
     _sections.before(4)
-    # --- cell 38 ---
+    # --- cell 39 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -253,17 +267,17 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 39 ---
+    # --- cell 40 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 40 ---
+    # --- cell 41 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 41 ---
+    # --- cell 42 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -272,7 +286,7 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 42 ---
+    # --- cell 43 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -285,7 +299,7 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
     _sections.before(5)
-    # --- cell 43 ---
+    # --- cell 44 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -293,7 +307,7 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 44 ---
+    # --- cell 45 ---
     import shutil; shutil.rmtree(tmp)
     _sections.done('test_04_runner_05_bad_input_leaves_the_store_intact')
 
@@ -304,7 +318,7 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     global E, FACTORS, N, SEEDS, axs, base, claim, data, df, ev, ev_, exp_out, fig, full, full_dataset, plt, probe, r
     global recipes, run_at_own_rates, s, v, verdict, winner
     _sections.before(6)
-    # --- cell 45 ---
+    # --- cell 46 ---
     from tunelab.data import full_dataset
     from tunelab.reports import run_at_own_rates
     exp_out = lesson_out('04_runner')
@@ -316,12 +330,12 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     df = run_at_own_rates(recipes, data, seeds=SEEDS, factors=FACTORS, out=exp_out, img_size=SIZE.pick(32, 48, 160), quiet=True,
                           evaluation={'silhouettes': ev} if ev else None, workers=SIZE.pick(1, 2, 1))
     summarise(df)
-    # --- cell 46 ---
+    # --- cell 47 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(*data.values())
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 47 ---
+    # --- cell 48 ---
     s = summarise(df).reset_index()
     print(df.attrs['rates'].attrs['line'])
     for r in s.itertuples():
@@ -339,7 +353,7 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     claim = f"trained to a plateau, full fine-tuning beats the linear probe: {v['line']}"
     if SIZE == 'evidence': SIZE.claim(v['established'] and v['mean'] > 0, claim)   # measured at this size
     else: print('measured at the evidence size, not asserted here:', claim)
-    # --- cell 48 ---
+    # --- cell 49 ---
     done_with(exp_out)
     _sections.done('test_04_runner_06_a_comparison_of_the_standard_recipes_experiment')
 

@@ -73,7 +73,9 @@ def test_12_evaluate_03_load_and_predict():
     torch.save(dict(card=json.dumps(other), state_dict=d['state_dict']), tmp/'other_card.pth')
     test_fail(lambda: load_weights(tmp/'other_card.pth'), contains="not a tunelab-weights-1 model card (format 'other-1'")
     # --- cell 16 ---
-    test_eq(type(load_model(tmp/'tiny.pkl')), type(tiny)); test_eq(list(load_model(tmp/'tiny.pkl').dls.vocab), card['classes'])
+    test_eq(type(load_model(tmp/'tiny.pkl', trust_pickle=True)), type(tiny))
+    test_eq(list(load_model(tmp/'tiny.pkl', trust_pickle=True).dls.vocab), card['classes'])
+    test_fail(lambda: load_model(tmp/'tiny.pkl'), contains='a .pkl is a pickle, which can run any code while it loads')   # opt in, or not at all
     test_fail(lambda: load_model(tmp), contains='is a folder, not a model file')
     # --- cell 18 ---
     test_eq(files_to_predict(tiny_dls.path), sorted(get_image_files(tiny_dls.path)))   # a folder: its images, sorted
@@ -84,7 +86,7 @@ def test_12_evaluate_03_load_and_predict():
     # --- cell 20 ---
     files = list(tiny_dls.valid_ds.items[:6])
     with tiny.no_bar(): ref = torch.stack([tiny.predict(f)[2] for f in files])     # fastai's predict, in this process
-    preds = {f: predict_files(load_model(tmp/f), files, top_k=2) for f in ('tiny.pkl', 'tiny.pth')}
+    preds = {f: predict_files(load_model(tmp/f, trust_pickle=True), files, top_k=2) for f in ('tiny.pkl', 'tiny.pth')}
     preds['tiny.pth']
     # --- cell 21 ---
     for f, df in preds.items():
@@ -92,7 +94,7 @@ def test_12_evaluate_03_load_and_predict():
         test_close(df.prob_1.values, ref.max(1)[0].numpy(), eps=1e-4)                    # same probability
         assert (df.prob_1 >= df.prob_2).all()
     test_eq(predict_files(load_model(tmp/'tiny.pth'), files[:2], top_k=99).shape[1], 1 + 2*len(tiny_dls.vocab))   # top-k capped at the classes
-    tta = predict_files(load_model(tmp/'tiny.pkl'), files[:3], top_k=len(tiny_dls.vocab), tta=True)
+    tta = predict_files(load_model(tmp/'tiny.pkl', trust_pickle=True), files[:3], top_k=len(tiny_dls.vocab), tta=True)
     test_close(tta.filter(like='prob_').sum(axis=1).values, np.ones(3), eps=1e-4)
     # --- cell 22 ---
     class Armed:
@@ -108,12 +110,12 @@ def test_12_evaluate_03_load_and_predict():
     def no_pickle(*a, **k): raise AssertionError("pickle was used")
     with mock.patch.object(pickle, 'Unpickler', no_pickle), mock.patch.object(pickle, 'load', no_pickle), mock.patch.object(pickle, 'loads', no_pickle):
         test_eq(len(load_model(tmp/'tiny.pth').dls.vocab), 10)
-        test_fail(lambda: load_model(tmp/'tiny.pkl'), contains='not a fastai learner')    # the .pkl route needs pickle
+        test_fail(lambda: load_model(tmp/'tiny.pkl', trust_pickle=True), contains='not a fastai learner')    # the .pkl route needs pickle
     (tmp/'notes.pkl').write_text('hello'); (tmp/'notes.pth').write_text('hello')
     torch.save({'a': torch.ones(1)}, tmp/'other.pth')
     for f, msg in [('notes.pkl', 'not a fastai learner'), ('notes.pth', 'not a PyTorch weights file'), ('other.pth', 'not a tunelab weights file'),
                    ('missing.pth', 'no such file')]:
-        test_fail(lambda: load_model(tmp/f), contains=msg)
+        test_fail(lambda: load_model(tmp/f, trust_pickle=True), contains=msg)
     _sections.done('test_12_evaluate_03_load_and_predict')
 
 
@@ -244,7 +246,8 @@ def test_12_evaluate_08_from_the_command_line():
     # --- cell 44 ---
     (tmp/'empty2').mkdir(exist_ok=True)
     bad = {'model missing': run('predict', tmp/'nope.pkl', files[0]),
-           'not a model': run('predict', tmp/'notes.pkl', files[0]),
+           'pickle, not trusted': run('predict', tmp/'tiny.pkl', files[0]),
+           'not a model': run('predict', tmp/'notes.pkl', files[0], '--trust-pickle'),
            'text as weights': run('predict', tmp/'notes.pth', files[0]),
            'armed weights': run('predict', tmp/'armed.pth', files[0]),
            'image missing': run('predict', tmp/'tiny.pth', tmp/'nope.png'),
@@ -254,6 +257,7 @@ def test_12_evaluate_08_from_the_command_line():
     for k, (code, out, err) in bad.items():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert not (tmp/'c0').exists()                                                  # refused before anything ran
+    assert '--trust-pickle' in bad['pickle, not trusted'][2] and 'some of it may have run' in bad['not a model'][2]
     {k: v[2].strip() for k, v in bad.items()}
     _sections.done('test_12_evaluate_08_from_the_command_line')
 
@@ -268,7 +272,7 @@ def test_12_evaluate_09_from_the_command_line_experiment():
     one.write_text(json.dumps({'name': 'head', 'aug': 'none', 'train_bn': False, 'bn_eval': True, 'stages': [{'epochs': 2, 'train': 1, 'lr': 3e-3}]}))
     args = ['compare', '--size', 'smoke', '--recipe', one, '--only-recipes', '--n-per-class', 16, '--img-size', 32]   # smoke: also on a GPU
     code, out, err = run(*args, '--out', tmp/'c1', '--export')                  # checkpoint kept, restored
-    test_eq(code, 0); assert 'restored from its last checkpoint' in out and (tmp/'c1'/'best_model.pkl').exists(), out + err
+    test_eq(code, 0); assert 'restored from its last checkpoint' in out and (tmp/'c1'/'best_model.pth').exists(), out + err
     code, out3, err = run(*args, '--out', tmp/'c2')                               # finished without --export: nothing kept ...
     test_eq(code, 0); assert not list((tmp/'c2'/'checkpoints').glob('*.pth'))
     code, out3, err = run(*args, '--out', tmp/'c2', '--export', tmp/'c2.pth')     # ... so --export retrains it
@@ -288,7 +292,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     _sections.before(10)
     # --- cell 46 ---
     from tunelab.data import shapes_dataset, SHIFTS
-    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 150, 200, 5), full=(128, rehearsed(200, 20), rehearsed(200, 10), 5))
+    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 150, 200, 5), full=(128, rehearsed(200, 20), rehearsed(200, 10), rehearsed(5, 1)))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'held-out': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}
     tests |= {s: shapes_dataset(s, n_per_class=N_TEST, size=64, seed=1) for s in SHIFTS if s not in ('none', 'all')}
@@ -304,7 +308,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     # --- cell 47 ---
     export_learner(learn, tmp/'shapes.pkl'); export_learner(learn, tmp/'shapes.pth')
     from tunelab.cli import main
-    for f in ('shapes.pkl', 'shapes.pth'): test_eq(main(['predict', str(tmp/f), str(tests['held-out']), '--csv', str(tmp/f'{f}.csv'), '--top-k', '2']), 0)
+    for f in ('shapes.pkl', 'shapes.pth'): test_eq(main(['predict', str(tmp/f), str(tests['held-out']), '--csv', str(tmp/f'{f}.csv'), '--top-k', '2', '--trust-pickle']), 0)
     # --- cell 48 ---
     some = files_to_predict(tests['held-out'])[::40]
     with learn.no_bar(): ref = [learn.predict(f) for f in some]

@@ -50,7 +50,7 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
             ('finetune', 'efficientnet_lite0', 3, 48, 2e-3, 42, None))
     a = _parser().parse_args(['compare', '--recipe', 'a.json', '--recipe', 'b.json', '--export'])
     test_eq((a.out, a.seeds, a.recipe), (Path('tunelab_out'), '1', [Path('a.json'), Path('b.json')]))
-    test_eq(a.export, True)                                                   # --export alone: OUT/best_model.pkl
+    test_eq(a.export, True)                                                   # --export alone: OUT/best_model.pth
     test_eq(_parser().parse_args(['predict', 'm.pkl', 'img']).top_k, 3)
     _parser().print_help()
     # --- cell 11 ---
@@ -112,7 +112,7 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     g['predict_images'] = lambda *a, **kw: (a, kw)                                   # what it would be called with
     try: called = predict_command(_parser().parse_args(['predict', 'm.pkl', 'img', '--top-k', '5']))
     finally: g['predict_images'] = real_predict
-    test_eq(called, ((Path('m.pkl'), Path('img')), dict(top_k=5, csv=None, tta=False)))
+    test_eq(called, ((Path('m.pkl'), Path('img')), dict(top_k=5, csv=None, tta=False, trust_pickle=False)))
     with contextlib.redirect_stdout(io.StringIO()) as o: env = info_command(None)
     test_eq(set(env), set(environment())); assert f"  device: {env['device']}" in o.getvalue(), o.getvalue()
     # --- cell 24 ---

@@ -105,7 +105,7 @@ def test_index_02_use_it_as_a_library():
     predict_py = textwrap.dedent(f"""
     from tunelab.evaluate import load_model, predict_files
     for f in ('silhouettes.pkl', 'silhouettes.pth'):
-        learn = load_model('{models}/' + f)
+        learn = load_model('{models}/' + f, trust_pickle=f.endswith('.pkl'))   # our own file: trusted
         print(f, predict_files(learn, ['{img}'], top_k=1).to_string(index=False, header=False, columns=['class_1', 'prob_1']))
     """)
     fresh = subprocess.run([sys.executable, '-c', predict_py], capture_output=True, text=True)

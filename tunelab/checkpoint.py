@@ -5,7 +5,7 @@
 # %% ../nbs/03c_checkpoint.ipynb #fd501b06
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import io, time, random
+import io, time, random, pickle, warnings, zipfile
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,8 @@ from fastai.vision.all import Callback, L
 from .store import ResultStore, atomic_write
 
 # %% auto #0
-__all__ = ['save_checkpoint', 'load_checkpoint', 'preserved_rng', 'Checkpointer', 'final_checkpoint', 'RunContext']
+__all__ = ['CHECKPOINT_KEYS', 'save_checkpoint', 'CheckpointError', 'read_weights', 'load_checkpoint', 'checkpoint_or_none',
+           'preserved_rng', 'Checkpointer', 'final_checkpoint', 'RunContext']
 
 # %% ../nbs/03c_checkpoint.ipynb #ae043b2b
 def _rng_state(learn) -> dict:
@@ -57,9 +58,46 @@ def save_checkpoint(learn, path:Path, epoch:int, row:dict):
     buf = io.BytesIO(); torch.save(state, buf)              # serialised in memory, so a failed write is a plain `OSError`
     atomic_write(path, buf.getbuffer())
 
+class CheckpointError(ValueError):
+    "A checkpoint or weights file that cannot be read back: garbage, truncated, refused by `weights_only`, or not ours."
+
+CHECKPOINT_KEYS = ('epoch', 'model', 'opt', 'rng', 'row', 'smooth')
+
+def read_weights(path:Path, what:str='weights file') -> dict:
+    "`torch.load(path, weights_only=True)` on the CPU, or a `CheckpointError` in one line naming the file and the cause."
+    path = Path(path)
+    if not path.is_file(): raise CheckpointError(f"{what} {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{what} {path}: unreadable: not a complete file written by torch.save (a zip archive); "
+                              "cut short, or another format")
+    try: d = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{what} {path}: refused: it holds objects other than tensors and plain data, which "
+                              "weights_only loading never unpickles (nothing in it ran)") from None
+    except Exception as e:                     # truncated or garbage bytes: RuntimeError, EOFError, zip errors, ...
+        raise CheckpointError(f"{what} {path}: unreadable ({type(e).__name__}: {_first_line(e)}); "
+                              "it is not a complete file written by torch.save") from None
+    if not isinstance(d, dict): raise CheckpointError(f"{what} {path}: holds a {type(d).__name__}, not a dict of tensors")
+    return d
+
+def _first_line(e) -> str: return (str(e).strip().splitlines() or [''])[0][:120]
+
 def load_checkpoint(path:Path) -> dict:
-    "Read a checkpoint written by `save_checkpoint`; tensors and plain data only (`weights_only=True`)."
-    return torch.load(path, map_location='cpu', weights_only=True)
+    "Read a checkpoint written by `save_checkpoint`; tensors and plain data only (`weights_only=True`), its fields checked."
+    d = read_weights(path, 'checkpoint')
+    missing = [k for k in CHECKPOINT_KEYS if k not in d]
+    if missing: raise CheckpointError(f"checkpoint {path}: not a tunelab checkpoint (no {', '.join(missing)})")
+    return d
+
+def checkpoint_or_none(path:Path) -> dict|None:
+    "A run's checkpoint to resume from; None if there is none, or if it cannot be read (moved aside to *.unreadable, with a warning)."
+    path = Path(path)
+    if not path.exists(): return None
+    try: return load_checkpoint(path)
+    except CheckpointError as e:
+        bad = path.with_name(path.name + '.unreadable'); path.replace(bad)
+        warnings.warn(f"{e}: moved to {bad.name}; this run starts again from its first epoch")
+        return None
 
 
 # %% ../nbs/03c_checkpoint.ipynb #b8340133

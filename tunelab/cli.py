@@ -134,11 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
     c.add_argument('--export', type=Path, nargs='?', const=True, metavar='PATH',
                    help='save the model of the best run (restored from its checkpoint): PATH.pkl, a fastai learner (a pickle: '
-                        'load only files you trust), or PATH.pth, weights only; no PATH: OUT/best_model.pkl')
+                        'load only files you trust), or PATH.pth, weights only; no PATH: OUT/best_model.pth (weights only)')
     r = sub.add_parser('predict', help='predict the classes of images with an exported model',
                        description='Top classes and probabilities for an image or every image in a folder, on the CPU. '
                                    'MODEL is a .pkl (a fastai learner: a pickle, which can run code when loaded: '
-                                   'only use files '
+                                   'it loads only with --trust-pickle, for files '
                                    'from a source you trust) or a .pth (weights and a JSON card, loaded with '
                                    'weights_only=True: safe).')
     r.add_argument('model', type=Path, metavar='MODEL', help='a .pkl or .pth written by tunelab finetune/compare --export')
@@ -146,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--top-k', type=int, default=3, help='classes to show per image (default %(default)s)')
     r.add_argument('--csv', type=Path, help='write one row per image to this CSV file')
     r.add_argument('--tta', action='store_true', help="test-time augmentation (fastai's learn.tta)")
+    r.add_argument('--trust-pickle', action='store_true',
+                   help='load a .pkl model: a pickle runs code while it loads, so only for files from a source you trust')
     sub.add_parser('info', help='show the device, the network, versions and the lesson size this machine gets')
     return p
 
@@ -242,7 +244,7 @@ def compare_command(args) -> pd.DataFrame:
     if args.epochs is not None and args.epochs < 2:
         raise ValueError(f"--epochs {args.epochs}: the standard recipes need at least 2")
     _check_args(args)
-    export = args.out/'best_model.pkl' if args.export is True else args.export
+    export = args.out/'best_model.pth' if args.export is True else args.export
     if export: check_export_path(export)
     if args.only_recipes and args.arch:
         raise ValueError("--arch applies to the standard recipes, which --only-recipes leaves out; "
@@ -310,7 +312,7 @@ def compare_command(args) -> pd.DataFrame:
 # %% ../nbs/90_cli.ipynb #7fa54fcb
 def predict_command(args) -> pd.DataFrame:
     "Run `tunelab predict`: top classes for an image or a folder, from a .pkl or .pth model."
-    return predict_images(args.model, args.target, top_k=args.top_k, csv=args.csv, tta=args.tta)
+    return predict_images(args.model, args.target, top_k=args.top_k, csv=args.csv, tta=args.tta, trust_pickle=args.trust_pickle)
 
 def info_command(args) -> dict:
     "Run `tunelab info`: print this machine's environment and lesson size."

@@ -19,10 +19,10 @@ from .checkpoint import load_checkpoint, final_checkpoint
 from .reports import final_results, diverged_runs, best_recipe, qualifying
 
 # %% auto #0
-__all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'ModelFileError', 'check_export_path', 'model_card', 'export_learner',
-           'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run', 'export_best_run',
-           'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature', 'temperature_scale',
-           'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
+__all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'PICKLE_RISK', 'ModelFileError', 'check_export_path', 'model_card',
+           'export_learner', 'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run',
+           'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature',
+           'temperature_scale', 'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
 
 # %% ../nbs/12_evaluate.ipynb #1d2832f4
 WEIGHTS_FORMAT = 'tunelab-weights-1'   # the `format` of a weights-only model card
@@ -125,18 +125,24 @@ def load_weights(path) -> Learner:
 
 
 # %% ../nbs/12_evaluate.ipynb #ac75da45
-def load_model(path) -> Learner:
-    "A CPU Learner from `path`: `.pkl` by fastai's `load_learner` (a pickle: trusted files only), else `load_weights`."
+PICKLE_RISK = "a .pkl is a pickle, which can run any code while it loads"
+
+def load_model(path, trust_pickle:bool=False) -> Learner:
+    "A CPU Learner from `path`: `.pkl` by fastai's `load_learner` only with `trust_pickle` (it can run code), else `load_weights`."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f"{path}: no such file")
     if path.is_dir(): raise ModelFileError(f"{path}: is a folder, not a model file")
     if path.suffix != '.pkl': return load_weights(path)
+    if not trust_pickle:
+        raise ModelFileError(f"{path}: not loaded: {PICKLE_RISK}; if it comes from a source you trust, pass --trust-pickle "
+                             "(`load_model(path, trust_pickle=True)`), else ask for the weights-only .pth")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')                  # fastai's warning about pickle: said in our help and README
             learn = load_learner(path, cpu=True)
     except Exception as e:                               # a pickle can fail in any way: say which file and why, in one line
-        raise ModelFileError(f"{path}: not a fastai learner ({type(e).__name__}: {_first_line(e)})") from None
+        raise ModelFileError(f"{path}: not a fastai learner ({type(e).__name__}: {_first_line(e)}); "
+                             f"{PICKLE_RISK}, so some of it may have run") from None
     if not isinstance(learn, Learner): raise ModelFileError(f"{path}: holds a {type(learn).__name__}, not a fastai Learner")
     return learn
 
@@ -217,12 +223,13 @@ def predict_images(model,             # a .pkl or .pth written by `export_learne
                    top_k:int=3,       # classes per image
                    csv=None,          # write every row to this CSV file
                    tta:bool=False,    # test-time augmentation (`learn.tta`)
-                   max_rows:int=20    # rows to print for a folder
+                   max_rows:int=20,   # rows to print for a folder
+                   trust_pickle:bool=False # load a .pkl (a pickle: it can run code); never needed for a .pth
                   ) -> pd.DataFrame:
     "`tunelab predict`: load `model`, predict every image of `target`, print the top classes (and write `csv`)."
     files = files_to_predict(target)
     if csv is not None and Path(csv).suffix.lower() != '.csv': raise ValueError(f"--csv {csv}: name a .csv file")
-    learn = load_model(model)
+    learn = load_model(model, trust_pickle)
     df = predict_files(learn, files, top_k, tta)
     if len(df) == 1:
         r = df.iloc[0]

@@ -69,7 +69,8 @@ def set_start(learn, recipe:Recipe, ckpt_dir:Path) -> list:
     "Give a new run its starting weights: the body of `recipe.init` (tensors only; the head stays new), then `reinit` groups random."
     fn = init_path(recipe, ckpt_dir)
     if fn is not None:
-        d = torch.load(fn, map_location='cpu', weights_only=True)
+        try: d = read_weights(fn, f"recipe {recipe.name!r}: init")
+        except CheckpointError as e: raise ValueError(f"{e}; give a state_dict saved with torch.save, or 'run:RUN_ID'") from None
         load_body(learn, d.get('model') or d.get('state_dict') or d, f"recipe {recipe.name!r}, init {recipe.init}")
     return reinit_groups(learn, recipe.reinit) if recipe.reinit else []
 
@@ -151,7 +152,7 @@ def run_recipe(recipe:Recipe,            # the strategy
             score_kept_run(recipe, data, rid, store, ckpt_dir, evaluation, img_size, bs, split_seed, on_bad)
         return rid
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
-    state = load_checkpoint(ckpt) if ckpt.exists() else None
+    state = checkpoint_or_none(ckpt)             # unreadable: moved aside, the run starts again
     seed_everything(seed)
     aug = recipe.aug_kwargs
     dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, report=report, **aug)
