@@ -56,7 +56,7 @@ def test_12_evaluate_02_export_a_fastai_learner_or_weights_only():
 
 def test_12_evaluate_03_load_and_predict():
     "nbs/12_evaluate.ipynb, section 'load_and_predict': its testable cells, in order."
-    global Armed, d, df, f, files, loaded, marker, mock, msg, no_pickle, one, other, out, preds, rebuilt, ref, tta
+    global Armed, bad, d, df, f, files, loaded, marker, mock, msg, no_pickle, one, other, out, preds, rebuilt, ref, tta
     _sections.before(3)
     # --- cell 12 ---
     rebuilt = _rebuild(card)
@@ -72,6 +72,12 @@ def test_12_evaluate_03_load_and_predict():
     d = torch.load(tmp/'tiny.pth', weights_only=True); other = {**json.loads(d['card']), 'format': 'other-1'}
     torch.save(dict(card=json.dumps(other), state_dict=d['state_dict']), tmp/'other_card.pth')
     test_fail(lambda: load_weights(tmp/'other_card.pth'), contains="not a tunelab-weights-1 model card (format 'other-1'")
+    for bad, msg in [({'presize': 200000}, 'presize=200000: must be a whole number from 8 to 2048'),       # would allocate 112 GiB
+                     ({'size': '64'}, "size='64': must be a whole number"), ({'classes': ['a']}, 'at least 2 distinct'),
+                     ({'std': [0.5, 0.5, 0]}, 'std=0'), ({'arch': None}, 'arch=None: must be a string')]:
+        torch.save(dict(card=json.dumps({**card, **bad}), state_dict=d['state_dict']), tmp/'bad_card.pth')
+        test_fail(lambda: load_weights(tmp/'bad_card.pth'), contains=f"bad_card.pth: model card: ")
+        test_fail(lambda: load_weights(tmp/'bad_card.pth'), contains=msg)
     # --- cell 16 ---
     test_eq(type(load_model(tmp/'tiny.pkl', trust_pickle=True)), type(tiny))
     test_eq(list(load_model(tmp/'tiny.pkl', trust_pickle=True).dls.vocab), card['classes'])

@@ -17,12 +17,15 @@ from .store import ResultStore
 from .runner import run_recipe, learner_from_checkpoint, learner_of_run, labelled_preds
 from .checkpoint import load_checkpoint, final_checkpoint
 from .reports import final_results, diverged_runs, best_recipe, qualifying
+from .recipes import check_value
+
 
 # %% auto #0
-__all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'PICKLE_RISK', 'ModelFileError', 'check_export_path', 'model_card',
-           'export_learner', 'load_weights', 'load_model', 'files_to_predict', 'predict_files', 'best_run',
-           'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll', 'fit_temperature',
-           'temperature_scale', 'plot_reliability', 'per_class_accuracy', 'shifted_accuracy', 'what_to_change_next']
+__all__ = ['WEIGHTS_FORMAT', 'EXPORT_SUFFIXES', 'MAX_IMAGE_SIZE', 'PICKLE_RISK', 'ModelFileError', 'check_export_path',
+           'model_card', 'export_learner', 'check_card', 'load_weights', 'load_model', 'files_to_predict',
+           'predict_files', 'best_run', 'export_best_run', 'predict_images', 'reliability_table', 'ece', 'nll',
+           'fit_temperature', 'temperature_scale', 'plot_reliability', 'per_class_accuracy', 'shifted_accuracy',
+           'what_to_change_next']
 
 # %% ../nbs/12_evaluate.ipynb #1d2832f4
 WEIGHTS_FORMAT = 'tunelab-weights-1'   # the `format` of a weights-only model card
@@ -96,6 +99,25 @@ def _rebuild(card:dict) -> Learner:
 # %% ../nbs/12_evaluate.ipynb #1ea82f86
 def _first_line(e) -> str: return (str(e).splitlines() or [''])[0][:160]
 
+MAX_IMAGE_SIZE = 2048   # the largest `size`/`presize` a model card may ask for (a bigger one is a broken or hostile file)
+
+def check_card(card:dict, path) -> dict:
+    "`card` if every field a weights-only file's card holds is of the right type and range, else one `ModelFileError` line."
+    w = f"{path}: model card: "
+    try:
+        check_value(card['arch'], 'arch', 'str', where=w)
+        for k in ('size', 'presize'): check_value(card[k], k, 'int', 8, MAX_IMAGE_SIZE, where=w)
+        check_value(card.get('min_scale'), 'min_scale', 'number', 0.01, 1, none=True, where=w)
+        for k in ('mean', 'std'):
+            v = card[k]
+            if not (isinstance(v, list) and len(v) == 3): raise ValueError(f"{w}{k}={v!r}: must be a list of 3 numbers")
+            for x in v: check_value(x, k, 'number', 1e-6 if k == 'std' else -10, 10, where=w)
+    except ValueError as e: raise ModelFileError(str(e)) from None
+    cls = card['classes']
+    if not (isinstance(cls, list) and len(cls) >= 2 and all(isinstance(c, str) for c in cls) and len(set(cls)) == len(cls)):
+        raise ModelFileError(f"{w}classes={str(cls)[:80]}: must be a list of at least 2 distinct class names")
+    return card
+
 def load_weights(path) -> Learner:
     "A CPU `Learner` from a `.pth` written by `export_learner`, read with `torch.load(weights_only=True)`: nothing is unpickled."
     path = Path(path)
@@ -116,7 +138,7 @@ def load_weights(path) -> Learner:
     missing = [k for k in ('format', 'arch', 'classes', 'presize', 'size', 'mean', 'std') if k not in card]
     if missing or card['format'] != WEIGHTS_FORMAT:
         raise ModelFileError(f"{path}: not a {WEIGHTS_FORMAT} model card (format {card.get('format')!r}, missing {missing})")
-    learn = _rebuild(card)
+    learn = _rebuild(check_card(card, path))
     try: learn.model.load_state_dict(d['state_dict'])
     except RuntimeError as e:
         raise ModelFileError(f"{path}: its weights do not fit {card['arch']} with {len(card['classes'])} classes: "
