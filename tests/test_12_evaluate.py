@@ -56,7 +56,8 @@ def test_12_evaluate_02_export_a_fastai_learner_or_weights_only():
 
 def test_12_evaluate_03_load_and_predict():
     "nbs/12_evaluate.ipynb, section 'load_and_predict': its testable cells, in order."
-    global Armed, bad, d, df, f, files, loaded, marker, mock, msg, no_pickle, one, other, out, preds, rebuilt, ref, tta
+    global Armed, Image, aw, awkward, bad, base, d, df, exif, f, files, im, loaded, marker, mock, msg, no_pickle, one
+    global other, out, pk, preds, pt, rebuilt, ref, rgba, tta, x
     _sections.before(3)
     # --- cell 12 ---
     rebuilt = _rebuild(card)
@@ -103,6 +104,23 @@ def test_12_evaluate_03_load_and_predict():
     tta = predict_files(load_model(tmp/'tiny.pkl', trust_pickle=True), files[:3], top_k=len(tiny_dls.vocab), tta=True)
     test_close(tta.filter(like='prob_').sum(axis=1).values, np.ones(3), eps=1e-4)
     # --- cell 22 ---
+    from PIL import Image
+    aw = tmp/'awkward'; aw.mkdir(exist_ok=True)
+    base = (np.random.default_rng(0).random((40, 56, 3)) * 255).astype(np.uint8); im = Image.fromarray(base)
+    exif = Image.Exif(); exif[0x0112] = 6; im.save(aw/'exif_rotated.jpg', exif=exif)          # to be turned upright by its EXIF
+    Image.fromarray(base[..., 0].astype(np.uint16) * 257).save(aw/'grey16.png')                # 16-bit
+    Image.fromarray(base[..., 0].astype(np.float32) / 255).save(aw/'float.tiff')               # 32-bit float in [0, 1]
+    im.convert('P').save(aw/'palette.png'); im.convert('P').save(aw/'palette_transparent.png', transparency=0)
+    rgba = im.convert('RGBA'); rgba.putalpha(100); rgba.save(aw/'alpha.png')
+    im.convert('CMYK').save(aw/'cmyk.jpg'); im.convert('L').save(aw/'grey.png')
+    awkward = sorted(aw.iterdir())
+    pk, pt = (predict_files(load_model(tmp/f, trust_pickle=True), awkward, top_k=len(tiny_dls.vocab)) for f in ('tiny.pkl', 'tiny.pth'))
+    test_eq(list(pk.class_1), list(pt.class_1))
+    test_close(pk.filter(like='prob_').values, pt.filter(like='prob_').values, eps=1e-5)        # the same probabilities, file by file
+    x = load_model(tmp/'tiny.pth').dls.test_dl([aw/'float.tiff'], num_workers=0).one_batch()[0]
+    assert x.std() > 0.1, "a float image must not come out black"
+    test_eq(len(awkward), 8)
+    # --- cell 23 ---
     class Armed:
         def __init__(self, marker): self.marker = marker
         def __reduce__(self): return (Path.touch, (self.marker,))      # what unpickling it would run
@@ -111,7 +129,7 @@ def test_12_evaluate_03_load_and_predict():
     test_fail(lambda: load_model(tmp/'armed.pth'), contains='refused')
     assert not marker.exists()
     torch.load(tmp/'armed.pth', weights_only=False); assert marker.exists()          # the file really is armed
-    # --- cell 23 ---
+    # --- cell 24 ---
     from unittest import mock
     def no_pickle(*a, **k): raise AssertionError("pickle was used")
     with mock.patch.object(pickle, 'Unpickler', no_pickle), mock.patch.object(pickle, 'load', no_pickle), mock.patch.object(pickle, 'loads', no_pickle):
@@ -129,24 +147,24 @@ def test_12_evaluate_04_the_best_run_of_a_comparison_kept():
     "nbs/12_evaluate.ipynb, section 'the_best_run_of_a_comparison_kept': its testable cells, in order."
     global best, contextlib, df, fastai_fine_tune, io, line, o, p1, pall, restored, summarise
     _sections.before(4)
-    # --- cell 25 ---
+    # --- cell 26 ---
     df = pd.DataFrame([dict(run_id=r, recipe=r, dataset='d', arch='a', seed=0, epoch=0, stage=0, train_loss=tl, valid_loss=1., accuracy=a,
                             seconds=1., trainable_params=1, lr_head=1e-3) for r, tl, a in [('nan_run', np.nan, 0.9), ('weak', 0.5, 0.3)]])
     from tunelab.reports import summarise
     best, line = best_run(df, summarise(df), majority=0.3)
     assert best is None and 'no recipe beat' in line, line
     best, line = best_run(df, summarise(df), majority=0.2); test_eq(best.recipe, 'weak')
-    # --- cell 26 ---
+    # --- cell 27 ---
     from tunelab.recipes import fastai_fine_tune
     restored = learner_from_checkpoint(fastai_fine_tune(2), tiny_dls.path, {'model': tiny.model.state_dict()}, img_size=32)
     assert all(torch.equal(a.cpu(), b.cpu()) for a, b in zip(restored.model.state_dict().values(), tiny.model.state_dict().values()))
     test_eq(restored.dls.valid_ds.items, tiny_dls.valid_ds.items)                  # the runner's split: seed 42
     test_fail(lambda: learner_of_run(fastai_fine_tune(2), tiny_dls.path, tmp/'no_checkpoints', 'r1'), contains='kept no model')
-    # --- cell 28 ---
+    # --- cell 29 ---
     import io, contextlib
     with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(export_best_run(df, summarise(df), 0.3, [], tmp, tmp/'x.pkl', tmp), None)
     assert o.getvalue().startswith('tunelab: nothing exported') and not (tmp/'x.pkl').exists()
-    # --- cell 30 ---
+    # --- cell 31 ---
     import io, contextlib
     with contextlib.redirect_stdout(io.StringIO()) as o: p1 = predict_images(tmp/'tiny.pth', one, top_k=2)
     test_eq(len(p1), 1); assert o.getvalue().startswith(f"{one}: {p1.class_1[0]} "), o.getvalue()
@@ -161,7 +179,7 @@ def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     "nbs/12_evaluate.ipynb, section 'calibration_can_the_probabilities_be_tru': its testable cells, in order."
     global T, ax, conf, g, k, n, onehot, pred, probs, right, sharpen, targets, tbl, true_logits, y
     _sections.before(5)
-    # --- cell 32 ---
+    # --- cell 33 ---
     g = torch.Generator().manual_seed(0)
     n, k = 20000, 4
     conf = torch.rand(n, generator=g) * 0.75 + 0.25                                     # top-1 confidence in [0.25, 1]
@@ -175,7 +193,7 @@ def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     test_close(ece(onehot, (pred + 1) % k), 1.0)
     test_close(ece(onehot, torch.where(torch.arange(n) % 2 == 0, pred, (pred + 1) % k)), 0.5, eps=1e-6)
     tbl = reliability_table(probs, targets, 5); test_eq(int(tbl['count'].sum()), n); tbl
-    # --- cell 34 ---
+    # --- cell 35 ---
     g = torch.Generator().manual_seed(1)
     true_logits = torch.randn(5000, 5, generator=g) * 2
     y = torch.multinomial(true_logits.softmax(-1), 1, generator=g)[:, 0]              # labels drawn from the calibrated model
@@ -186,7 +204,7 @@ def test_12_evaluate_05_calibration_can_the_probabilities_be_tru():
     test_close(temperature_scale(true_logits, 1.0), true_logits.softmax(-1))
     test_eq(temperature_scale(true_logits, 3.0).argmax(1), true_logits.argmax(1))
     assert ece(temperature_scale(true_logits * 3, fit_temperature(true_logits * 3, y)), y) < ece((true_logits * 3).softmax(-1), y)
-    # --- cell 36 ---
+    # --- cell 37 ---
     ax = plot_reliability(probs, targets, label="calibrated by construction")
     _sections.done('test_12_evaluate_05_calibration_can_the_probabilities_be_tru')
 
@@ -195,14 +213,14 @@ def test_12_evaluate_06_what_the_model_gets_wrong():
     "nbs/12_evaluate.ipynb, section 'what_the_model_gets_wrong': its testable cells, in order."
     global acc_all, cm, lg, tg, tiny_interp, tpca
     _sections.before(6)
-    # --- cell 38 ---
+    # --- cell 39 ---
     with tiny.no_bar(): tiny_interp = ClassificationInterpretation.from_learner(tiny)
     tpca = per_class_accuracy(tiny_interp)
     test_eq(int(tpca.images.sum()), len(tiny_dls.valid_ds)); test_eq(sorted(tpca.index), list(tiny_dls.vocab))
     cm = tiny_interp.confusion_matrix()
     test_close((tpca.accuracy * tpca.images).sum() / tpca.images.sum(), np.trace(cm) / cm.sum())   # recalls weighted: accuracy
     assert tpca.accuracy.is_monotonic_increasing                                   # the worst class first
-    # --- cell 40 ---
+    # --- cell 41 ---
     acc_all, lg, tg = shifted_accuracy(tiny, tiny_dls.path)
     test_eq(len(tg), len(files_to_predict(tiny_dls.path))); test_close(acc_all, float((lg.argmax(1) == tg).float().mean()))
     test_eq(lg.shape, (len(tg), len(tiny_dls.vocab)))                              # logits, not probabilities
@@ -215,7 +233,7 @@ def test_12_evaluate_07_what_to_change_next():
     "nbs/12_evaluate.ipynb, section 'what_to_change_next': its testable cells, in order."
     global s
     _sections.before(7)
-    # --- cell 42 ---
+    # --- cell 43 ---
     s = what_to_change_next({'validation': 0.95, 'held-out': 0.93, 'noise': 0.60, 'blur': 0.90}, 0.08, 0.03, 1.8, [('star', 'cross', 4)], 6)
     test_eq(len(s), 4)
     assert 'noise shift costs the most (33.0%' in s[1] and '4 of 6' in s[2] and 'over-confident' in s[3], s
@@ -232,7 +250,7 @@ def test_12_evaluate_08_from_the_command_line():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global bad, code, contextlib, err, ft, io, k, main, mine, out, re, run
     _sections.before(8)
-    # --- cell 43 ---
+    # --- cell 44 ---
     import io, contextlib, re
     from tunelab.cli import main
     def run(*argv):
@@ -249,7 +267,7 @@ def test_12_evaluate_08_from_the_command_line():
     test_close(ft.set_index('file').loc[mine.index, 'prob_1'].values, mine.prob_1.values, eps=1e-5)
     code, out, err = run('predict', tmp/'ft.pth', files[0]); test_eq(code, 0); assert out.startswith(f"{files[0]}: "), out
     print(out)
-    # --- cell 44 ---
+    # --- cell 45 ---
     (tmp/'empty2').mkdir(exist_ok=True)
     bad = {'model missing': run('predict', tmp/'nope.pkl', files[0]),
            'pickle, not trusted': run('predict', tmp/'tiny.pkl', files[0]),
@@ -273,7 +291,7 @@ def test_12_evaluate_09_from_the_command_line_experiment():
     "nbs/12_evaluate.ipynb, section 'from_the_command_line': its testable cells, in order."
     global acc, args, code, err, one, out, out3
     _sections.before(9)
-    # --- cell 45 ---
+    # --- cell 46 ---
     one = tmp/'one.json'
     one.write_text(json.dumps({'name': 'head', 'aug': 'none', 'train_bn': False, 'bn_eval': True, 'stages': [{'epochs': 2, 'train': 1, 'lr': 3e-3}]}))
     args = ['compare', '--size', 'smoke', '--recipe', one, '--only-recipes', '--n-per-class', 16, '--img-size', 32]   # smoke: also on a GPU
@@ -296,7 +314,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     global lo_ece, lo_nll, lo_shift, m, main, n_err, name, p, paired, pca, plt, ref, row, rows, runs, s, seed
     global shapes_dataset, shift_cost, some, steps, t_interval, tests, train_path, vlogits, vy, worst, y
     _sections.before(10)
-    # --- cell 46 ---
+    # --- cell 47 ---
     from tunelab.data import shapes_dataset, SHIFTS
     IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 150, 200, 5), full=(128, rehearsed(200, 20), rehearsed(200, 10), rehearsed(5, 1)))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
@@ -311,11 +329,11 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     learn = runs[0]
     print(f"{len(learn.dls.train_ds)} training and {len(learn.dls.valid_ds)} validation images, {IMG}px; "
           f"test sets of {len(files_to_predict(tests['held-out']))} images each")
-    # --- cell 47 ---
+    # --- cell 48 ---
     export_learner(learn, tmp/'shapes.pkl'); export_learner(learn, tmp/'shapes.pth')
     from tunelab.cli import main
     for f in ('shapes.pkl', 'shapes.pth'): test_eq(main(['predict', str(tmp/f), str(tests['held-out']), '--csv', str(tmp/f'{f}.csv'), '--top-k', '2', '--trust-pickle']), 0)
-    # --- cell 48 ---
+    # --- cell 49 ---
     some = files_to_predict(tests['held-out'])[::40]
     with learn.no_bar(): ref = [learn.predict(f) for f in some]
     for f in ('shapes.pkl', 'shapes.pth'):
@@ -323,17 +341,17 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
         test_eq(len(csv), len(files_to_predict(tests['held-out'])))
         test_eq([csv.loc[str(p), 'class_1'] for p in some], [r[0] for r in ref])                  # as learn.predict in this process
         test_close(np.array([csv.loc[str(p), 'prob_1'] for p in some]), np.array([float(r[2].max()) for r in ref]), eps=1e-4)
-    # --- cell 49 ---
+    # --- cell 50 ---
     interp = ClassificationInterpretation.from_learner(learn)
     interp.plot_confusion_matrix(figsize=(4, 4))
     pca = per_class_accuracy(interp); pca
-    # --- cell 50 ---
+    # --- cell 51 ---
     test_eq(int(pca.images.sum()), len(learn.dls.valid_ds))
     test_close((pca.accuracy * pca.images).sum() / pca.images.sum(), float(learn.validate()[1]), eps=1e-6)
     confused = interp.most_confused(min_val=1); confused
-    # --- cell 51 ---
-    interp.plot_top_losses(6, nrows=1, figsize=(12, 2.5))
     # --- cell 52 ---
+    interp.plot_top_losses(6, nrows=1, figsize=(12, 2.5))
+    # --- cell 53 ---
     rows, cal = [], []
     for seed, l in runs.items():
         with l.no_bar(), l.no_logging(): vlogits, vy = l.get_preds(act=lambda x: x)
@@ -348,15 +366,15 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     acc = pd.DataFrame(rows).set_index('seed')
     cal = pd.DataFrame(cal).set_index('seed')
     acc.agg(['mean', 'min', 'max']).T.style.format('{:.1%}')
-    # --- cell 53 ---
-    cal[['T', 'ece_before', 'ece_after', 'nll_before', 'nll_after']].round(3)
     # --- cell 54 ---
+    cal[['T', 'ece_before', 'ece_after', 'nll_before', 'nll_after']].round(3)
+    # --- cell 55 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(8, 4))
     lg, y, T = cal.logits[0], cal.y[0], cal['T'][0]
     plot_reliability(lg.softmax(-1), y, ax=axs[0], label='softmax'); axs[0].set_title('held-out, seed 0, before')
     plot_reliability(temperature_scale(lg, T), y, ax=axs[1], label=f'T = {T:.2f}'); axs[1].set_title('after temperature scaling');
-    # --- cell 55 ---
+    # --- cell 56 ---
     from tunelab.reports import t_interval
     m = acc.mean()
     chance = 1 / len(learn.dls.vocab)

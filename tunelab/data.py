@@ -304,7 +304,8 @@ def load_rgb(fn) -> Image.Image:
 class RGBImage(PILImage):
     "fastai's `PILImage`, opened with `load_rgb` (EXIF orientation applied, 16-bit scaled, transparency on white)."
     @classmethod
-    def create(cls, fn, **kwargs): return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
+    def create(cls, fn:Path|str|torch.Tensor|np.ndarray|bytes|Image.Image, **kwargs):   # fastai's types: a path, or what PILImage takes
+        return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
 # %% ../nbs/01_data.ipynb #df31b69a
 class ItemMemo:

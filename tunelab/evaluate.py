@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, torch, plum
 import torch.nn.functional as F
 from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock, Resize, aug_transforms, Normalize, RandomResizedCropGPU,
                                load_learner, get_image_files, image_extensions, accuracy, ClassificationInterpretation)
-from .data import image_dls, image_files, SPLIT_SEED
+from .data import image_dls, image_files, SPLIT_SEED, RGBImage
 from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
 from .runner import run_recipe, learner_from_checkpoint, learner_of_run, labelled_preds
@@ -84,7 +84,8 @@ def _rebuild(card:dict) -> Learner:
     classes = card['classes']
     item, batch = ((Resize(card['presize']), aug_transforms(size=card['size'], min_scale=card['min_scale']))
                    if card.get('min_scale') else (Resize(card['size']), []))
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=classes)), get_y=lambda o: classes[0], item_tfms=item,
+    dblock = DataBlock(blocks=(ImageBlock(cls=RGBImage), CategoryBlock(vocab=classes)),   # images opened as training opens them
+                       get_y=lambda o: classes[0], item_tfms=item,
                        splitter=lambda o: (L(range(len(o))), L()),
                        batch_tfms=L(batch) + [Normalize.from_stats(card['mean'], card['std'])])
     blank = np.zeros((card['presize'], card['presize'], 3), dtype=np.uint8)     # one item: fastai sets its pipeline up on it
