@@ -2,6 +2,10 @@
 import os, shutil, tempfile, pytest
 from pathlib import Path
 os.environ.setdefault('MPLBACKEND', 'Agg')   # plots in notebook cells draw off-screen under pytest
+# One torch thread count wherever the tests run (results differ across thread counts): OMP_NUM_THREADS if set, else 2,
+# the course's machine (a bigger machine gets the same numbers; CI's side-by-side phases set 1).
+os.environ.setdefault('OMP_NUM_THREADS', str(min(2, os.cpu_count() or 1)))
+import torch; torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 # Tests run the smoke size wherever they run (a GPU box with the network would otherwise pick full);
 # TUNELAB_TEST_SIZE=full runs the full-size path on purpose.
 os.environ['TUNELAB_SIZE'] = os.environ.get('TUNELAB_TEST_SIZE', 'smoke')

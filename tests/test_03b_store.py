@@ -67,7 +67,7 @@ def test_03b_store_01_the_store():
 
 def test_03b_store_02_atomic_writes():
     "nbs/03b_store.ipynb, section 'atomic_writes': its testable cells, in order."
-    global e, full_disk, real_write, tmp_w
+    global ThreadPoolExecutor, e, ex, full_disk, real_write, tmp_w
     _sections.before(2)
     # --- cell 15 ---
     tmp_w = Path(tempfile.mkdtemp())
@@ -82,6 +82,10 @@ def test_03b_store_02_atomic_writes():
         except OSError as e: test_eq(e.filename, str(tmp_w/'b.bin'))                # the message can name the file
     test_eq(sorted(p.name for p in tmp_w.iterdir()), ['a.bin'])                   # no .tmp left behind
     test_eq((tmp_w/'a.bin').read_bytes(), b'abc')                                 # the old file intact
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(8) as ex: list(ex.map(lambda k: atomic_write(tmp_w/'same.bin', bytes([k % 8]) * 1000), range(200)))
+    test_eq(len((tmp_w/'same.bin').read_bytes()), 1000)                           # 200 writers at once: none failed
+    test_eq(sorted(p.name for p in tmp_w.iterdir()), ['a.bin', 'same.bin'])       # and no temporary file is left
     shutil.rmtree(tmp_w)
     _sections.done('test_03b_store_02_atomic_writes')
 
