@@ -128,8 +128,9 @@ def test_01_data_03_full_size_datasets():
 
 def test_01_data_04_checking_an_image_folder_before_training():
     "nbs/01_data.ipynb, section 'checking_an_image_folder_before_training': its testable cells, in order."
-    global _, a, b, bottom, broken, c, clear, exif, f, files, flat, folders, fr, k, linked, lk, memo, nested, notes
-    global odd, one, opened, photo, r1, r2, ramp, rep, rep2, rep_l, sil, split, t0, t1, t2, time, top, two, v, w, x
+    global _, a, b, bottom, broken, c, clear, d, exif, f, files, flat, folders, fr, k, linked, lk, memo, nested
+    global nonutf, notes, odd, one, opened, photo, r1, r2, ramp, rep, rep2, rep_l, sil, split, t0, t1, t2, time, top
+    global two, v, w, x
     _sections.before(4)
     # --- cell 29 ---
     test_eq(image_files(path), (list(get_image_files(path)), []))               # no links: exactly fastai's files, in its order
@@ -193,6 +194,14 @@ def test_01_data_04_checking_an_image_folder_before_training():
     with item_memo.off(): assert _opened_bad(path, files, folders) is not _opened_bad(path, files, folders)   # opened each time
     # --- cell 42 ---
     check_image_folder(path)
+    nonutf = Path(tempfile.mkdtemp())
+    try:                                                         # a class folder named in Latin-1 bytes (a Linux file system allows it)
+        for c in (b'caf\xe9', b'tea'):
+            d = os.path.join(os.fsencode(nonutf), c); os.makedirs(d)
+            for k in range(2): Image.new('RGB', (8, 8)).save(os.path.join(d, b'%d.png' % k))
+    except OSError: pass                                         # a file system that refuses such names: nothing to check
+    else: test_fail(lambda: check_image_folder(nonutf), contains="image(s) with a name that is not valid UTF-8, e.g. b'caf\\xe9'")
+    shutil.rmtree(nonutf)
     # --- cell 43 ---
     import time
     v = tmp/'versioned'; shutil.copytree(path, v)

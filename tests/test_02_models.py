@@ -264,7 +264,7 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan
     pre, rand, lo, hi = w[True].mean(), w[False].mean(), d.mean() - half, d.mean() + half
     if SIZE != 'full': SIZE.claim(w[True].min() > 0.70, f"pretrained Lite0 reaches more than 70% on held-out silhouettes on every seed ({w[True].min():.1%} at the least)")
-    SIZE.claim(len(d) >= 3 and lo > 0, f"pretraining is worth {d.mean()*100:+.1f} points at this budget (95% CI {lo*100:+.1f} to {hi*100:+.1f}, {len(d)} paired seeds)")
+    SIZE.claim(len(d) >= 3 and lo > 0, f"pretraining is worth {d.mean()*100:+.1f} points at this budget (95% CI {lo*100:+.1f} to {hi*100:+.1f}, {len(d)} paired seeds)");
     # --- cell 50 ---
     secs = results.groupby('pretrained').seconds.mean()
     print(f"This run ({len(d)} seeds, {score} accuracy): ImageNet weights {pre:.1%}, random weights {rand:.1%} (chance: 10%). "

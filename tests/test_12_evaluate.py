@@ -397,7 +397,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     SIZE.claim(lo_nll > 0, "a temperature fitted on the validation set lowers the held-out NLL (paired interval above zero)")
     print("held-out ECE after temperature scaling: " + ("lower (paired interval above zero)" if lo_ece > 0 else
           "not established lower: ECE bins a 1,000-image set into 10 bins, a noisier measure than the NLL"))
-    SIZE.claim(lo_shift > 0, f"the {worst} shift costs accuracy ({shift_cost[worst].mean():.1%} on average, paired interval above zero)")
+    SIZE.claim(lo_shift > 0, f"the {worst} shift costs accuracy ({shift_cost[worst].mean():.1%} on average, paired interval above zero)");
     _sections.done('test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment')
 
 

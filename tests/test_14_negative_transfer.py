@@ -73,7 +73,8 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
     SIZE.claim(V['silhouettes']['established'] and V['silhouettes']['mean'] > 0, f"ImageNet weights help on the silhouettes ({V['silhouettes']['mean']*100:+.1f} points over random init)")
     SIZE.claim(m_s - h_s > 0, f"their worth shrinks when the pixels are permuted ({m_s*100:+.1f} points, paired interval above zero)")
     low = R['ImageNet, stem + blocks 0-2 reset']
-    SIZE.claim(low['established'] and low['mean'] < 0, f"resetting the low blocks hurts on the permuted pixels ({low['mean']*100:+.1f} points)")
+    print(f"resetting the low blocks on the permuted pixels: {low['mean']*100:+.1f} points against keeping every ImageNet weight, "
+          + ('established' if low['established'] else f"not established over {low['seeds']} seeds (per seed {low['d_min']*100:+.1f} to {low['d_max']*100:+.1f})"))
     _sections.done('test_14_negative_transfer_01_experiment_negative_transfer_experiment')
 
 

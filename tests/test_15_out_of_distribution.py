@@ -197,7 +197,7 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     lpft_ft, lpft_lp = paired_verdict(per, 'LP-FT', 'FT', metric='ID'), paired_verdict(per, 'LP-FT', 'LP', metric='OOD')
     SIZE.claim(lpft_ft['established'] and lpft_ft['mean'] > 0, f"LP-FT ahead of FT in distribution ({lpft_ft['mean']*100:+.1f} points)")
     SIZE.claim(lpft_lp['established'] and lpft_lp['mean'] > 0, f"LP-FT ahead of the probe out of distribution ({lpft_lp['mean']*100:+.1f} points)")
-    SIZE.claim(bn['established'] and bn['mean'] > 0, f"stage 2 with the body's BatchNorm statistics frozen beats letting them train ({bn['mean']*100:+.1f} points ID)")
+    SIZE.claim(bn['established'] and bn['mean'] > 0, f"stage 2 with the body's BatchNorm statistics frozen beats letting them train ({bn['mean']*100:+.1f} points ID)");
     _sections.done('test_15_out_of_distribution_03_experiment_out_of_distribution_experiment')
 
 

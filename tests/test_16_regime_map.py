@@ -57,7 +57,7 @@ def test_16_regime_map_02_the_experiment_experiment():
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
     CLASSES, out = list(range(5)), lesson_out('regime_map')
     RM = dict(smoke=dict(sizes=(10, 20), epochs=(2, 2), img=32, bs=16, seeds=[0], factors=(1,), n_eval=10),
-              evidence=dict(sizes=(10, 40, 160), epochs=(40, 20, 10), img=32, bs=32, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
+              evidence=dict(sizes=(10, 40, 160), epochs=(30, 20, 8), img=32, bs=32, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
               full=dict(sizes=rehearsed((10, 40, 160, 500), (10,)), epochs=rehearsed((40, 20, 10, 10), (1,)), img=64, bs=64,
                         seeds=rehearsed([0, 1, 2], [0]), factors=rehearsed((1, 3, 10), (1,)), n_eval=rehearsed(300, 10)))[SIZE]
     DISTANCES = {'near': None, 'far': 0}            # far: one fixed pixel permutation (seed 0), as in lesson 14
@@ -95,7 +95,8 @@ def test_16_regime_map_02_the_experiment_experiment():
 @pytest.mark.experiment
 def test_16_regime_map_03_the_verdicts_cell_by_cell_experiment():
     "nbs/16_regime_map.ipynb, section 'the_verdicts_cell_by_cell': its testable cells, in order."
-    global Q, cell_verdicts, cells, cpu_total, d, g, n, qt, rows, t_total, v, vs, winners, wmap
+    global Q, big, cell_verdicts, cells, cpu_total, d, disc, ft, g, k, n, probe_ahead, qt, rows, t_total, v, vs
+    global winners, wmap
     _sections.before(3)
     # --- cell 5 ---
     def cell_verdicts(g:pd.DataFrame) -> tuple:
@@ -123,6 +124,22 @@ def test_16_regime_map_03_the_verdicts_cell_by_cell_experiment():
     qt.columns = ['full - probe', 'discriminative - one rate', 'partial - probe']
     qt
     # --- cell 7 ---
+    ft, disc = {k: q['ft_vs_probe'] for k, q in Q.items()}, {k: q['disc_vs_one'] for k, q in Q.items()}
+    big = max(RM['sizes'])
+    for d in DISTANCES:
+        print(f"{d}: full - probe by images per class: " + ', '.join(f"{n}: {ft[d, n]['mean']*100:+.1f}{'' if ft[d, n]['established'] else ' n.s.'}" for n in RM['sizes']))
+    probe_ahead = [k for (k, (w, vs)) in cells.items() if w == ['probe']]
+    SIZE.claim(all(ft[d, big]['established'] and ft[d, big]['mean'] > 0 for d in DISTANCES),
+               f"with {big} images per class, full fine-tuning beats the probe near and far ("
+               + ', '.join(f"{d} {ft[d, big]['mean']*100:+.1f}" for d in DISTANCES) + " points)")
+    SIZE.claim(all(ft['far', n]['established'] and ft['far', n]['mean'] > 0 for n in RM['sizes']),
+               "far from ImageNet, full fine-tuning beats the probe at every data size, few-shot included")
+    SIZE.claim(not probe_ahead and not any(v['established'] and v['mean'] < 0 for v in ft.values()),
+               "the probe is ahead of full fine-tuning in no cell (at best a tie)")
+    for k, v in disc.items():                   # where `slice(lr/100, lr)` differs from one rate, said either way
+        if v['established']: print(f"{k[0]}, {k[1]} per class: {v['line']}")
+    print(f"discriminative - one rate: established in {sum(v['established'] for v in disc.values())} of {len(disc)} cells")
+    # --- cell 8 ---
     t_total, cpu_total = time.perf_counter() - t_lesson, time.process_time() - cpu_lesson
     print(f"the experiment took {t_total:.0f} s ({cpu_total:.0f} CPU-seconds) at {SIZE} size on {os.cpu_count()} CPU core(s); "
           f"{torch.get_num_threads()} torch thread(s); {fin.run_id.nunique()} runs scored")

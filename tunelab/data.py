@@ -382,6 +382,11 @@ def _opened_bad(path:Path, files:list, folders:list) -> dict:
 
 
 # %% ../nbs/01_data.ipynb #bae8ba30
+def _is_utf8(p) -> bool:
+    "Whether path `p` encodes as UTF-8 (a name read from bytes that are not UTF-8 holds surrogates that do not)."
+    try: str(p).encode('utf-8'); return True
+    except UnicodeEncodeError: return False
+
 def check_image_folder(path:Path,           # an image folder: one sub-folder per class
                        on_bad:str='skip',   # 'skip' (warn with a count) or 'raise' for unreadable images
                        get_y=parent_label,  # how a file's class is found
@@ -392,6 +397,12 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     if on_bad not in ('skip', 'raise'): raise ValueError(f"on_bad={on_bad!r}: use 'skip' or 'raise'")
     if not path.is_dir(): raise DataError(f"{path} is not a folder")
     files, notes, folders = _walk_images(path)
+    odd = [f for f in files if not _is_utf8(f.relative_to(path))]
+    if odd:                      # a name the file system gave as bytes that are not UTF-8: no text can hold it
+        rel = odd[0].relative_to(path); part = next(q for q in rel.parts if not _is_utf8(q))
+        raise DataError(f"{path}: {len(odd)} image(s) with a name that is not valid UTF-8, e.g. {os.fsencode(part)!r} in "
+                        f"{os.fsencode(rel)!r}: rename them in UTF-8 (e.g. `convmv -f latin1 -t utf-8 -r --notest FOLDER`); "
+                        "class and file names are kept as text")
     if not files: raise DataError(f"{path} holds no image files (looked for {', '.join(sorted(image_extensions)[:6])}, ...)")
     if notes:
         warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3]) + (' ...' if len(notes) > 3 else ''))
