@@ -128,7 +128,7 @@ def evaluations(self:ResultStore, run_ids=None) -> pd.DataFrame:
 # %% ../nbs/03b_store.ipynb #3288f364
 def atomic_write(path:Path, data) -> Path:
     "Write `data` (bytes) to `path` through a temporary file renamed into place: on any failure, no file is left behind."
-    path = Path(path); tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")   # one per writer
+    path = Path(path); tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{path.suffix}.tmp")   # one per writer
     try: tmp.write_bytes(data); os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
