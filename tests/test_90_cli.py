@@ -328,7 +328,7 @@ def test_90_cli_05_changed_data_new_runs():
     test_eq(code, 0)
     Image.new('RGB', (12, 12), (40, 200, 40)).save(data/'red'/'0.png')                 # one image replaced: same name, same class
     code, changed, _ = run_all('compare', '--out', out, *quick)
-    csv = pd.read_csv(out/'results.csv')
+    csv = pd.read_csv(out/'results.csv', dtype={'data_version': str})   # a hex version such as 5392e6445581 would parse as a float
     labels = [json.loads(l)['datasets']['data']['data_version'] for l in ResultStore(out/'results.sqlite').comparisons().label]
     print('\n'.join(l for l in changed.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
     dict(first=version(first), unchanged=version(same), changed=version(changed), csv=csv.data_version.unique().tolist(), labels=labels)
