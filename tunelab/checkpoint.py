@@ -80,7 +80,7 @@ def read_weights(path:Path, what:str='weights file') -> dict:
     if not isinstance(d, dict): raise CheckpointError(f"{what} {path}: holds a {type(d).__name__}, not a dict of tensors")
     return d
 
-def _first_line(e) -> str: return (str(e).strip().splitlines() or [''])[0][:120]
+def _first_line(e) -> str: return (str(e).splitlines() or [''])[0][:160]
 
 def load_checkpoint(path:Path) -> dict:
     "Read a checkpoint written by `save_checkpoint`; tensors and plain data only (`weights_only=True`), its fields checked."

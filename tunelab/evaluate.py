@@ -98,7 +98,7 @@ def _rebuild(card:dict) -> Learner:
 
 
 # %% ../nbs/12_evaluate.ipynb #1ea82f86
-def _first_line(e) -> str: return (str(e).splitlines() or [''])[0][:160]
+from .checkpoint import _first_line   # one line of an exception, for one-line errors
 
 MAX_IMAGE_SIZE = 2048   # the largest `size`/`presize` a model card may ask for (a bigger one is a broken or hostile file)
 
