@@ -11,8 +11,9 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_03c_checkpoint_00_setup():
     "nbs/03c_checkpoint.ipynb, section 'setup': its testable cells, in order."
-    global Armed, L, Path, a, b, cp, cp2, ctx, f, learn, msg, np, p, pickle, random, res, s, s0, shutil, st, state
-    global synth_learner, tempfile, test_close, test_eq, test_fail, tmp_c, tmp_k, torch, w, warnings
+    global Armed, L, Path, a, b, bad, cp, cp2, ctx, f, learn, msg, np, os, p, pickle, random, res, s, s0, saves
+    global shutil, st, state, synth_learner, tempfile, test_close, test_eq, test_fail, tmp_c, tmp_k, torch
+    global user_setting, w, warnings
     # --- cell 3 ---
     import tempfile, shutil
     from pathlib import Path
@@ -76,6 +77,30 @@ def test_03c_checkpoint_00_setup():
     test_eq(res.epoch.tolist(), [3, 4]); test_eq(res.stage.tolist(), [1, 1])
     test_close(res.valid_loss.tolist(), [float(v[1]) for v in learn.recorder.values])   # fastai's numbers, as recorded
     test_eq((load_checkpoint(tmp_c/'r.pth')['epoch'], load_checkpoint(tmp_c/'r.pth')['row']['epoch']), (4, 4))   # the last epoch
+
+    def saves(every, n=4):
+        "The epochs `Checkpointer(every=every)` writes a checkpoint after, in an `n`-epoch fit."
+        written = []
+        class Counting(Checkpointer):
+            def save(self, row): written.append(row['epoch']); super().save(row)
+        learn = synth_learner()
+        with learn.no_bar(), learn.no_logging():
+            learn.fit(n, cbs=Counting(st, tmp_c/f'e{every}.pth', dict(run_id=f'e{every}', recipe='x', dataset='d', arch='a', seed=0),
+                                      epoch_offset=0, stage=0, every=every))
+        test_eq(st.results().query(f"run_id == 'e{every}'").epoch.tolist(), list(range(n)))   # a row for every epoch either way
+        return written
+    test_eq(saves(0), [0, 1, 2, 3])                   # every epoch
+    test_eq(saves(3600), [3])                         # only the stage's last
+    import os
+    user_setting = os.environ.pop('TUNELAB_CHECKPOINT_EVERY', None)
+    test_eq(Checkpointer(st, 'x', {}, 0, 0).every, CHECKPOINT_EVERY)
+    os.environ['TUNELAB_CHECKPOINT_EVERY'] = '0'
+    test_eq(checkpoint_every(), 0.)
+    for bad in ('soon', '-5', 'inf'):
+        os.environ['TUNELAB_CHECKPOINT_EVERY'] = bad
+        test_fail(checkpoint_every, contains=f"TUNELAB_CHECKPOINT_EVERY={bad!r}: give seconds between checkpoints, a number >= 0")
+    del os.environ['TUNELAB_CHECKPOINT_EVERY']
+    if user_setting is not None: os.environ['TUNELAB_CHECKPOINT_EVERY'] = user_setting
     shutil.rmtree(tmp_c)
     # --- cell 15 ---
     test_eq(final_checkpoint('ckpts', 'r1'), Path('ckpts')/'r1.final.pth')

@@ -239,7 +239,8 @@ def test_04_runner_03_many_runs():
 
 def test_04_runner_04_resuming_killed_restarted_same_result():
     "nbs/04_runner.ipynb, section 'resuming_killed_restarted_same_result': its testable cells, in order."
-    global again, c, data, diff, env, job, killed, ra, rb, recipe, resumed, straight, t, tmp, tunelab
+    global again, c, data, diff, env, job, killed, killed2, late, ra, rb, rc, recipe, resumed, resumed2, straight, t
+    global tmp, tunelab
     _sections.before(4)
     # --- cell 39 ---
     tmp = Path(tempfile.mkdtemp())
@@ -252,17 +253,19 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
         from tunelab.recipes import fastai_fine_tune
         from tunelab.runner import run_experiments
         class Kill(Callback):
-            order = 99                                   # after Checkpointer has written epoch 1
+            order = 99                                   # after Checkpointer has written epoch `at`
+            def __init__(self, at): self.at = at
             def after_epoch(self):
-                if self.learn.epoch + self.learn.cbs.filter(lambda c: type(c).__name__ == 'Checkpointer')[0].epoch_offset == 1:
+                if self.learn.epoch + self.learn.cbs.filter(lambda c: type(c).__name__ == 'Checkpointer')[0].epoch_offset == self.at:
                     os.kill(os.getpid(), signal.SIGKILL)
-        kill = sys.argv[1] == 'kill'
+        at = dict(kill=1, kill_late=2).get(sys.argv[1])
         run_experiments([fastai_fine_tune(4, base_lr=3e-3)], {{'silhouettes': Path(r"{data}")}}, seeds=[3], out=Path(sys.argv[2]),
-                        img_size=32, bs=32, cbs=[Kill()] if kill else None)
+                        img_size=32, bs=32, cbs=[Kill(at)] if at else None)
     ''')
     (tmp/'job.py').write_text(job)
     import tunelab
-    env = {**os.environ, 'PYTHONHASHSEED': '0',                                   # the child imports the same tunelab as this process
+    env = {**os.environ, 'PYTHONHASHSEED': '0', 'TUNELAB_CHECKPOINT_EVERY': '0',   # a checkpoint after every epoch (lesson 03c)
+                                                                               # the child imports the same tunelab as this process
            'PYTHONPATH': os.pathsep.join([str(Path(tunelab.__file__).resolve().parent.parent), os.environ.get('PYTHONPATH', '')])}
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
@@ -287,6 +290,19 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
     # --- cell 43 ---
+    # with the default interval a checkpoint is written at each stage's end and within a stage at most once a minute: a run
+    # killed after epoch 2 resumes from the end of its first stage (epoch 0), drops the stored rows after it and trains them again
+    late = {k: v for k, v in env.items() if k != 'TUNELAB_CHECKPOINT_EVERY'}
+    killed2 = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill_late', str(tmp/'c')], env=late, capture_output=True, text=True)
+    test_eq(killed2.returncode, -9)
+    test_eq(len(ResultStore(tmp/'c'/'results.sqlite').results()), 3)                # epochs 0-2 were stored ...
+    test_eq(load_checkpoint(next((tmp/'c'/'checkpoints').glob('*.pth')))['epoch'], 0)   # ... the last checkpoint is stage 1's end
+    resumed2 = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'c')], env=late, capture_output=True, text=True)
+    assert resumed2.returncode == 0, resumed2.stderr[-2000:]
+    rc = ResultStore(tmp/'c'/'results.sqlite').results()
+    test_eq(rc.epoch.tolist(), [0, 1, 2, 3])
+    for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(rc[c].tolist(), rb[c].tolist(), eps=1e-4)
+    # --- cell 44 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -299,7 +315,7 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
     _sections.before(5)
-    # --- cell 44 ---
+    # --- cell 45 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -307,7 +323,7 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 45 ---
+    # --- cell 46 ---
     import shutil; shutil.rmtree(tmp)
     _sections.done('test_04_runner_05_bad_input_leaves_the_store_intact')
 
@@ -318,7 +334,7 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     global E, FACTORS, N, SEEDS, axs, base, claim, data, df, ev, ev_, exp_out, fig, full, full_dataset, plt, probe, r
     global recipes, run_at_own_rates, s, v, verdict, winner
     _sections.before(6)
-    # --- cell 46 ---
+    # --- cell 47 ---
     from tunelab.data import full_dataset
     from tunelab.reports import run_at_own_rates
     exp_out = lesson_out('04_runner')
@@ -330,12 +346,12 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     df = run_at_own_rates(recipes, data, seeds=SEEDS, factors=FACTORS, out=exp_out, img_size=SIZE.pick(32, 48, 160), quiet=True,
                           evaluation={'silhouettes': ev} if ev else None, workers=SIZE.pick(1, 2, 1))
     summarise(df)
-    # --- cell 47 ---
+    # --- cell 48 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(*data.values())
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 48 ---
+    # --- cell 49 ---
     s = summarise(df).reset_index()
     print(df.attrs['rates'].attrs['line'])
     for r in s.itertuples():
@@ -353,7 +369,7 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     claim = f"trained to a plateau, full fine-tuning beats the linear probe: {v['line']}"
     if SIZE == 'evidence': SIZE.claim(v['established'] and v['mean'] > 0, claim)   # measured at this size
     else: print('measured at the evidence size, not asserted here:', claim)
-    # --- cell 49 ---
+    # --- cell 50 ---
     done_with(exp_out)
     _sections.done('test_04_runner_06_a_comparison_of_the_standard_recipes_experiment')
 
