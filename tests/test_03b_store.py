@@ -26,18 +26,18 @@ def test_03b_store_00_setup():
 
 def test_03b_store_01_the_store():
     "nbs/03b_store.ipynb, section 'the_store': its testable cells, in order."
-    global db, r, row, st, store_dir, tables
+    global db, r, row, st, store_dir, tables, torch
     _sections.before(1)
     # --- cell 5 ---
     store_dir = Path(tempfile.mkdtemp())
     st = ResultStore(store_dir/'sub'/'results.sqlite')                           # makes the folder it needs
     with sqlite3.connect(st.path) as db: tables = {t for t, in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     test_eq(tables, {'runs', 'epochs', 'comparisons', 'comparison_runs', 'evaluations'})
-    with sqlite3.connect(store_dir/'old.sqlite') as db:                          # a store written before data versions
+    with sqlite3.connect(store_dir/'old.sqlite') as db:                          # a store written before data versions and threads
         db.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, recipe_json TEXT, "
                    "status TEXT, updated REAL)")
     with sqlite3.connect(ResultStore(store_dir/'old.sqlite').path) as db:      # gains the column
-        test_eq([c[1] for c in db.execute("PRAGMA table_info(runs)")][-1], 'data_version')
+        test_eq([c[1] for c in db.execute("PRAGMA table_info(runs)")][-3:], ['data_version', 'threads', 'device'])
     # --- cell 7 ---
     r = linear_probe(2)
     test_eq(st.status('abc'), None)                                              # never started
@@ -51,7 +51,9 @@ def test_03b_store_01_the_store():
     test_eq(len(st.results(['nope'])), 0); test_eq(len(st.results(['abc'])), 1)
     test_eq(st.runs()[['run_id', 'status', 'data_version']].values.tolist(), [['abc', 'done', 'v1']])
     st.start('abc', r, 'shapes', 0, keep_epochs=0); test_eq(len(st.results()), 0)   # a restart from scratch drops its rows
-    test_eq(ResultStore(store_dir/'old.sqlite').runs().columns[-1], 'data_version')  # an old store reads like a new one
+    test_eq(list(ResultStore(store_dir/'old.sqlite').runs().columns[-3:]), ['data_version', 'threads', 'device'])  # an old store reads like a new one
+    import torch
+    test_eq(st.runs()[['threads', 'device']].values.tolist(), [[torch.get_num_threads(), 'cpu']])   # where the run trained
     # --- cell 11 ---
     st.add_comparison('c1', {'seeds': [0]}, ['abc']); st.add_comparison('c1', {'seeds': [0]}, ['abc'])   # recorded once
     test_eq(st.comparisons()[['comparison', 'runs']].values.tolist(), [['c1', 1]])

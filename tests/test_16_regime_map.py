@@ -95,8 +95,8 @@ def test_16_regime_map_02_the_experiment_experiment():
 @pytest.mark.experiment
 def test_16_regime_map_03_the_verdicts_cell_by_cell_experiment():
     "nbs/16_regime_map.ipynb, section 'the_verdicts_cell_by_cell': its testable cells, in order."
-    global Q, big, cell_verdicts, cells, cpu_total, d, disc, ft, g, k, n, probe_ahead, qt, rows, t_total, v, vs
-    global winners, wmap
+    global Q, big, cell_verdicts, cells, cpu_total, d, disc, far_near, ft, g, k, lead_difference, n, probe_ahead, qt
+    global rows, t_total, v, vs, winners, wmap
     _sections.before(3)
     # --- cell 5 ---
     def cell_verdicts(g:pd.DataFrame) -> tuple:
@@ -128,6 +128,16 @@ def test_16_regime_map_03_the_verdicts_cell_by_cell_experiment():
     big = max(RM['sizes'])
     for d in DISTANCES:
         print(f"{d}: full - probe by images per class: " + ', '.join(f"{n}: {ft[d, n]['mean']*100:+.1f}{'' if ft[d, n]['established'] else ' n.s.'}" for n in RM['sizes']))
+    def lead_difference(n:int) -> dict:
+        "Far's lead of full fine-tuning over the probe minus near's, at `n` per class: per seed, its mean and 95% t-interval."
+        lead = {d: fin[(fin.distance == d) & (fin.per_class == n)].pivot_table(index='seed', columns='recipe', values='evaluation')
+                for d in DISTANCES}
+        dd = (lead['far']['full'] - lead['far']['probe']) - (lead['near']['full'] - lead['near']['probe'])
+        m, h = t_interval(dd.values)
+        return dict(mean=m, lo=m - h, hi=m + h, established=bool(m - h > 0 or m + h < 0))
+    far_near = {n: lead_difference(n) for n in RM['sizes']}
+    print("far lead - near lead (same seeds): " + ', '.join(f"{n}: {v['mean']*100:+.1f} ({v['lo']*100:+.1f} to {v['hi']*100:+.1f})"
+                                                       f"{'' if v['established'] else ' n.s.'}" for n, v in far_near.items()))
     probe_ahead = [k for (k, (w, vs)) in cells.items() if w == ['probe']]
     SIZE.claim(all(ft[d, big]['established'] and ft[d, big]['mean'] > 0 for d in DISTANCES),
                f"with {big} images per class, full fine-tuning beats the probe near and far ("

@@ -16,7 +16,12 @@ from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 
-_BAR = re.compile(r'[█]|\|[█\-]*\|\s*\d+\.\d+% \[')
+_BAR = re.compile(r'█?\s*\|[█\-]*\|\s*\d+\.\d+% \[[^\]\n]*\]?')   # one fastprogress text bar, with its [count time comment]
+
+def _unbarred(seg:str) -> str:
+    "A segment of a line without its fastprogress bar (and the spaces that pad the bar out), else as it was."
+    t = _BAR.sub('', seg)
+    return seg if t == seg else t.replace('█', '').lstrip()
 
 def drop_progress_bars(nb):
     "Remove fastprogress's text bars (written with carriage returns outside Jupyter) from stream outputs; keep the rest."
@@ -28,7 +33,8 @@ def drop_progress_bars(nb):
                 text = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', text)          # terminal escapes (clear-line) of the bars
                 lines = []
                 for line in text.split('\n'):
-                    segs = [g for g in line.split('\r') if g.strip() and not _BAR.search(g)]
+                    # a print that follows a bar on its line (the bar ends without a newline) is kept: only the bar goes
+                    segs = [t for g in line.split('\r') if (t := _unbarred(g)).strip()]
                     if segs: lines.append(segs[-1])
                     elif not line.strip(): lines.append('')
                 text = '\n'.join(lines).strip('\n')

@@ -159,7 +159,7 @@ def run_recipe(recipe:Recipe,            # the strategy
     learn = recipe.learner(dls, channels_last=channels_last)
     if state is None: set_start(learn, recipe, ckpt_dir); done = 0
     else: done = resume(learn, recipe, state)
-    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version)
+    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version, device=str(learn.dls.device or 'cpu'))
     if state is not None: store.add_epoch(state['row'])
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
     ctx = RunContext(store, ckpt, dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed),

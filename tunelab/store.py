@@ -15,22 +15,24 @@ try: import fcntl
 except ImportError: fcntl = None           # Windows: no lock; keep to one tunelab per output folder yourself
 
 # %% auto #0
-__all__ = ['COLUMNS', 'ResultStore', 'atomic_write', 'OutFolderError', 'check_out_folder', 'out_lock']
+__all__ = ['COLUMNS', 'RUN_COLUMNS', 'ResultStore', 'atomic_write', 'OutFolderError', 'check_out_folder', 'out_lock']
 
 # %% ../nbs/03b_store.ipynb #5d236fe0
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
            'seconds', 'trainable_params', 'lr_head']
+RUN_COLUMNS = dict(data_version='TEXT', threads='INTEGER', device='TEXT')   # added to `runs` after its first version
 
 class ResultStore:
-    "Results in an SQLite file: a row per run and epoch; each run's status, recipe and data version; each comparison's runs; scores on evaluation sets."
+    "Results in an SQLite file: a row per run and epoch; each run's status, recipe, data version and where it ran (torch threads, device); each comparison's runs; scores on evaluation sets."
     def __init__(self, path:Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, "
-                       "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT)")
-            if 'data_version' not in [c[1] for c in db.execute("PRAGMA table_info(runs)")]:   # a store from before data versions
-                db.execute("ALTER TABLE runs ADD COLUMN data_version TEXT")
+                       "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT, threads INTEGER, device TEXT)")
+            have = [c[1] for c in db.execute("PRAGMA table_info(runs)")]
+            for col, kind in RUN_COLUMNS.items():                          # a store from before these columns gains them
+                if col not in have: db.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
             db.execute("CREATE TABLE IF NOT EXISTS epochs (run_id TEXT, recipe TEXT, dataset TEXT, arch TEXT, seed INTEGER, "
                        "epoch INTEGER, stage INTEGER, train_loss REAL, valid_loss REAL, accuracy REAL, seconds REAL, "
                        "trainable_params INTEGER, lr_head REAL, PRIMARY KEY (run_id, epoch))")
@@ -53,12 +55,15 @@ def status(self:ResultStore, run_id:str) -> str|None:
     return r[0] if r else None
 
 @patch
-def start(self:ResultStore, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None):
-    "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows."
+def start(self:ResultStore, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None,
+          device:str='cpu'):   # where it trains ('cpu', 'cuda', ...): with this process's torch threads, kept with the run
+    "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows; record the torch threads and device it runs with."
+    import torch
     with self._db() as db:
-        db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version) "
-                   "VALUES (?,?,?,?,?,?,?,?)",
-                   (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version))
+        db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version, "
+                   "threads, device) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version,
+                    torch.get_num_threads(), device))
         db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, keep_epochs))
 
 @patch
@@ -83,7 +88,9 @@ def results(self:ResultStore, run_ids=None) -> pd.DataFrame:
 
 @patch
 def runs(self:ResultStore) -> pd.DataFrame:
-    with self._db() as db: return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version FROM runs", db)
+    "A row per run: its status, data version, and the torch threads and device it trained with (results differ across them)."
+    with self._db() as db:
+        return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version, threads, device FROM runs", db)
 
 
 # %% ../nbs/03b_store.ipynb #b7427658
