@@ -81,6 +81,7 @@ def test_10_augmentation_03_presizing_against_a_naive_resize():
     sharp = lambda x: float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
     print(f"mean absolute neighbour difference (sharpness): naive {sharp(xn):.4f}, presized {sharp(xp):.4f}")
     test_eq(xn.shape, xp.shape)
+    test_eq(sharp(xp) > sharp(xn), True)     # the same draws on the same batch: presizing keeps more detail
     _sections.done('test_10_augmentation_03_presizing_against_a_naive_resize')
 
 
@@ -122,8 +123,8 @@ def test_10_augmentation_05_experiment_an_ablation_in_distribution_a():
 @pytest.mark.experiment
 def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment():
     "nbs/10_augmentation.ipynb, section 'experiment_an_ablation_in_distribution_a': its testable cells, in order."
-    global E, FACTORS, N, N_SHIFT, N_TEST, SEEDS, SHIFTED, V, VARIANT_ORDER, a, abl, ax, b, fig, paired_verdict
-    global pooled, sns, t, table, tests, train, v, wide
+    global E, FACTORS, N, N_SHIFT, N_TEST, SEEDS, SHIFTED, V, VARIANT_ORDER, a, abl, ax, b, fig, mix, paired_verdict
+    global pooled, sns, t, table, tests, train, tta, v, wide
     _sections.before(6)
     # --- cell 19 ---
     N, N_TEST, N_SHIFT, SEEDS, E, FACTORS = SIZE.pick(smoke=(10, 10, 4, (0,), 2, (1,)),
@@ -159,6 +160,11 @@ def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment(
     for (a, b, t), v in V.items(): print(f"{t:>16}: {v['line']}")
     test_eq(len(abl), len(SEEDS) * 4 * (len(tests) + 1))
     SIZE.claim(table.loc['default', 'same domain'] > 0.5, f"the default augmentation learns the shapes: {table.loc['default', 'same domain']:.1%} in the same domain (chance 20%)")
+    mix, tta = V[('default+mixup', 'default', 'same domain')], [V[('default+tta', 'default', t)] for t in ('same domain', 'shifted (pooled)')]
+    SIZE.claim(mix['established'] and mix['mean'] < 0, f"MixUp at {E} epochs costs accuracy in the same domain ({mix['mean']*100:+.1f} points, paired)")
+    SIZE.claim(all(v['established'] and v['mean'] > 0 for v in tta),
+               "test-time augmentation helps the default models in the same domain and under shift ("
+               + ', '.join(f"{v['mean']*100:+.1f}" for v in tta) + " points, paired)")
     _sections.done('test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment')
 
 

@@ -384,7 +384,8 @@ def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation
         if shifts[worst] >= big_drop:
             out.append(f"The {worst} shift costs the most ({shifts[worst]:.1%} below the same-domain set): "
                        f"augment for it or add images from that domain (lesson 10), "
-                       f"or tune the early blocks, where input-level shifts act (surgical fine-tuning).")
+                       f"or train the early blocks, where input-level shifts act (surgical fine-tuning, Lee et al. 2023: "
+                       f"not built or measured in tunelab).")
         else: out.append(f"No shift costs {big_drop:.0%} or more (worst: {worst}, {shifts[worst]:.1%}): "
                          "the model holds up under these shifts.")
     if confused and n_errors:
