@@ -13,7 +13,7 @@ os.environ['TUNELAB_SIZE'] = os.environ.get('TUNELAB_TEST_SIZE', 'smoke')
 # goes under one folder, removed at the end (TUNELAB_KEEP_TMP=1 keeps it to look into): a test pass leaves nothing in /tmp.
 _TMP = tempfile.mkdtemp(prefix='tunelab_tests_')
 os.environ['TMPDIR'] = tempfile.tempdir = _TMP
-# One results store for the whole pass (`tunelab.core.lesson_out`): a run one lesson trained is not trained again by the next.
+# One results store for the whole pass (`tunelab.course.lesson_out`): a run one lesson trained is not trained again by the next.
 _RESULTS = None if os.environ.get('TUNELAB_RESULTS') else tempfile.mkdtemp(prefix='tunelab_results_')
 if _RESULTS: os.environ['TUNELAB_RESULTS'] = _RESULTS
 

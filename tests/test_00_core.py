@@ -67,58 +67,24 @@ def test_00_core_02_device_and_environment():
     _sections.done('test_00_core_02_device_and_environment')
 
 
-def test_00_core_03_lesson_size():
-    "nbs/00_core.ipynb, section 'lesson_size': its testable cells, in order."
-    global SIZE, evidence, full, old, smoke
-    _sections.before(3)
-    # --- cell 20 ---
-    SIZE = lesson_size()
-    SIZE
-    # --- cell 21 ---
-    old = os.environ.pop('TUNELAB_SIZE', None)
-    if not torch.cuda.is_available(): test_eq(lesson_size(verbose=False), 'evidence')    # a learner's CPU: the evidence size
-    os.environ['TUNELAB_SIZE'] = 'full'
-    test_eq(lesson_size(verbose=False), 'full')
-    test_eq(lesson_size(verbose=False).reason, 'TUNELAB_SIZE=full is set')
-    os.environ['TUNELAB_SIZE'] = 'huge'
-    test_fail(lambda: lesson_size(), contains="TUNELAB_SIZE='huge' is not a lesson size")
-    if old is None: del os.environ['TUNELAB_SIZE']
-    else: os.environ['TUNELAB_SIZE'] = old
-    smoke, evidence, full = (LessonSize(s) for s in SIZES)
-    test_eq([s.pick(smoke=1, evidence=12, full=5) for s in (smoke, evidence, full)], [1, 12, 5])
-    test_eq((smoke.claims, evidence.claims), (False, True))
-    test_eq(smoke.claim(False, 'a claim smoke size cannot check'), False)                 # reported, never asserted
-    test_fail(lambda: evidence.claim(False, 'a claim this run contradicts'), contains='not supported by this run (evidence size)')
-    test_eq(evidence.claim(True, 'a claim this run supports'), True)
-    # --- cell 23 ---
-    test_eq(rehearsed(5, 1), 1 if rehearsal() else 5)
-    old = os.environ.pop('TUNELAB_REHEARSAL', None)
-    test_eq((rehearsal(), rehearsed([0, 1, 2], [0])), (False, [0, 1, 2]))
-    os.environ['TUNELAB_REHEARSAL'] = '1'
-    test_eq((rehearsal(), rehearsed([0, 1, 2], [0])), (True, [0]))
-    if old is None: del os.environ['TUNELAB_REHEARSAL']
-    else: os.environ['TUNELAB_REHEARSAL'] = old
-    _sections.done('test_00_core_03_lesson_size')
-
-
-def test_00_core_04_seeds():
+def test_00_core_03_seeds():
     "nbs/00_core.ipynb, section 'seeds': its testable cells, in order."
     global a, b, c
-    _sections.before(4)
-    # --- cell 25 ---
+    _sections.before(3)
+    # --- cell 20 ---
     seed_everything(1); a = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(1); b = (random.random(), np.random.rand(), torch.rand(1).item())
     seed_everything(2); c = (random.random(), np.random.rand(), torch.rand(1).item())
     test_eq(a, b)
     test_ne(a, c)
-    _sections.done('test_00_core_04_seeds')
+    _sections.done('test_00_core_03_seeds')
 
 
-def test_00_core_05_mixed_precision_the_one_device_specific_():
+def test_00_core_04_mixed_precision_the_one_device_specific_():
     "nbs/00_core.ipynb, section 'mixed_precision_the_one_device_specific_': its testable cells, in order."
     global Callback, CrossEntropyLossFlat, DataLoaders, Learner, RecordScale, dls, dtypes, learn, net, nn, scales, x, y
-    _sections.before(5)
-    # --- cell 27 ---
+    _sections.before(4)
+    # --- cell 22 ---
     from torch import nn
     from fastai.vision.all import Learner, DataLoaders, CrossEntropyLossFlat, Callback
     test_eq((amp_dtype('cuda'), amp_dtype('cpu'), amp_dtype('mps')), (torch.float16, None, None))
@@ -138,14 +104,14 @@ def test_00_core_05_mixed_precision_the_one_device_specific_():
     test_eq({p.dtype for p in net.parameters()}, {torch.float32})     # weights stay float32
     test_eq(len(scales), 4); test_eq(scales[0], 2.**16)               # every step went through the loss scaler
     assert hasattr(learn, 'mixed_precision') and np.isfinite(learn.recorder.losses[-1].item())
-    _sections.done('test_00_core_05_mixed_precision_the_one_device_specific_')
+    _sections.done('test_00_core_04_mixed_precision_the_one_device_specific_')
 
 
-def test_00_core_06_pickling_fastai_s_transforms():
+def test_00_core_05_pickling_fastai_s_transforms():
     "nbs/00_core.ipynb, section 'pickling_fastai_s_transforms': its testable cells, in order."
     global Transform, parent_label, pickle, t, t2
-    _sections.before(6)
-    # --- cell 29 ---
+    _sections.before(5)
+    # --- cell 24 ---
     import pickle
     from fastai.vision.all import Transform, parent_label
     t = Transform(parent_label)
@@ -157,46 +123,22 @@ def test_00_core_06_pickling_fastai_s_transforms():
         del copyreg.dispatch_table[plum.Function]
         try: test_fail(lambda: pickle.dumps(t), contains='RLock')
         finally: copyreg.pickle(plum.Function, _reduce_plum_function)
-    _sections.done('test_00_core_06_pickling_fastai_s_transforms')
+    _sections.done('test_00_core_05_pickling_fastai_s_transforms')
 
 
-def test_00_core_07_where_data_goes():
+def test_00_core_06_where_data_goes():
     "nbs/00_core.ipynb, section 'where_data_goes': its testable cells, in order."
-    global a, b, d, shared, tempfile
-    _sections.before(7)
-    # --- cell 31 ---
+    global d, tempfile
+    _sections.before(6)
+    # --- cell 26 ---
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         os.environ['TUNELAB_HOME'] = d
         test_eq(tunelab_home(), Path(d))
         del os.environ['TUNELAB_HOME']
-    # --- cell 33 ---
-    shared = os.environ.pop('TUNELAB_RESULTS', None)   # (set when a test pass shares one store)
-    try:
-        a = lesson_out('demo'); test_eq(a.exists(), True); done_with(a); test_eq(a.exists(), False)
-        with tempfile.TemporaryDirectory() as d:
-            os.environ['TUNELAB_RESULTS'] = d
-            b = lesson_out('demo'); test_eq(b, Path(d)); done_with(b); test_eq(b.exists(), True)   # the shared store stays
-    finally:
-        os.environ.pop('TUNELAB_RESULTS', None)
-        if shared: os.environ['TUNELAB_RESULTS'] = shared
-    _sections.done('test_00_core_07_where_data_goes')
-
-
-def test_00_core_08_showing_the_toolkit_s_code_in_a_lesson():
-    "nbs/00_core.ipynb, section 'showing_the_toolkit_s_code_in_a_lesson': its testable cells, in order."
-    global head
-    _sections.before(8)
-    # --- cell 35 ---
-    show_source(tunelab_home)
-    head = source_text(tunelab_home).splitlines()[:2]     # (defined here, in the notebook, its module is __main__)
-    assert head[0].startswith('# ') and head[0].endswith('.tunelab_home'), head
-    test_eq(head[1], 'def tunelab_home() -> Path:')
-    test_eq(source_text(tunelab_home, lesson_out).count('\n# '), 1)          # two objects, each under its own heading
-    _sections.done('test_00_core_08_showing_the_toolkit_s_code_in_a_lesson')
+    _sections.done('test_00_core_06_where_data_goes')
 
 
 _sections.tests = [test_00_core_00_setup, test_00_core_01_errors, test_00_core_02_device_and_environment,
-    test_00_core_03_lesson_size, test_00_core_04_seeds, test_00_core_05_mixed_precision_the_one_device_specific_,
-    test_00_core_06_pickling_fastai_s_transforms, test_00_core_07_where_data_goes,
-    test_00_core_08_showing_the_toolkit_s_code_in_a_lesson]
+    test_00_core_03_seeds, test_00_core_04_mixed_precision_the_one_device_specific_,
+    test_00_core_05_pickling_fastai_s_transforms, test_00_core_06_where_data_goes]

@@ -11,12 +11,13 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_01_data_00_setup():
     "nbs/01_data.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, os, pd, shutil, tempfile, test_close, test_eq, test_fail, test_ne
+    global SIZE, lesson_size, os, pd, shutil, tempfile, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     import os, tempfile, shutil
     import pandas as pd
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
+    from tunelab.course import lesson_size
     SIZE = lesson_size()
     _sections.done('test_01_data_00_setup')
 
@@ -115,6 +116,7 @@ def test_01_data_02_generated_shapes_with_a_domain_shift_kno():
 
 def test_01_data_03_full_size_datasets():
     "nbs/01_data.ipynb, section 'full_size_datasets': its testable cells, in order."
+    global pets_path
     _sections.before(3)
     # --- cell 26 ---
     test_eq(_extracted_path(URLs.PETS).name, 'oxford-iiit-pet')           # what `untar_data` extracts, archive folder or not
@@ -123,6 +125,10 @@ def test_01_data_03_full_size_datasets():
         test_fail(lambda: full_dataset('pets'), contains='The pets dataset needs a download')
     del os.environ['TUNELAB_OFFLINE']
     test_fail(lambda: full_dataset('cifar'), contains="unknown full-size dataset 'cifar'")
+    # --- cell 27 ---
+    if SIZE == 'full':
+        pets_path = full_dataset('pets')
+        print((pets_path/'images').ls()[:3])
     _sections.done('test_01_data_03_full_size_datasets')
 
 
@@ -271,7 +277,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
 def test_01_data_05_dataloaders_with_presizing():
     "nbs/01_data.ipynb, section 'dataloaders_with_presizing': its testable cells, in order."
     global Categorize, Datasets, IntToFloatTensor, RandomResizedCrop, adls, again, aug, b, bdls, c, dls, ds8, f, fake
-    global few, first, g, hits, hits_off, i, items, mdl, n, nullcontext, off, on, pf, pickle, random
+    global few, first, g, hits, hits_off, i, items, mdl, n, nullcontext, off, on, pets, pf, pickle, random
     global real_full_dataset, sdls, seed, st_off, st_on, tdls, tiny, trn, two_epochs, val, w, x1, x2, xb, y1, y2, yb
     _sections.before(5)
     # --- cell 49 ---
@@ -374,6 +380,11 @@ def test_01_data_05_dataloaders_with_presizing():
     # --- cell 66 ---
     test_eq(pets_breed(Path('/root/.fastai/data/oxford-iiit-pet/images/great_pyrenees_12.jpg')), 'great_pyrenees')
     test_eq(pets_breed('images/British_Shorthair_7.jpg'), 'British_Shorthair')
+    # --- cell 68 ---
+    if SIZE == 'full':
+        pets = pets_dls()
+        test_eq(len(pets.vocab), 37); assert 'great_pyrenees' in pets.vocab, pets.vocab[:3]   # breeds from the file names
+        pets.show_batch(max_n=6)
     # --- cell 70 ---
     fake = tmp/'fake_pets'; (fake/'images').mkdir(parents=True)
     for i, f in enumerate(get_image_files(path/'cat')[:4]):

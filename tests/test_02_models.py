@@ -11,12 +11,14 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_02_models_00_setup():
     "nbs/02_models.ipynb, section 'setup': its testable cells, in order."
-    global CancelFitException, SIZE, os, test_close, test_eq, test_fail, test_ne, warnings
+    global CancelFitException, SIZE, done_with, lesson_out, lesson_size, os, test_close, test_eq, test_fail, test_ne
+    global warnings
     # --- cell 3 ---
     import os, warnings
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     from fastai.vision.all import CancelFitException
     # --- cell 4 ---
+    from tunelab.course import lesson_size, lesson_out, done_with
     SIZE = lesson_size()
     _sections.done('test_02_models_00_setup')
 
@@ -71,7 +73,7 @@ def test_02_models_01_pretrained_weights_that_ship_in_pip_pack():
 
 def test_02_models_02_any_backbone_by_name():
     "nbs/02_models.ipynb, section 'any_backbone_by_name': its testable cells, in order."
-    global hub, shutil, snap, tempfile
+    global hub, rn, shutil, snap, tempfile, tv
     _sections.before(2)
     # --- cell 16 ---
     import tempfile, shutil
@@ -92,6 +94,11 @@ def test_02_models_02_any_backbone_by_name():
     if not weights_cached('torchvision/resnet18'): test_fail(lambda: create_backbone('torchvision/resnet18'), contains="needs a download")
     del os.environ['TUNELAB_OFFLINE']
     test_eq(type(create_backbone('resnet18', pretrained=False)).__name__, 'ResNet')   # architectures alone need no network
+    # --- cell 19 ---
+    if SIZE == 'full':
+        rn = create_backbone('resnet34')                      # timm weights from the Hugging Face hub
+        tv = create_backbone('torchvision/resnet18')          # torchvision weights from download.pytorch.org
+        print(imagenet_predict(rn, photos['china.jpg']), imagenet_predict(tv, photos['china.jpg'], *imagenet_stats))
     _sections.done('test_02_models_02_any_backbone_by_name')
 
 
@@ -240,7 +247,7 @@ def test_02_models_06_a_first_result_what_pretraining_is_worth_experiment():
     # --- cell 47 ---
     from tunelab.data import pets_folder
     out = lesson_out('02_models')                 # the pass's shared results store, or a temporary folder
-    SEEDS = SIZE.pick(smoke=[0], evidence=[0, 1, 2], full=rehearsed([0, 1, 2], [0]))
+    SEEDS = SIZE.pick(smoke=[0], evidence=[0, 1, 2], full=[0, 1, 2])
     if SIZE == 'full':
         results = pd.DataFrame([finetune_result(pets_folder(), pretrained=p, img_size=224, out=out, seed=s) for s in SEEDS for p in (True, False)])
     else:

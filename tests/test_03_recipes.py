@@ -16,7 +16,7 @@ def test_03_recipes_00_setup():
     import os, torch
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
-    from tunelab.core import lesson_size
+    from tunelab.course import lesson_size
     SIZE = lesson_size()
     _sections.done('test_03_recipes_00_setup')
 

@@ -11,11 +11,12 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_06_discriminative_lrs_00_setup():
     "nbs/06_discriminative_lrs.ipynb, section 'setup': its testable cells, in order."
-    global Path, SIZE, test_close, test_eq, test_fail, test_ne
+    global Path, SIZE, lesson_size, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     from pathlib import Path
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
+    from tunelab.course import lesson_size
     SIZE = lesson_size()
     _sections.done('test_06_discriminative_lrs_00_setup')
 
@@ -123,7 +124,7 @@ def test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
     seed_everything(0)
     data = pets_folder() if SIZE == 'full' else animal_silhouettes(SIZE.pick(20, 200, None))
     img_size = SIZE.pick(32, 48, 224)
-    found = find_lrs(tune_learner(image_dls(data, size=img_size)), num_it=SIZE.pick(20, 60, rehearsed(60, 20)))
+    found = find_lrs(tune_learner(image_dls(data, size=img_size)), num_it=SIZE.pick(20, 60, 60))
     print(f"valley frozen: {found['frozen']:.1e}; after unfreezing: {found['unfrozen']:.1e} ({found['frozen'] / found['unfrozen']:.1f}x lower)")
     ax = plot_lr_find(found)
     # --- cell 20 ---
@@ -152,13 +153,13 @@ def test_06_discriminative_lrs_06_experiment_one_rate_against_discriminati_exper
     _sections.before(6)
     # --- cell 22 ---
     from dataclasses import replace
-    from tunelab.core import lesson_out, done_with
+    from tunelab.course import lesson_out, done_with
     from tunelab.data import silhouette_evaluation
     from tunelab.reports import summarise, plot_results, plot_curves, run_at_own_rates, paired_verdict, last_epoch_gain
     head_lr, lr = float(f"{found['frozen']:.0e}"), float(f"{found['unfrozen']:.0e}")   # lr_find's suggestions, to one significant figure
     print(f"head epoch at {head_lr:g}, then peak rate {lr:g} for the head (each recipe: these times its factor)")
     E, SEEDS, FACTORS = SIZE.pick(smoke=(2, [0], (1, 3)), evidence=(8, [0, 1, 2], (1, 3, 10)),
-                                  full=(rehearsed(5, 2), rehearsed([0, 1, 2], [0]), rehearsed((1, 3, 10), (1,))))
+                                  full=(5, [0, 1, 2], (1, 3, 10)))
     recipes = rate_recipes(head_lr, lr, epochs=E)
     if SIZE != 'full': recipes = [replace(r, aug='none') for r in recipes]      # the same (no) augmentation on every side
     ev = None if SIZE == 'full' else silhouette_evaluation(SIZE.pick(10, 150, None), train_per_class=SIZE.pick(20, 200, None))

@@ -9,10 +9,11 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_07_gradual_unfreezing_00_setup():
     "nbs/07_gradual_unfreezing.ipynb, section 'setup': its testable cells, in order."
-    global Callback, GradualUnfreeze, L, Learner, Path, SIZE, lesson_size, np, pd, rehearsal, rehearsed
-    global seed_everything, show_source, test_close, test_eq, test_fail, test_ne, torch
+    global Callback, GradualUnfreeze, L, Learner, Path, SIZE, lesson_size, np, pd, seed_everything, show_source
+    global test_close, test_eq, test_fail, test_ne, torch
     # --- cell 1 ---
-    from tunelab.core import lesson_size, seed_everything, rehearsal, rehearsed, show_source   # first: it quietens import noise
+    from tunelab.core import seed_everything   # first: it quietens import noise
+    from tunelab.course import lesson_size, show_source
     from fastai.vision.all import Callback, Learner, L
     from tunelab.callbacks import GradualUnfreeze
     # --- cell 2 ---
@@ -114,13 +115,13 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     _sections.before(3)
     # --- cell 12 ---
     from dataclasses import replace
-    from tunelab.core import lesson_out, done_with
+    from tunelab.course import lesson_out, done_with
     from tunelab.data import animal_silhouettes, silhouette_evaluation, pets_folder
     from tunelab.recipes import fastai_fine_tune, full_fine_tune
     from tunelab.reports import summarise, plot_results, plot_curves, run_at_own_rates, paired_verdict
     out = lesson_out('07_gradual_unfreezing')                 # the pass's shared results store, or a temporary folder
-    e, SEEDS, FACTORS = SIZE.pick(smoke=(2, [0], (1, 3)), evidence=(12, [0, 1, 2], (1, 3, 10)),   # fewer in a full-size rehearsal (lesson 00)
-                                  full=(rehearsed(5, 2), rehearsed([0, 1, 2], [0]), rehearsed((1, 3, 10), (1,))))
+    e, SEEDS, FACTORS = SIZE.pick(smoke=(2, [0], (1, 3)), evidence=(12, [0, 1, 2], (1, 3, 10)),
+                                  full=(5, [0, 1, 2], (1, 3, 10)))
     recipes = [ulmfit(e), fastai_fine_tune(e), full_fine_tune(e)]
     if SIZE == 'full': data, ev, img_size = {'pets': pets_folder()}, None, 224
     else:
@@ -145,8 +146,8 @@ def test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__exper
     print(vs_full['line']); print(vs_ft['line'])
     test_eq(len(df), 3 * e * len(SEEDS)); test_eq(df.seed.nunique(), len(SEEDS))
     SIZE.claim(s.accuracy.min() > 0.5, f"every recipe learns the task: the worst reaches {s.accuracy.min():.1%} (chance 10%)")
-    claim = f"ULMFiT's gradual unfreezing does not beat full fine-tuning on this task, each at its own rate: {vs_full['line']}"
-    if SIZE == 'evidence': SIZE.claim(not (vs_full['established'] and vs_full['mean'] > 0), claim)   # measured at this size
+    claim = f"ULMFiT's gradual unfreezing trails full fine-tuning on this task, each at its own rate: {vs_full['line']}"
+    if SIZE == 'evidence': SIZE.claim(vs_full['established'] and vs_full['mean'] < 0, claim)   # measured at this size
     else: print('measured at the evidence size, not asserted here:', claim)
     done_with(out)
     _sections.done('test_07_gradual_unfreezing_03_experiment_ulmfit_against_fine_tune_and__experiment')

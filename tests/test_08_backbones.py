@@ -11,10 +11,11 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_08_backbones_00_setup():
     "nbs/08_backbones.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, test_close, test_eq, test_fail, test_ne
+    global SIZE, lesson_size, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
+    from tunelab.course import lesson_size
     SIZE = lesson_size()
     _sections.done('test_08_backbones_00_setup')
 
@@ -73,25 +74,28 @@ def test_08_backbones_02_the_comparison():
 @pytest.mark.experiment
 def test_08_backbones_03_experiment_four_backbones_on_the_silhoue_experiment():
     "nbs/08_backbones.ipynb, section 'experiment_four_backbones_on_the_silhoue': its testable cells, in order."
-    global IMAGENET_TOP1, ResultStore, anchor, ax, b, beats, best_probe, best_tuned, candidates, data, done_with
-    global evaluation, finals, first, img_size, lesson_out, n_epochs, n_train, out, paired_verdict, pets_folder, plt
-    global pre, r, rand, res, runs, seeds, silhouette_evaluation, split, unfrozen, v, v_pre, verdicts
+    global IMAGENET_TOP1, ResultStore, anchor, ax, b, base_lr, beats, best_probe, best_tuned, candidates, data
+    global done_with, evaluation, finals, first, img_size, lesson_out, n_epochs, n_train, out, paired_verdict
+    global pets_folder, plt, pre, probe_lr, r, rand, res, runs, seeds, silhouette_evaluation, split, unfrozen, v
+    global v_pre, verdicts
     _sections.before(3)
     # --- cell 15 ---
-    from tunelab.core import lesson_out, done_with
+    from tunelab.course import lesson_out, done_with
     from tunelab.data import silhouette_evaluation
     if SIZE == 'full':
         from tunelab.data import pets_folder
         candidates, data, img_size, evaluation = ['resnet18', 'resnet34', 'resnet50', 'convnext_tiny', 'vit_small_patch16_224'], pets_folder(), 224, None
+        base_lr, probe_lr = 2e-3, 2e-3                                  # the ImageNet backbones' rates on Pets
     else:
         candidates = ['efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', ('efficientnet_lite0', False)]
         data, img_size = SIZE.pick(animal_silhouettes(20), sil, None), SIZE.pick(32, 48, None)
         evaluation = SIZE.pick(silhouette_evaluation(10, train_per_class=20), silhouette_evaluation(150), None)
-    n_epochs = SIZE.pick(smoke=2, evidence=8, full=rehearsed(5, 2))   # counts shrink only in a rehearsal (lesson 00)
-    seeds = SIZE.pick([0], [0, 1, 2], rehearsed([0, 1, 2], [0]))
+        base_lr, probe_lr = 2e-2, 6e-3
+    n_epochs = SIZE.pick(smoke=2, evidence=8, full=5)
+    seeds = SIZE.pick([0], [0, 1, 2], [0, 1, 2])
     res = compare_backbones(candidates, data, img_size=img_size, out=(out := lesson_out('08_backbones')), epochs=n_epochs,
-                            probe_epochs=SIZE.pick(2, 12, rehearsed(5, 1)), seeds=seeds, evaluation=evaluation,
-                            base_lr=SIZE.pick(2e-2, 2e-2, 2e-3), probe_lr=SIZE.pick(6e-3, 6e-3, 2e-3), workers=SIZE.pick(1, 2, 1))
+                            probe_epochs=SIZE.pick(2, 12, 5), seeds=seeds, evaluation=evaluation,
+                            base_lr=base_lr, probe_lr=probe_lr, workers=SIZE.pick(1, 2, 1))
     res.assign(pareto=pareto_front(res)).round(3)
     # --- cell 16 ---
     from tunelab.store import ResultStore

@@ -11,10 +11,11 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_09_cleaning_00_setup():
     "nbs/09_cleaning.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, test_close, test_eq, test_fail, test_ne
+    global SIZE, done_with, lesson_out, lesson_size, show_source, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
+    from tunelab.course import lesson_size, lesson_out, done_with, show_source
     SIZE = lesson_size()
     _sections.done('test_09_cleaning_00_setup')
 
@@ -228,7 +229,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
     from tunelab.runner import learner_of_run
     data, out = SIZE.pick(animal_silhouettes(20), sil, sil), lesson_out('09_cleaning')   # the pass's shared results store, or a temporary folder
     evaluation = SIZE.pick(silhouette_evaluation(10, train_per_class=20), silhouette_evaluation(150), silhouette_evaluation(150))
-    E, IMG, LR, SEEDS = SIZE.pick(smoke=(2, 32, 2e-3, [0]), evidence=(12, 48, 2e-2, [0, 1, 2]), full=(rehearsed(12, 2), 48, 2e-2, rehearsed([0, 1, 2], [0])))
+    E, IMG, LR, SEEDS = SIZE.pick(smoke=(2, 32, 2e-3, [0]), evidence=(12, 48, 2e-2, [0, 1, 2]), full=(12, 48, 2e-2, [0, 1, 2]))
     report = check_image_folder(data)
     split = runner_split()                                          # the runner's split (same files, same seed)
     train_idx, valid_idx = split(report.good)

@@ -11,10 +11,11 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_10_augmentation_00_setup():
     "nbs/10_augmentation.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, test_close, test_eq, test_fail, test_ne
+    global SIZE, lesson_size, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
+    from tunelab.course import lesson_size
     SIZE = lesson_size()
     _sections.done('test_10_augmentation_00_setup')
 
@@ -129,8 +130,8 @@ def test_10_augmentation_06_experiment_an_ablation_in_distribution_a_experiment(
     # --- cell 19 ---
     N, N_TEST, N_SHIFT, SEEDS, E, FACTORS = SIZE.pick(smoke=(10, 10, 4, (0,), 2, (1,)),
                                                      evidence=(100, 200, 50, (0, 1, 2, 3, 4), 10, (0.3, 1, 3)),
-                                                     full=(rehearsed(100, 10), rehearsed(200, 10), rehearsed(50, 4), rehearsed((0, 1, 2, 3, 4), (0,)),
-                                                          rehearsed(10, 1), rehearsed((0.3, 1, 3), (1,))))
+                                                     full=(100, 200, 50, (0, 1, 2, 3, 4),
+                                                          10, (0.3, 1, 3)))
     SHIFTED, VARIANT_ORDER = ('colour', 'background', 'noise', 'blur'), ['none', 'default', 'default+mixup', 'default+tta']
     train = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'same domain': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}

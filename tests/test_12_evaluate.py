@@ -11,10 +11,11 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_12_evaluate_00_setup():
     "nbs/12_evaluate.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, test_close, test_eq, test_fail, test_is, test_ne
+    global SIZE, lesson_size, test_close, test_eq, test_fail, test_is, test_ne
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_close, test_ne, test_is
     # --- cell 4 ---
+    from tunelab.course import lesson_size
     SIZE = lesson_size()
     _sections.done('test_12_evaluate_00_setup')
 
@@ -316,7 +317,7 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     _sections.before(10)
     # --- cell 47 ---
     from tunelab.data import shapes_dataset, SHIFTS
-    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 150, 200, 5), full=(128, rehearsed(200, 20), rehearsed(200, 10), rehearsed(5, 1)))
+    IMG, N, N_TEST, E = SIZE.pick(smoke=(32, 20, 10, 1), evidence=(64, 150, 200, 5), full=(128, 200, 200, 5))
     train_path = shapes_dataset('none', n_per_class=N, size=64, seed=0)
     tests = {'held-out': shapes_dataset('none', n_per_class=N_TEST, size=64, seed=1)}
     tests |= {s: shapes_dataset(s, n_per_class=N_TEST, size=64, seed=1) for s in SHIFTS if s not in ('none', 'all')}

@@ -11,12 +11,14 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_13_forgetting_00_setup():
     "nbs/13_forgetting.ipynb, section 'setup': its testable cells, in order."
-    global Adam, SIZE, os, test_close, test_eq, test_fail, test_ne, time
+    global Adam, SIZE, done_with, lesson_out, lesson_size, os, show_source, test_close, test_eq, test_fail, test_ne
+    global time
     # --- cell 3 ---
     import time, os
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     from fastai.vision.all import Adam
     # --- cell 4 ---
+    from tunelab.course import lesson_size, lesson_out, done_with, show_source
     SIZE = lesson_size()
     print(f"lesson size: {SIZE}")
     _sections.done('test_13_forgetting_00_setup')
@@ -214,12 +216,12 @@ def test_13_forgetting_05_experiment_catastrophic_forgetting_experiment():
     from tunelab.runner import run_experiments, learner_of_run
     from tunelab.reports import final_results, paired_verdict
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
-    CFG = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs_a=2, epochs_b=2, seeds=[0], fisher_items=32, lams=[1e2, 1e4], n_eval=10),
-               evidence=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=8, epochs_b=10, seeds=[0, 1, 2, 3, 4], fisher_items=160,
-                             lams=[1e2, 1e4, 1e6], n_eval=200),
-               full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs_a=rehearsed(8, 1), epochs_b=rehearsed(10, 1),
-                         seeds=rehearsed([0, 1, 2, 3, 4], [0]), fisher_items=rehearsed(1000, 60),
-                         lams=rehearsed([1e1, 1e2, 1e3, 1e4, 1e5, 1e6], [1e2]), n_eval=rehearsed(300, 10)))[SIZE]
+    CFG = SIZE.pick(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs_a=2, epochs_b=2, seeds=[0], fisher_items=32, lams=[1e2, 1e4], n_eval=10),
+                    evidence=dict(n=80, size=32, bs=32, lr=2e-3, epochs_a=8, epochs_b=10, seeds=[0, 1, 2, 3, 4], fisher_items=160,
+                                  lams=[1e2, 1e4, 1e6], n_eval=200),
+                    full=dict(n=500, size=64, bs=64, lr=2e-3, epochs_a=8, epochs_b=10,
+                              seeds=[0, 1, 2, 3, 4], fisher_items=1000,
+                              lams=[1e1, 1e2, 1e3, 1e4, 1e5, 1e6], n_eval=300))
     OLD, NEW, out = list(range(5)), list(range(5, 10)), lesson_out('forgetting')
     RUN = dict(out=out, img_size=CFG['size'], bs=CFG['bs'], quiet=True, keep_models=True, workers=SIZE.pick(1, 2, 1))
     dA, dB = (silhouette_folder(c, CFG['n'], CFG['size'], seed=0) for c in (OLD, NEW))

@@ -9,10 +9,10 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_14_negative_transfer_00_setup():
     "nbs/14_negative_transfer.ipynb, section 'setup': its testable cells, in order."
-    global Recipe, SIZE, Stage, done_with, final_results, lesson_out, lesson_size, os, paired_verdict, pd, rehearsal
-    global rehearsed, replace, run_at_own_rates, run_experiments, silhouette_folder, test_eq, time, torch
+    global Recipe, SIZE, Stage, done_with, final_results, lesson_out, lesson_size, os, paired_verdict, pd, replace
+    global run_at_own_rates, run_experiments, silhouette_folder, test_eq, time, torch
     # --- cell 1 ---
-    from tunelab.core import lesson_size, lesson_out, done_with, rehearsal, rehearsed   # first: it quietens import noise
+    from tunelab.course import lesson_size, lesson_out, done_with   # first: it quietens import noise
     import time, os
     import pandas as pd, torch
     from dataclasses import replace
@@ -35,10 +35,10 @@ def test_14_negative_transfer_01_experiment_negative_transfer_experiment():
     # --- cell 2 ---
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
     OLD, out = list(range(5)), lesson_out('negative_transfer')
-    NT = dict(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs=2, seeds=[0], factors=(1,), n_eval=10),
-              evidence=dict(n=100, size=32, bs=32, lr=2e-3, epochs=20, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
-              full=dict(n=rehearsed(500, 30), size=64, bs=64, lr=2e-3, epochs=rehearsed(20, 1), seeds=rehearsed([0, 1, 2], [0]),
-                        factors=rehearsed((1, 3, 10), (1,)), n_eval=rehearsed(300, 10)))[SIZE]
+    NT = SIZE.pick(smoke=dict(n=20, size=32, bs=16, lr=2e-3, epochs=2, seeds=[0], factors=(1,), n_eval=10),
+                   evidence=dict(n=100, size=32, bs=32, lr=2e-3, epochs=20, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
+                   full=dict(n=500, size=64, bs=64, lr=2e-3, epochs=20, seeds=[0, 1, 2],
+                             factors=(1, 3, 10), n_eval=300))
     imagenet = Recipe('imagenet', (Stage(NT['epochs'], 'all', lr=NT['lr']),), aug='none', description='ImageNet weights')
     starts = [imagenet, replace(imagenet, name='random_init', pretrained=False, description='random init'),
               replace(imagenet, name='reset_low', reinit=(0, 1, 2, 3), description='ImageNet, stem + blocks 0-2 reset'),

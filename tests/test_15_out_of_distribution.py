@@ -11,7 +11,8 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_15_out_of_distribution_00_setup():
     "nbs/15_out_of_distribution.ipynb, section 'setup': its testable cells, in order."
-    global Path, SIZE, nn, np, os, test_close, test_eq, test_fail, time, tiny_learner, torch, tune_learner
+    global Path, SIZE, done_with, lesson_out, lesson_size, nn, np, os, show_source, test_close, test_eq, test_fail
+    global time, tiny_learner, torch, tune_learner
     # --- cell 3 ---
     import time, os
     from pathlib import Path
@@ -21,6 +22,7 @@ def test_15_out_of_distribution_00_setup():
     from tunelab.models import tune_learner
     from tunelab.forgetting import tiny_learner
     # --- cell 4 ---
+    from tunelab.course import lesson_size, lesson_out, done_with, show_source
     SIZE = lesson_size()
     print(f"lesson size: {SIZE}")
     _sections.done('test_15_out_of_distribution_00_setup')
@@ -109,12 +111,12 @@ def test_15_out_of_distribution_03_experiment_out_of_distribution_experiment():
     from tunelab.reports import final_results, rate_grid, pick_rates, paired_verdict, t_interval
     from tunelab.evaluate import shifted_accuracy, files_to_predict
     t_lesson, cpu_lesson, out = time.perf_counter(), time.process_time(), lesson_out('out_of_distribution')
-    OD = dict(smoke=dict(n=20, n_eval=10, n_shift=4, n_shift_valid=4, size=32, bs=16, epochs=2, probe_epochs=2, seeds=[0], factors=(1,)),
-              evidence=dict(n=100, n_eval=200, n_shift=100, n_shift_valid=40, size=48, bs=32, epochs=12, probe_epochs=10,
-                            seeds=[0, 1, 2, 3, 4], factors=(0.3, 1, 3)),
-              full=dict(n=rehearsed(300, 20), n_eval=rehearsed(300, 10), n_shift=rehearsed(200, 10), n_shift_valid=rehearsed(60, 4),
-                        size=64, bs=64, epochs=rehearsed(12, 1), probe_epochs=rehearsed(20, 2), seeds=rehearsed([0, 1, 2, 3, 4], [0]),
-                        factors=rehearsed((0.3, 1, 3), (1,))))[SIZE]
+    OD = SIZE.pick(smoke=dict(n=20, n_eval=10, n_shift=4, n_shift_valid=4, size=32, bs=16, epochs=2, probe_epochs=2, seeds=[0], factors=(1,)),
+                   evidence=dict(n=100, n_eval=200, n_shift=100, n_shift_valid=40, size=48, bs=32, epochs=12, probe_epochs=10,
+                                 seeds=[0, 1, 2, 3, 4], factors=(0.3, 1, 3)),
+                   full=dict(n=300, n_eval=300, n_shift=200, n_shift_valid=60,
+                             size=64, bs=64, epochs=12, probe_epochs=20, seeds=[0, 1, 2, 3, 4],
+                             factors=(0.3, 1, 3)))
     SHIFT_NAMES = [s for s in SHIFTS if s != 'none']
     shapes = lambda shift, n, seed: shapes_dataset(shift, n_per_class=n, size=OD['size'], seed=seed)
     id_path, id_eval = shapes('none', OD['n'], 0), shapes('none', OD['n_eval'], 2)             # training; ID evaluation (other images)

@@ -10,10 +10,9 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 def test_16_regime_map_00_setup():
     "nbs/16_regime_map.ipynb, section 'setup': its testable cells, in order."
     global Recipe, SIZE, Stage, done_with, final_results, full_fine_tune, lesson_out, lesson_size, linear_probe, np
-    global os, paired_verdict, pd, plt, rehearsed, run_at_own_rates, silhouette_folder, sns, t_interval, test_eq, time
-    global torch
+    global os, paired_verdict, pd, plt, run_at_own_rates, silhouette_folder, sns, t_interval, test_eq, time, torch
     # --- cell 1 ---
-    from tunelab.core import lesson_size, lesson_out, done_with, rehearsed   # first: it quietens import noise
+    from tunelab.course import lesson_size, lesson_out, done_with   # first: it quietens import noise
     import time, os
     import numpy as np, pandas as pd, torch
     import matplotlib.pyplot as plt, seaborn as sns
@@ -56,10 +55,10 @@ def test_16_regime_map_02_the_experiment_experiment():
     # --- cell 3 ---
     t_lesson, cpu_lesson = time.perf_counter(), time.process_time()
     CLASSES, out = list(range(5)), lesson_out('regime_map')
-    RM = dict(smoke=dict(sizes=(10, 20), epochs=(2, 2), img=32, bs=16, seeds=[0], factors=(1,), n_eval=10),
-              evidence=dict(sizes=(10, 40, 160), epochs=(30, 20, 8), img=32, bs=32, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
-              full=dict(sizes=rehearsed((10, 40, 160, 500), (10,)), epochs=rehearsed((40, 20, 10, 10), (1,)), img=64, bs=64,
-                        seeds=rehearsed([0, 1, 2], [0]), factors=rehearsed((1, 3, 10), (1,)), n_eval=rehearsed(300, 10)))[SIZE]
+    RM = SIZE.pick(smoke=dict(sizes=(10, 20), epochs=(2, 2), img=32, bs=16, seeds=[0], factors=(1,), n_eval=10),
+                   evidence=dict(sizes=(10, 40, 160), epochs=(30, 20, 8), img=32, bs=32, seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=200),
+                   full=dict(sizes=(10, 40, 160, 500), epochs=(40, 20, 10, 10), img=64, bs=64,
+                             seeds=[0, 1, 2], factors=(1, 3, 10), n_eval=300))
     DISTANCES = {'near': None, 'far': 0}            # far: one fixed pixel permutation (seed 0), as in lesson 14
     finals = []
     for n, epochs in zip(RM['sizes'], RM['epochs']):

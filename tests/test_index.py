@@ -9,13 +9,15 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_index_00_notebooks():
     "nbs/index.ipynb, section 'notebooks': its testable cells, in order."
-    global COLAB, LESSON_MODULES, Markdown, NOTEBOOKS, Path, TOOLKIT_MODULES, _row, importlib, json, notebook_facts, re
+    global COLAB, COURSE_MODULES, LESSON_MODULES, Markdown, NOTEBOOKS, Path, TOOLKIT_MODULES, _row, importlib, json
+    global notebook_facts, re
     # --- cell 0 ---
     import json, re, importlib
     from pathlib import Path
     from IPython.display import Markdown
     TOOLKIT_MODULES = {'core', 'data', 'models', 'callbacks', 'recipes', 'store', 'checkpoint', 'features', 'runner', 'reports',
                        'evaluate', 'cli'}
+    COURSE_MODULES = {'course'}      # the course's machinery: lesson sizes, the rehearsal, the lessons' shared store, show_source
     COLAB = 'https://colab.research.google.com/github/tunelab/tunelab/blob/main/nbs/'
 
     def notebook_facts(fn:Path) -> dict:
@@ -32,12 +34,12 @@ def test_index_00_notebooks():
     NOTEBOOKS = [notebook_facts(f) for f in sorted(Path('.').glob('[0-9][0-9]*_*.ipynb'))]
     # The lesson wing, read from the notebooks; where there are none (the tests run against an installed wheel, outside the
     # repository), every installed module outside the toolkit is a lesson module.
-    LESSON_MODULES = ({n['module'] for n in NOTEBOOKS if n['module'] and n['module'] not in TOOLKIT_MODULES} if NOTEBOOKS else
+    LESSON_MODULES = ({n['module'] for n in NOTEBOOKS if n['module'] and n['module'] not in TOOLKIT_MODULES | COURSE_MODULES} if NOTEBOOKS else
                       {f.stem for f in Path(importlib.import_module('tunelab').__file__).parent.glob('*.py')
-                       if not f.stem.startswith('_')} - TOOLKIT_MODULES)
+                       if not f.stem.startswith('_')} - TOOLKIT_MODULES - COURSE_MODULES)
 
     def _row(n):
-        wing = 'toolkit' if n['module'] in TOOLKIT_MODULES else 'lesson'
+        wing = 'toolkit' if n['module'] in TOOLKIT_MODULES else 'course' if n['module'] in COURSE_MODULES else 'lesson'
         names = importlib.import_module(f"tunelab.{n['module']}").__all__ if n['module'] else []
         what = ', '.join(f'`{x}`' for x in names[:6]) + (', ...' if len(names) > 6 else '')
         what = (f"`tunelab.{n['module']}`: " + what) if n['module'] else 'nothing of its own'
@@ -68,7 +70,8 @@ def test_index_01_where_things_live():
     mods = {f.stem: tunelab_imports(f) for f in Path(tunelab.__file__).parent.glob('*.py') if not f.stem.startswith('_')}
     {m: sorted(mods[m] & LESSON_MODULES) for m in sorted(TOOLKIT_MODULES)}
     # --- cell 2 ---
-    test_eq(set(mods), LESSON_MODULES | TOOLKIT_MODULES)            # every module is in one wing
+    test_eq(set(mods), LESSON_MODULES | TOOLKIT_MODULES | COURSE_MODULES)   # every module is in one wing
+    test_eq({m: sorted(mods[m] - {'core'}) for m in COURSE_MODULES}, {'course': []})   # the course module builds on core alone
     test_eq({m: sorted(mods[m] & LESSON_MODULES) for m in TOOLKIT_MODULES if mods[m] & LESSON_MODULES}, {})   # no upward import
     test_eq([n['nb'] for n in NOTEBOOKS if n['module'] and n['module'] != n['name']], [])   # every notebook is named after its module
     _sections.done('test_index_01_where_things_live')
@@ -77,13 +80,14 @@ def test_index_01_where_things_live():
 def test_index_02_use_it_as_a_library():
     "nbs/index.ipynb, section 'use_it_as_a_library': its testable cells, in order."
     global Path, SIZE, _, cls, dls, export_learner, fresh, img, learn, lesson_size, lines, models, p, pred, predict_py
-    global probs, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
+    global probs, show_source, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
     _sections.before(2)
     # --- cell 3 ---
-    from tunelab.core import lesson_size
+    from tunelab.course import lesson_size
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
 
+    from tunelab.course import show_source
     SIZE = lesson_size()                              # prints which size runs, and why
     dls = smoke_dls(n_per_class=100, size=64)         # animal silhouettes, checked, presized, seeded split
     learn = tune_learner(dls, 'efficientnet_lite0')   # ImageNet weights loaded offline, body frozen

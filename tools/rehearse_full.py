@@ -9,12 +9,12 @@ ConvNeXt, ViT) needs downloads. This script builds, in a temporary folder that i
   `noisy_imagenette.csv`; a few generated images per class (a per-class colour and shape, so training learns);
 - random weights for every full-size backbone the lessons load, in the Hugging Face cache (`HF_HOME`) exactly as
   `timm.create_model(name, pretrained=True)` reads them offline, and in `TORCH_HOME` as torchvision reads them.
-Then it executes the lessons with `TUNELAB_SIZE=full`, `TUNELAB_REHEARSAL=1` (fewer seeds, epochs and items:
-`tunelab.core.rehearsal`), `TUNELAB_OFFLINE=1`, `HF_HUB_OFFLINE=1` and every socket connection refused, into
+Then it executes the lessons with `TUNELAB_SIZE=full`, `TUNELAB_REHEARSAL=1` (smoke's seeds, epochs and items:
+`tunelab.course.rehearsal`: the full code path at smoke's counts), `TUNELAB_OFFLINE=1`, `HF_HUB_OFFLINE=1` and every socket connection refused, into
 temporary copies (the committed notebooks and their outputs are never touched), and prints a table per notebook.
 
-By default each notebook runs its full-size cells with what they need: the cells that read `SIZE` or carry the
-`#| full`/`#| gpu` flags, every later cell that uses what they made, the cells those read from (by name), and every
+By default each notebook runs its full-size cells with what they need: the cells that read `SIZE` (full-size code has
+one mark, `if SIZE == 'full':`), every later cell that uses what they made, the cells those read from (by name), and every
 export/import cell. The other cells do the same at both sizes and run in the README's test command. `--all-cells`
 runs every cell instead (slower). Nothing here is shipped in the package; the user's ~/.fastai, ~/.cache and
 ~/.cache/tunelab are not read or written.
@@ -170,7 +170,7 @@ def full_size_cells(cells:list) -> tuple:
     flags = [set(_flag.findall(s)) for s in cells]
     def defn(j, n):                                   # the last cell before j that binds n
         return next((i for i in range(j - 1, -1, -1) if n in info[i][0]), None)
-    seeds = {j for j, s in enumerate(cells) if flags[j] & {'full', 'gpu'} or ('SIZE' in info[j][1] and 'SIZE' not in info[j][0])}
+    seeds = {j for j, s in enumerate(cells) if ('SIZE' in info[j][1] and 'SIZE' not in info[j][0])}
     tainted = set()
     for j in range(len(cells)):                       # the full-size cells and every later cell that uses what they made
         if j in seeds or any(defn(j, n) in tainted for n in info[j][1]): tainted.add(j)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Execute lesson notebooks in place, as a learner would with "Run all", keeping their outputs (the committed record).
 
-Cells flagged `#| full` or `#| gpu` are guarded by `if SIZE == 'full'` in the lessons and run like every other cell;
+Full-size code is guarded by `if SIZE == 'full'` in the lessons (its one mark), so every cell runs;
 the size is whatever `lesson_size()` picks (set TUNELAB_SIZE to choose). The `nbdev_export` cell is skipped.
 Afterwards run `nbdev_clean` (ids and metadata) before committing. Each notebook's metadata records what produced its
 outputs (`tunelab`: size, commit, machine, torch threads, load average at the end, versions, minutes, date, runs trained, runs
@@ -15,12 +15,26 @@ import sys, time, os, re
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from fastcore.basics import AttrDict
+
+class LessonShell(CaptureShell):
+    "execnb's shell, with Jupyter's meaning of a cell's trailing ';': it hides the cell's value, never what the cell printed."
+    # execnb 0.1.16 drops a ';'-ended cell's stdout too: every print of such a cell was missing from the committed outputs
+    def _run(self, raw_cell, store_history=False, silent=False, shell_futures=True, cell_id=None,
+             stdout=True, stderr=True, display=True, verbose=False):
+        with capture_output(display=display, stdout=stdout and not verbose, stderr=stderr and not verbose) as c:
+            result = InteractiveShell.run_cell(self, raw_cell, store_history, silent, shell_futures=shell_futures, cell_id=cell_id)
+        return AttrDict(result=result, stdout=c.stdout, stderr=c.stderr, display_objects=c.outputs,
+                        exception=result.error_in_exec or result.error_before_exec, quiet=raw_cell.rstrip().endswith(';'))
 
 _BAR = re.compile(r'█?\s*\|[█\-]*\|\s*\d+\.\d+% \[[^\]\n]*\]?')   # one fastprogress text bar, with its [count time comment]
 
 def _unbarred(seg:str) -> str:
     "A segment of a line without its fastprogress bar (and the spaces that pad the bar out), else as it was."
     t = _BAR.sub('', seg)
+    if not t.replace('█', '').strip(): return ''       # only a bar, or the lone '█' a finished bar leaves behind
     return seg if t == seg else t.replace('█', '').lstrip()
 
 def drop_progress_bars(nb):
@@ -62,7 +76,7 @@ def run(path:Path) -> float|None:
     before = _sources(nb)
     t, t_wall, held = time.perf_counter(), time.time(), finished_runs()
     cwd = os.getcwd(); os.chdir(path.parent)
-    try: CaptureShell(path=path.parent).run_all(nb, exc_stop=True, preproc=lambda c: 'nbdev_export(' in c.source)
+    try: LessonShell(path=path.parent).run_all(nb, exc_stop=True, preproc=lambda c: 'nbdev_export(' in c.source)
     finally: os.chdir(cwd)
     if _sources(read_nb(path)) != before:       # someone edited it meanwhile: keep their edit, run it again later
         print(f"{path}: changed on disk while it ran; outputs NOT written (run it again)", flush=True); return
@@ -82,7 +96,7 @@ def run_record(seconds:float) -> dict:
     git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=Path(__file__).parent.parent).stdout.strip()
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) \
         if Path('/proc/cpuinfo').exists() else platform.processor()
-    from tunelab.core import lesson_size
+    from tunelab.course import lesson_size
     code_changed = git('status', '--porcelain', '--', 'tunelab')            # the package as committed, or not
     load = round(os.getloadavg()[0], 1) if hasattr(os, 'getloadavg') else None   # at the end: what shared the cores meanwhile
     return dict(size=str(lesson_size(verbose=False)), load_average=load, commit=git('rev-parse', '--short', 'HEAD') + ('+changes' if code_changed else ''),
@@ -99,7 +113,7 @@ if __name__ == '__main__':
     # folder, removed at the end, as under pytest (tests/conftest.py): lessons that keep models would fill /tmp otherwise
     import tempfile, shutil
     tmp = tempfile.mkdtemp(prefix='tunelab_lessons_'); os.environ['TMPDIR'] = tempfile.tempdir = tmp
-    # one results store for the pass (`tunelab.core.lesson_out`): a run one lesson trained is read back by the next
+    # one results store for the pass (`tunelab.course.lesson_out`): a run one lesson trained is read back by the next
     if not os.environ.get('TUNELAB_RESULTS'): os.environ['TUNELAB_RESULTS'] = tempfile.mkdtemp(prefix='tunelab_results_')
     load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
     if load > 1:       # two CPU-bound jobs on 2 cores oversubscribe OpenMP: a lesson's seconds grew 13x that way

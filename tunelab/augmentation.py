@@ -5,6 +5,7 @@
 # %% ../nbs/10_augmentation.ipynb #c0d03ed3
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
+from .course import lesson_out, done_with
 import numpy as np, pandas as pd, torch
 from pathlib import Path
 from types import SimpleNamespace

@@ -5,6 +5,7 @@
 # %% ../nbs/90_cli.ipynb #9ad27e5d
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
+from .course import SIZES, LessonSize, lesson_size, lesson_out, done_with
 import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
 import pandas as pd
