@@ -9,10 +9,13 @@
    (channels_last, feature cache and image memo off: every image opened every epoch, as plain fastai does) and after (tunelab's defaults), plus plain fastai's fine_tune for scale.
 4. one grid of 4 runs (full_fine_tune(4), seeds 0-3) in one process with every torch thread vs `workers=2` (two
    processes, one thread each; process start-up inside the timing).
+5. the data fingerprint: the version (names, sizes and times: stat calls only) against the content digest (every file's
+   bytes), cold in a fresh process and again with its cache, on the calibrated task's 2,000 images, on 20,000, and on
+   2,000 files of Imagenette's typical size, beside one epoch of full fine-tuning on the calibrated task.
 `--sections 4` runs only the named sections.
 Every pair is timed interleaved (A, B, A, B...) so a busy machine slows both alike.
 """
-import os, sys, time, tempfile, platform, datetime
+import os, sys, time, tempfile, platform, datetime, shutil, subprocess
 from pathlib import Path
 import torch
 from contextlib import nullcontext
@@ -104,7 +107,7 @@ def worker_runs(data, tmp):
 def main():
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--sections', default='1,2,3,4', help='comma-separated section numbers to run (default: all)')
+    ap.add_argument('--sections', default='1,2,3,4,5', help='comma-separated section numbers to run (default: all)')
     todo = {int(x) for x in ap.parse_args().sections.split(',')}
     t0 = time.perf_counter()
     data, tmp = animal_silhouettes(N_PER_CLASS), Path(tempfile.mkdtemp())
@@ -115,6 +118,7 @@ def main():
     if 2 in todo: section2(data, tmp)
     if 3 in todo: section3(data, tmp)
     if 4 in todo: section4(data, tmp)
+    if 5 in todo: section5(data, tmp)
     print(f"total benchmark time {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
 
 def section1(data):
@@ -158,5 +162,34 @@ def section4(data, tmp):
     print(f"## 4. One grid of 4 runs (full_fine_tune(4), no augmentation, seeds 0-3), one process vs two workers\n")
     print(f"one process, {torch.get_num_threads()} threads: {ws[1]:.0f} s; workers=2, one thread each: {ws[2]:.0f} s -> "
           f"**{ws[1] / ws[2]:.2f}x** (largest accuracy difference between the two: {gap*100:.1f} points, from the thread count)\n")
+
+def digest_times(folder:Path) -> dict:
+    "Seconds for `data_fingerprint`, then `content_digest` twice (reading every file, then from its cache), in a fresh process."
+    code = ("import time; from pathlib import Path; from tunelab.runner import data_fingerprint; "
+            "from tunelab.data import content_digest, image_files\n"
+            f"p = Path({str(folder)!r}); files = image_files(p)[0]; ts = []\n"
+            "for f in (data_fingerprint, content_digest, content_digest):\n"
+            "    t = time.perf_counter(); f(p, files); ts.append(time.perf_counter() - t)\n"
+            "print(*ts, len(files), sum(Path(f).stat().st_size for f in files))")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    return dict(version=float(out[0]), digest=float(out[1]), cached=float(out[2]), files=int(out[3]), mb=int(out[4]) / 1e6)
+
+def section5(data, tmp):
+    big = tmp/'big20k'                                       # the 2,000 images ten times over, under other names
+    for k in range(10):
+        for f in Path(data).rglob('*.png'): (big/f.parent.name).mkdir(parents=True, exist_ok=True); shutil.copy(f, big/f.parent.name/f"{k}_{f.name}")
+    heavy = tmp/'heavy'                                      # 2,000 files of 110 kB, Imagenette-320's typical JPEG size
+    for i in range(2000): (heavy/f"c{i % 10}").mkdir(parents=True, exist_ok=True); (heavy/f"c{i % 10}"/f"{i}.jpg").write_bytes(os.urandom(110_000))
+    step = step_times(data)['channels_last']                 # one full fine-tuning step at batch 64, channels-last
+    epoch = step * (int(0.8 * 2000) // BS)                   # the calibrated task's training epoch (validation not counted)
+    print("## 5. Data fingerprint: the version (stat calls) against the content digest (every file's bytes)\n")
+    print(f"files written just before (in the OS page cache: the hashing is timed, not the disk); one epoch of full fine-tuning "
+          f"on the calibrated task is about {epoch:.1f} s here ({int(0.8 * 2000) // BS} steps of {step:.3f} s)\n")
+    print("| folder | files | MB | version (s) | content digest, first (s) | again, cached (s) | first digest / one epoch of as many images |\n|---|---|---|---|---|---|---|")
+    for name, folder in (('calibrated task, silhouettes 48 px', data), ('20,000 silhouettes', big), ('2,000 files of 110 kB', heavy)):
+        d = digest_times(folder)
+        ep = epoch * d['files'] / 2000       # an epoch over this many images at the calibrated task's cost per image (48 px)
+        print(f"| {name} | {d['files']:,} | {d['mb']:.0f} | {d['version']:.3f} | {d['digest']:.3f} | {d['cached']:.3f} | {d['digest'] / ep:.1%} |")
+    print()
 
 if __name__ == '__main__': main()

@@ -134,9 +134,9 @@ def test_01_data_03_full_size_datasets():
 
 def test_01_data_04_checking_an_image_folder_before_training():
     "nbs/01_data.ipynb, section 'checking_an_image_folder_before_training': its testable cells, in order."
-    global _, a, b, bottom, broken, c, clear, d, exif, f, files, flat, folders, fr, k, linked, lk, memo, nested
-    global nonutf, notes, odd, one, opened, photo, r1, r2, ramp, rep, rep2, rep_l, sil, split, t0, t1, t2, time, top
-    global two, v, w, x
+    global _, a, b, before, bottom, broken, c, clear, d, da, db, exif, f, fa, fb, files, flat, folders, fr, k, linked
+    global lk, memo, n, nested, nonutf, notes, odd, one, opened, photo, r1, r2, ramp, rep, rep2, rep_l, sil, split, st
+    global stats, sw, t0, t1, t2, time, top, two, v, w, x
     _sections.before(4)
     # --- cell 29 ---
     test_eq(image_files(path), (list(get_image_files(path)), []))               # no links: exactly fastai's files, in its order
@@ -148,6 +148,19 @@ def test_01_data_04_checking_an_image_folder_before_training():
     assert 'again.png' not in [f.name for f in files] and any('loop' in n for n in notes), notes
     shutil.rmtree(lk)
     # --- cell 31 ---
+    sw = tmp/'swap'; (sw/'a').mkdir(parents=True); (sw/'b').mkdir()
+    for d, v in (('a', 0), ('b', 255)): Image.new('RGB', (8, 8), (v, v, v)).save(sw/d/'x.bmp')   # one size: equal byte counts
+    fa, fb = sw/'a'/'x.bmp', sw/'b'/'x.bmp'
+    before, stats = content_digest(sw), [os.stat(f) for f in (fa, fb)]
+    da, db = fa.read_bytes(), fb.read_bytes(); test_eq(len(da), len(db))
+    fa.write_bytes(db); fb.write_bytes(da)                                          # the images change classes ...
+    for f, st in zip((fa, fb), stats): os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))   # ... with sizes and times put back
+    test_eq([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in (fa, fb)], [(s.st_size, s.st_mtime_ns) for s in stats])
+    test_ne(content_digest(sw), before)                                             # the bytes moved: another digest
+    n = len(_digests); content_digest(sw); test_eq(len(_digests), n)               # unchanged since: every file's hash reused
+    fa.write_bytes(da); fb.write_bytes(db); test_eq(content_digest(sw), before)    # the same bytes again: the same digest
+    shutil.rmtree(sw)
+    # --- cell 33 ---
     odd = tmp/'odd'; odd.mkdir()
     ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)          # 0 ... 65,472
     Image.fromarray(ramp).save(odd/'16bit.png')
@@ -158,7 +171,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     pd.DataFrame([dict(file=f, mode=Image.open(odd/f).mode, fastai_size=a.size, tunelab_size=b.size,
                        fastai_mean=np.asarray(a).mean().round(1), tunelab_mean=np.asarray(b).mean().round(1))
                   for f, (a, b) in opened.items()])
-    # --- cell 32 ---
+    # --- cell 34 ---
     a, b = (np.asarray(o)[..., 0].astype(int) for o in opened['16bit.png'])
     assert (a == 255).mean() > 0.99, (a == 255).mean()                            # fastai: every value above 255 clipped: white
     test_close(b, np.rint(ramp / 257), eps=0.51)                                  # scaled to 8 bits: the ramp survives
@@ -171,7 +184,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     sil = get_image_files(path)[0]
     test_eq(np.asarray(load_rgb(sil)), np.asarray(PILImage.create(sil)))   # 8-bit images without a tag: the same pixels as fastai
     test_eq(type(RGBImage.create(sil)), RGBImage); test_eq(np.asarray(RGBImage.create(sil)), np.asarray(load_rgb(sil)))
-    # --- cell 34 ---
+    # --- cell 36 ---
     memo = ItemMemo(max_mb=1)
     x = torch.zeros(3, 256, 256, dtype=torch.uint8)                              # 192 KiB
     for k in range(8): memo.put(k, x, (256, 256))
@@ -180,11 +193,11 @@ def test_01_data_04_checking_an_image_folder_before_training():
     with memo.off(): test_eq(memo.enabled, False)
     test_eq(memo.enabled, True)
     memo.clear(); test_eq((len(memo.items), memo.nbytes, memo.hits), (0, 0, 0))
-    # --- cell 36 ---
+    # --- cell 38 ---
     fr = FolderReport(Path('d'), [Path('d/a/1.png'), Path('d/b/2.png')], {}, {'a': 1, 'b': 1})
     test_eq((fr.level, fr.notes), (1, []))                                       # one level down, nothing to note
     assert '2 readable images in 2 classes (a: 1, b: 1); 0 unreadable' in repr(fr), repr(fr)
-    # --- cell 38 ---
+    # --- cell 40 ---
     test_eq(_readable(get_image_files(path)[0]), None)
     (tmp/'text.png').write_text('not an image')
     assert _readable(tmp/'text.png').startswith('UnidentifiedImageError'), _readable(tmp/'text.png')
@@ -193,12 +206,12 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_eq(_class_level(Path('d'), [Path('d/train/cat/1.png'), Path('d/val/dog/2.png')]), 2)
     test_fail(lambda: _class_level(Path('d'), [Path('d/cat/1.png'), Path('d/dog/pup/2.png')]), contains='images at different depths')
     test_fail(lambda: _class_level(Path('d'), [Path('d/1.png')]), contains='lie in it directly')
-    # --- cell 40 ---
+    # --- cell 42 ---
     files, _, folders = _walk_images(path)
     test_eq(_opened_bad(path, files, folders), {})
     assert _opened_bad(path, files, folders) is _opened_bad(path, files, folders)          # remembered: not opened again
     with item_memo.off(): assert _opened_bad(path, files, folders) is not _opened_bad(path, files, folders)   # opened each time
-    # --- cell 42 ---
+    # --- cell 44 ---
     check_image_folder(path)
     nonutf = Path(tempfile.mkdtemp())
     try:                                                         # a class folder named in Latin-1 bytes (a Linux file system allows it)
@@ -208,7 +221,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     except OSError: pass                                         # a file system that refuses such names: nothing to check
     else: test_fail(lambda: check_image_folder(nonutf), contains="image(s) with a name that is not valid UTF-8, e.g. b'caf\\xe9'")
     shutil.rmtree(nonutf)
-    # --- cell 43 ---
+    # --- cell 45 ---
     import time
     v = tmp/'versioned'; shutil.copytree(path, v)
     t0 = time.perf_counter(); r1 = check_image_folder(v)
@@ -221,7 +234,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         warnings.simplefilter('always'); test_eq(len(check_image_folder(v).bad), 1)
     assert any('cannot be read' in str(o.message) for o in w)
     shutil.rmtree(v)
-    # --- cell 44 ---
+    # --- cell 46 ---
     broken = tmp/'broken'; shutil.copytree(path, broken)
     f = get_image_files(broken/'cat')[0]; f.write_bytes(f.read_bytes()[:60])     # truncated
     (broken/'dog'/'notes.jpg').write_text('not an image')                        # wrong content
@@ -230,7 +243,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep = check_image_folder(broken)
     print(w[0].message)
     rep
-    # --- cell 45 ---
+    # --- cell 47 ---
     test_eq(len(rep.bad), 2)
     test_eq(len(rep.good), 200 - 1)
     test_eq(rep.counts['cat'], 19)
@@ -247,7 +260,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
     test_fail(lambda: check_image_folder(tmp/'nowhere'), contains='is not a folder')
     (tmp/'empty').mkdir()
     test_fail(lambda: check_image_folder(tmp/'empty'), contains='holds no image files')
-    # --- cell 46 ---
+    # --- cell 48 ---
     linked = tmp/'linked'; shutil.copytree(path, linked)
     (linked/'cat'/'loop').symlink_to(linked, target_is_directory=True)          # a loop: back to the dataset
     (linked/'kitty').symlink_to(linked/'cat', target_is_directory=True)        # a second name for a class folder
@@ -257,7 +270,7 @@ def test_01_data_04_checking_an_image_folder_before_training():
         rep_l = check_image_folder(linked)
     print(w[0].message)
     rep_l
-    # --- cell 47 ---
+    # --- cell 49 ---
     test_eq(len(rep_l.good), 200); test_eq(rep_l.counts, check_image_folder(path).counts)   # no class doubled, none added
     test_eq(len(rep_l.notes), 3); assert 'kitty' not in rep_l.counts
     assert any('again.png' in n for n in rep_l.notes) and any('loop' in n for n in rep_l.notes)
@@ -280,17 +293,17 @@ def test_01_data_05_dataloaders_with_presizing():
     global few, first, g, hits, hits_off, i, items, mdl, n, nullcontext, off, on, pets, pf, pickle, random
     global real_full_dataset, sdls, seed, st_off, st_on, tdls, tiny, trn, two_epochs, val, w, x1, x2, xb, y1, y2, yb
     _sections.before(5)
-    # --- cell 49 ---
+    # --- cell 51 ---
     if device_type() != 'cuda': test_eq((default_bs(64), default_bs(224)), (64, 32))
     else: b = default_bs(224); assert 16 <= b <= 256 and b & (b - 1) == 0, b       # a power of two
     test_eq(default_workers() == 0, device_type() == 'cpu')
     import pickle
     test_eq(pickle.loads(pickle.dumps(_Files(['a.png'])))(None), ['a.png'])
-    # --- cell 51 ---
+    # --- cell 53 ---
     items = get_image_files(path)
     trn, val = StratifiedSplitter(0.2, seed=42)(items)
     pd.Series([parent_label(items[i]) for i in val]).value_counts().to_dict()
-    # --- cell 52 ---
+    # --- cell 54 ---
     # every class gives 20% of its images to validation: 4 of 20 here, whatever the seed
     for seed in (0, 42):
         trn, val = StratifiedSplitter(0.2, seed=seed)(items)
@@ -304,17 +317,17 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always')
         trn, val = StratifiedSplitter(0.2, seed=0)(few)
     test_eq(len(val), 1); assert 3 in trn and 'b' in str(w[0].message), w
-    # --- cell 54 ---
+    # --- cell 56 ---
     test_eq(runner_split()(items), StratifiedSplitter(0.2, seed=42)(items))
     test_eq(runner_split(seed=3)(items), StratifiedSplitter(VALID_PCT, seed=3)(items))
-    # --- cell 56 ---
+    # --- cell 58 ---
     test_eq(fit_bs(64, 1600), 64)              # plenty of data: unchanged
     test_eq(fit_bs(64, 40), 10)                # 40 images: 4 batches of 10 instead of none of 64
     test_eq(fit_bs(64, 45), 9)                 # 5 batches of 9: none dropped (4 of 11 would drop one)
     for n in range(8, 300):   # always >= 4 full batches; when lowered, fewer images dropped than there are batches
         b = fit_bs(64, n); assert n // b >= MIN_STEPS and (b == 64 or n % b < n // b), (n, b)
     test_fail(lambda: fit_bs(64, 7), contains='7 training images')
-    # --- cell 58 ---
+    # --- cell 60 ---
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 64), 0), True)     # square into square: nothing cropped
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 0), False)    # training crops a random 48x48 of 64x48
     test_eq(item_tfms_fixed([Resize(48), ToTensor()], (64, 48), 1), True)     # validation crops the centre
@@ -322,7 +335,7 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(item_tfms_fixed([Resize(48, method='pad')], (64, 48), 0), False)  # padding goes at a random place too
     from fastai.vision.all import RandomResizedCrop
     test_eq(item_tfms_fixed([RandomResizedCrop(48)], (64, 64), 1), False)
-    # --- cell 60 ---
+    # --- cell 62 ---
     from fastai.vision.all import Datasets, Categorize, IntToFloatTensor
     ds8 = Datasets(get_image_files(path)[:8], [[RGBImage.create], [parent_label, Categorize()]])
     mdl = MemoDL(ds8, bs=4, num_workers=0, after_item=[Resize(24), ToTensor()], after_batch=[IntToFloatTensor()])
@@ -330,10 +343,10 @@ def test_01_data_05_dataloaders_with_presizing():
     again = list(mdl); test_eq(item_memo.hits, 8)                                # the second pass: every image from memory
     for (x1, y1), (x2, y2) in zip(first, again): assert torch.equal(x1, x2) and torch.equal(y1, y2)
     item_memo.clear()
-    # --- cell 62 ---
+    # --- cell 64 ---
     dls = image_dls(path, size=48, bs=16)
     dls.show_batch(max_n=8, figsize=(6, 3))
-    # --- cell 63 ---
+    # --- cell 65 ---
     xb, yb = dls.one_batch()
     test_eq(xb.shape, (16, 3, 48, 48))
     test_eq(dls.vocab, SILHOUETTE_CLASSES)
@@ -361,7 +374,7 @@ def test_01_data_05_dataloaders_with_presizing():
         warnings.simplefilter('always'); image_dls(tiny, size=32, bs=64)
     assert any('batch size 64 lowered to 10' in str(o.message) for o in w), [str(o.message) for o in w]
     test_eq(type(dls.train_ds[0][0]), RGBImage)                                  # opened with `load_rgb`
-    # --- cell 64 ---
+    # --- cell 66 ---
     import random
     from contextlib import nullcontext
     def two_epochs(memo:bool, aug:bool):
@@ -377,15 +390,15 @@ def test_01_data_05_dataloaders_with_presizing():
         test_eq(st_on, st_off)
         test_eq(hits_off, 0); assert hits >= len(dls.train_ds) - 16, hits   # the second epoch came from memory
     item_memo
-    # --- cell 66 ---
+    # --- cell 68 ---
     test_eq(pets_breed(Path('/root/.fastai/data/oxford-iiit-pet/images/great_pyrenees_12.jpg')), 'great_pyrenees')
     test_eq(pets_breed('images/British_Shorthair_7.jpg'), 'British_Shorthair')
-    # --- cell 68 ---
+    # --- cell 70 ---
     if SIZE == 'full':
         pets = pets_dls()
         test_eq(len(pets.vocab), 37); assert 'great_pyrenees' in pets.vocab, pets.vocab[:3]   # breeds from the file names
         pets.show_batch(max_n=6)
-    # --- cell 70 ---
+    # --- cell 72 ---
     fake = tmp/'fake_pets'; (fake/'images').mkdir(parents=True)
     for i, f in enumerate(get_image_files(path/'cat')[:4]):
         shutil.copy(f, fake/'images'/f"{['Abyssinian', 'great_pyrenees'][i % 2]}_{i}.jpg")   # breed_number.jpg, as Pets names them
@@ -395,10 +408,10 @@ def test_01_data_05_dataloaders_with_presizing():
     test_eq(sorted(o.name for o in pf.iterdir()), ['.complete', 'Abyssinian', 'great_pyrenees'])
     test_eq(len(get_image_files(pf/'Abyssinian')), 2); assert (pf/'Abyssinian'/'Abyssinian_0.jpg').is_symlink()
     test_eq(pets_folder(tmp/'pets_by_breed'), pf)                               # made once: the second call downloads nothing
-    # --- cell 72 ---
+    # --- cell 74 ---
     sdls = smoke_dls(20, size=32, bs=8)
     test_eq(sdls.c, 10)
-    # --- cell 73 ---
+    # --- cell 75 ---
     shutil.rmtree(tmp)
     _sections.done('test_01_data_05_dataloaders_with_presizing')
 

@@ -33,15 +33,19 @@ def test_03b_store_01_the_store():
     st = ResultStore(store_dir/'sub'/'results.sqlite')                           # makes the folder it needs
     with sqlite3.connect(st.path) as db: tables = {t for t, in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     test_eq(tables, {'runs', 'epochs', 'comparisons', 'comparison_runs', 'evaluations'})
-    with sqlite3.connect(store_dir/'old.sqlite') as db:                          # a store written before data versions and threads
+    with sqlite3.connect(store_dir/'old.sqlite') as db:                          # a store written before data versions, threads and digests
         db.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, recipe_json TEXT, "
                    "status TEXT, updated REAL)")
-    with sqlite3.connect(ResultStore(store_dir/'old.sqlite').path) as db:      # gains the column
-        test_eq([c[1] for c in db.execute("PRAGMA table_info(runs)")][-3:], ['data_version', 'threads', 'device'])
+        db.execute("CREATE TABLE evaluations (run_id TEXT, evaluation TEXT, data_version TEXT, accuracy REAL, images INTEGER, "
+                   "PRIMARY KEY (run_id, data_version))")
+    with sqlite3.connect(ResultStore(store_dir/'old.sqlite').path) as db:      # gains the columns
+        test_eq([c[1] for c in db.execute("PRAGMA table_info(runs)")][-4:], ['data_version', 'threads', 'device', 'content'])
+        test_eq([c[1] for c in db.execute("PRAGMA table_info(evaluations)")][-1], 'content')
     # --- cell 7 ---
     r = linear_probe(2)
     test_eq(st.status('abc'), None)                                              # never started
-    st.start('abc', r, 'shapes', 0, data_version='v1'); test_eq(st.status('abc'), 'running')
+    st.start('abc', r, 'shapes', 0, data_version='v1', content='c1'); test_eq(st.status('abc'), 'running')
+    test_eq((st.content('abc'), st.content('never')), ('c1', None))    # the digest of the images it trains on
     st.finish('abc'); test_eq(st.status('abc'), 'done')
     # --- cell 9 ---
     row = dict(zip(COLUMNS, ['abc', r.name, 'shapes', r.arch, 0, 0, 0, 1.0, 1.1, 0.5, 3.0, 100, 1e-3]))
@@ -62,6 +66,9 @@ def test_03b_store_01_the_store():
     test_eq(st.evaluation('abc', 'v1'), None)                                          # never scored
     st.add_evaluation('abc', 'held', 'v1', 0.75, 1500); st.add_evaluation('abc', 'held', 'v1', 0.8, 1500)   # scored again: replaced
     test_eq(st.evaluation('abc', 'v1'), 0.8); test_eq(st.evaluation('abc', 'v2'), None)   # another version of the set: not scored
+    st.add_evaluation('abc', 'held', 'v1', 0.8, 1500, content='c1')
+    test_eq((st.evaluation('abc', 'v1', 'c1'), st.evaluation('abc', 'v1')), (0.8, 0.8))
+    test_eq(st.evaluation('abc', 'v1', 'c2'), None)       # same names, sizes and times, other bytes: not scored on these images
     test_eq(len(st.evaluations()), 1); test_eq(st.evaluations(['zzz']).empty, True)
     shutil.rmtree(store_dir)
     _sections.done('test_03b_store_01_the_store')

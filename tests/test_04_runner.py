@@ -161,8 +161,9 @@ def test_04_runner_02_the_evaluation_set():
 
 def test_04_runner_03_many_runs():
     "nbs/04_runner.ipynb, section 'many_runs': its testable cells, in order."
-    global Callback, SimpleNamespace, Unsendable, again, c, counting, df1, df2, dfe, ev20, ev_out, grid2, grid_out, io
-    global key, o0, one, opened, redirect_stdout, reports, so, tdata, threads, two, w0, walks
+    global Callback, SimpleNamespace, Unsendable, a, again, b, ba, bb, c, counting, d1, d2, df1, df2, dfe, ev20
+    global ev_out, f, go, grid2, grid_out, io, key, o0, one, opened, redirect_stdout, reports, s, so, stats, sw
+    global sw_out, tdata, threads, two, w0, walks
     _sections.before(3)
     # --- cell 28 ---
     reports = validate_experiments([linear_probe(1), full_fine_tune(1)], {'small': small})
@@ -225,6 +226,23 @@ def test_04_runner_03_many_runs():
     test_fail(lambda: run_experiments([linear_probe(1)], {'small': small}, out=ev_out, evaluation={'pets': ev20}),
               contains="not a dataset here")
     # --- cell 38 ---
+    from contextlib import redirect_stdout; import io
+    sw, sw_out = tmp_c/'swapped', tmp_c/'grid_swap'; shutil.copytree(small, sw)
+    for f in list(sw.rglob('*.png')): Image.open(f).save(f.with_suffix('.bmp')); f.unlink()     # one size of BMP: equal byte counts
+    go = lambda: run_experiments([linear_probe(1)], {'sw': sw}, out=sw_out, img_size=32, bs=32, quiet=True)
+    d1 = go()
+    a, b = (sorted((sw/c).glob('*.bmp'))[0] for c in ('cat', 'dog'))
+    stats, (ba, bb) = [os.stat(f) for f in (a, b)], (a.read_bytes(), b.read_bytes()); test_eq(len(ba), len(bb))
+    a.write_bytes(bb); b.write_bytes(ba)                                                  # a cat and a dog swap places ...
+    for f, s in zip((a, b), stats): os.utime(f, ns=(s.st_atime_ns, s.st_mtime_ns))        # ... with their times put back
+    test_eq(data_fingerprint(sw), d1.data_version.iloc[0])                                # the version cannot see it
+    with redirect_stdout(io.StringIO()) as so: d2 = go()
+    assert "the images' contents changed since it ran" in so.getvalue(), so.getvalue()    # the content digest does: trained again
+    test_eq(d2.run_id.tolist(), d1.run_id.tolist())                                       # under the same id, its result replaced
+    test_eq(ResultStore(sw_out/'results.sqlite').content(d1.run_id.iloc[0]), content_digest(sw))
+    with redirect_stdout(io.StringIO()) as so: go()
+    assert 'contents changed' not in so.getvalue(), so.getvalue()                        # unchanged since: read back, not trained
+    # --- cell 39 ---
     import tunelab.data as tdata
     walks, opened = [], []
     def counting(f, log):
@@ -244,7 +262,7 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     global again, c, data, diff, env, job, killed, killed2, late, ra, rb, rc, recipe, resumed, resumed2, straight, t
     global tmp, tunelab
     _sections.before(4)
-    # --- cell 39 ---
+    # --- cell 40 ---
     tmp = Path(tempfile.mkdtemp())
     data = animal_silhouettes(30, seed=1, dest=tmp)
     recipe = fastai_fine_tune(4, base_lr=3e-3)
@@ -272,17 +290,17 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     killed = subprocess.run([sys.executable, str(tmp/'job.py'), 'kill', str(tmp/'a')], env=env, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr[-2000:]
     killed.returncode, ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), len(ResultStore(tmp/'a'/'results.sqlite').results())
-    # --- cell 40 ---
+    # --- cell 41 ---
     test_eq(killed.returncode, -9)                                                  # killed, not finished
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['running'])
     test_eq(len(ResultStore(tmp/'a'/'results.sqlite').results()), 2)               # epochs 0 and 1 were stored
     test_eq(len(list((tmp/'a'/'checkpoints').glob('*.pth'))), 1)
-    # --- cell 41 ---
+    # --- cell 42 ---
     resumed = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     straight = subprocess.run([sys.executable, str(tmp/'job.py'), 'straight', str(tmp/'b')], env=env, capture_output=True, text=True)
     ra, rb = ResultStore(tmp/'a'/'results.sqlite').results(), ResultStore(tmp/'b'/'results.sqlite').results()
     pd.concat([ra.assign(run='killed + resumed'), rb.assign(run='uninterrupted')])[['run', 'epoch', 'train_loss', 'valid_loss', 'accuracy']]
-    # --- cell 42 ---
+    # --- cell 43 ---
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert straight.returncode == 0, straight.stderr[-2000:]
     test_eq(ResultStore(tmp/'a'/'results.sqlite').runs().status.tolist(), ['done'])
@@ -291,7 +309,7 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     diff = (ra[['train_loss', 'valid_loss', 'accuracy']] - rb[['train_loss', 'valid_loss', 'accuracy']]).abs().max()
     print('largest difference, resumed vs uninterrupted:', diff.to_dict())
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(ra[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 43 ---
+    # --- cell 44 ---
     # with the default interval a checkpoint is written at each stage's end and within a stage at most once a minute: a run
     # killed after epoch 2 resumes from the end of its first stage (epoch 0), drops the stored rows after it and trains them again
     late = {k: v for k, v in env.items() if k != 'TUNELAB_CHECKPOINT_EVERY'}
@@ -304,7 +322,7 @@ def test_04_runner_04_resuming_killed_restarted_same_result():
     rc = ResultStore(tmp/'c'/'results.sqlite').results()
     test_eq(rc.epoch.tolist(), [0, 1, 2, 3])
     for c in ('train_loss', 'valid_loss', 'accuracy'): test_close(rc[c].tolist(), rb[c].tolist(), eps=1e-4)
-    # --- cell 44 ---
+    # --- cell 45 ---
     t = time.perf_counter()
     again = subprocess.run([sys.executable, str(tmp/'job.py'), 'resume', str(tmp/'a')], env=env, capture_output=True, text=True)
     test_eq(again.returncode, 0)
@@ -317,7 +335,7 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     "nbs/04_runner.ipynb, section 'bad_input_leaves_the_store_intact': its testable cells, in order."
     global before, shutil, store_file
     _sections.before(5)
-    # --- cell 45 ---
+    # --- cell 46 ---
     store_file = tmp/'a'/'results.sqlite'
     before = store_file.read_bytes()
     (tmp/'one'/'cat').mkdir(parents=True)
@@ -325,7 +343,7 @@ def test_04_runner_05_bad_input_leaves_the_store_intact():
     test_fail(lambda: run_experiments([Recipe('deep', (Stage(1, train=20),))], {'s': data}, out=tmp/'a'), contains='freeze index out of range')
     test_fail(lambda: run_experiments([full_fine_tune(2, arch='efficientnet_lite9')], {'s': data}, out=tmp/'a'), contains="unknown architecture")
     test_eq(store_file.read_bytes(), before)
-    # --- cell 46 ---
+    # --- cell 47 ---
     import shutil; shutil.rmtree(tmp)
     _sections.done('test_04_runner_05_bad_input_leaves_the_store_intact')
 
@@ -336,7 +354,7 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     global E, FACTORS, N, SEEDS, axs, base, claim, data, df, ev, ev_, exp_out, fig, full, full_dataset, ok, plt, probe
     global r, recipes, run_at_own_rates, s, v, verdict, winner
     _sections.before(6)
-    # --- cell 47 ---
+    # --- cell 48 ---
     from tunelab.data import full_dataset
     from tunelab.reports import run_at_own_rates
     exp_out = lesson_out('04_runner')
@@ -348,12 +366,12 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
     df = run_at_own_rates(recipes, data, seeds=SEEDS, factors=FACTORS, out=exp_out, img_size=SIZE.pick(32, 48, 160), quiet=True,
                           evaluation={'silhouettes': ev} if ev else None, workers=SIZE.pick(1, 2, 1))
     summarise(df)
-    # --- cell 48 ---
+    # --- cell 49 ---
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     base = baselines(*data.values())
     plot_results(df, ax=axs[0], baseline=base); plot_curves(df, ax=axs[1], baseline=base); plt.tight_layout()
-    # --- cell 49 ---
+    # --- cell 50 ---
     s = summarise(df).reset_index()
     print(df.attrs['rates'].attrs['line'])
     for r in s.itertuples():
@@ -373,7 +391,7 @@ def test_04_runner_06_a_comparison_of_the_standard_recipes_experiment():
                        f"full fine-tuning is named best (ahead of the runner-up, paired; neither still climbing): {verdict}")]:
         if SIZE == 'evidence': SIZE.claim(ok, claim)   # measured at this size
         else: print('measured at the evidence size, not asserted here:', claim)
-    # --- cell 50 ---
+    # --- cell 51 ---
     done_with(exp_out)
     _sections.done('test_04_runner_06_a_comparison_of_the_standard_recipes_experiment')
 

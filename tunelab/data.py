@@ -5,7 +5,7 @@
 # %% ../nbs/01_data.ipynb #e654d712
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import os, gzip, pickle, importlib.util, warnings, math, colorsys, operator
+import os, gzip, pickle, importlib.util, warnings, math, colorsys, operator, hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -23,10 +23,10 @@ from fastai.data.load import SkipItemException
 __all__ = ['SILHOUETTE_CLASSES', 'SHAPE_CLASSES', 'BACKGROUNDS', 'SHIFTS', 'FULL_DATASETS', 'item_memo', 'VALID_PCT',
            'SPLIT_SEED', 'MIN_STEPS', 'PETS_LABEL', 'NumpyOnlyUnpickler', 'load_numpy_pickle', 'silhouette_arrays',
            'animal_silhouettes', 'silhouette_evaluation', 'Domain', 'render_shape', 'make_shapes', 'shapes_dataset',
-           'full_dataset', 'image_files', 'to_rgb', 'load_rgb', 'RGBImage', 'ItemMemo', 'FolderReport',
-           'check_image_folder', 'default_bs', 'default_workers', 'StratifiedSplitter', 'runner_split', 'fit_bs',
-           'item_tfms_fixed', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls', 'pets_folder',
-           'smoke_dls']
+           'full_dataset', 'image_files', 'file_digest', 'content_digest', 'to_rgb', 'load_rgb', 'RGBImage', 'ItemMemo',
+           'FolderReport', 'check_image_folder', 'default_bs', 'default_workers', 'StratifiedSplitter', 'runner_split',
+           'fit_bs', 'item_tfms_fixed', 'MemoDL', 'image_dls', 'pets_breed', 'pets_dls', 'imagenette_dls',
+           'pets_folder', 'smoke_dls']
 
 # %% ../nbs/01_data.ipynb #55746d22
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -280,6 +280,30 @@ def image_files(path:Path) -> tuple:
     "(image files under `path`, in `get_image_files`' order; notes): every real folder read once, every real file listed once."
     return _walk_images(path)[:2]
 
+# %% ../nbs/01_data.ipynb #dcd4b663
+_digests = {}    # (file, size, mtime_ns, ctime_ns, inode) -> the hash of its bytes, for the life of the process
+
+def file_digest(f) -> str:
+    "BLAKE2b of file `f`'s bytes (read in 1 MiB blocks), kept while its name, size, times and inode are unchanged."
+    st = os.stat(f)
+    key = (str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if key not in _digests:
+        h = hashlib.blake2b(digest_size=16)
+        with open(f, 'rb') as fh:
+            for block in iter(lambda: fh.read(1 << 20), b''): h.update(block)
+        _digests[key] = h.hexdigest()
+    return _digests[key]
+
+def content_digest(path:Path,    # an image folder
+                   files=None    # its image files (default: `image_files(path)`)
+                  ) -> str:
+    "A short hash of what an image folder holds: each image's path below `path` (so its class) and its bytes."
+    path, h = Path(path), hashlib.blake2b(digest_size=8)
+    for rel, f in sorted((Path(os.path.relpath(f, path)).as_posix(), f)
+                         for f in (image_files(path)[0] if files is None else files)):
+        h.update(f"{rel}|{file_digest(f)}\n".encode())
+    return h.hexdigest()
+
 # %% ../nbs/01_data.ipynb #cf2cbc9a
 def to_rgb(im:Image.Image) -> Image.Image:
     "`im` as 8-bit RGB: 16- and 32-bit greyscale scaled to 0-255 (not clipped to white), transparent pixels on white."
@@ -366,13 +390,13 @@ def _class_level(path:Path, files) -> int:
 
 
 # %% ../nbs/01_data.ipynb #06c483b1
-_checked = {}   # (folder, its files' and folders' names, sizes and times) -> unreadable files: a dataset version is opened once
+_checked = {}   # (folder, its files' and folders' names, sizes, times and inodes) -> unreadable files: a dataset version is opened once
 
 def _opened_bad(path:Path, files:list, folders:list) -> dict:
     "The unreadable files among `files` (file -> why): opened once per version of the folder in this process, then remembered."
     def stat(f):
-        try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns)
-        except OSError: return (str(f), None, None)
+        try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino)   # ctime: bytes rewritten
+        except OSError: return (str(f), None, None, None, None)
     key = (str(Path(path).resolve()), tuple(map(stat, files)), tuple(str(d) for d, _ in folders))
     if not (item_memo.enabled and item_memo.max_mb > 0): _checked.pop(key, None)   # `item_memo.off()`: open every time
     if key not in _checked:
@@ -512,7 +536,7 @@ class MemoDL(TfmdDL):
         try: st = os.stat(items[s])
         except (OSError, TypeError): return None
         if getattr(self, '_sig', None) is None: self._sig = f"{tls[0].tfms!r}|{self.after_item!r}"
-        return (str(items[s]), st.st_size, st.st_mtime_ns, self._sig)
+        return (str(items[s]), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self._sig)   # ctime: bytes rewritten
 
     def do_item(self, s):
         key = self._memo_key(s)

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from fastai.vision.all import L, Learner, DataLoader, DataLoaders, Normalize
+from .data import file_digest
 from .models import ChannelsLastInput
 from .callbacks import body_only
 from .recipes import Recipe, Stage, apply_stage, fit_stage
@@ -76,10 +77,10 @@ def compute_features(learn:Learner, fixed:nn.Module) -> dict:
 
 # %% ../nbs/03d_features.ipynb #e2f044e4
 def features_fingerprint(learn:Learner, fixed:nn.Module, img_size:int, split_seed:int) -> str:
-    "A hash of what the cached features depend on: files (size, mtime) in split order, weights, size, seed, normalisation."
+    "A hash of what the cached features depend on: files (name and bytes) in split order, weights, size, seed, normalisation."
     h = hashlib.sha1()
     for ds in (learn.dls.train_ds, learn.dls.valid_ds):
-        for f in ds.items: st = Path(f).stat(); h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        for f in ds.items: h.update(f"{f}|{file_digest(f)}\n".encode())      # the bytes: a swap keeping sizes and times shows
         h.update(b'--split--')
     for k, v in fixed.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     norm = [(t.mean.flatten().tolist(), t.std.flatten().tolist()) for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]

@@ -11,7 +11,7 @@ import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from dataclasses import dataclass
 from fastai.vision.all import L, Learner
-from .data import image_dls, check_image_folder, image_files, FolderReport, VALID_PCT, SPLIT_SEED
+from .data import image_dls, check_image_folder, image_files, FolderReport, VALID_PCT, SPLIT_SEED, content_digest, file_digest
 from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
 from .recipes import *
 from .store import *
@@ -103,13 +103,14 @@ def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, ctx:RunContext,
 # %% ../nbs/04_runner.ipynb #1a4742af
 @dataclass(frozen=True)
 class EvaluationSet:
-    "A labelled image folder each finished run is scored on once, never used for a choice: its name, path, readable files, version."
-    name:str; path:Path; files:tuple; classes:tuple; version:str
+    "A labelled image folder each finished run is scored on once, never used for a choice: its name, path, readable files, version, content."
+    name:str; path:Path; files:tuple; classes:tuple; version:str; content:str|None=None
     @classmethod
     def of(cls, name:str, path:Path, on_bad:str='skip', report:FolderReport|None=None):
-        "Read folder `path` once (`check_image_folder`), fingerprint it."
+        "Read folder `path` once (`check_image_folder`), fingerprint it (names, sizes, times) and digest its bytes."
         rep = report or check_image_folder(path, on_bad=on_bad)
-        return cls(name, Path(path), tuple(rep.good), tuple(rep.counts), data_fingerprint(path, rep.files))
+        return cls(name, Path(path), tuple(rep.good), tuple(rep.counts), data_fingerprint(path, rep.files),
+                   content_digest(path, rep.files))
     def __len__(self): return len(self.files)
 
 def labelled_preds(learn, files, classes, what:str, bs:int=64) -> tuple:
@@ -147,19 +148,24 @@ def run_recipe(recipe:Recipe,            # the strategy
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
     data_version = data_version or data_fingerprint(data, report.files if report else None)
     rid = run_id(recipe, dataset, seed, img_size, bs, data_version, split_seed)
-    if store.status(rid) == 'done':
-        if evaluation is not None and store.evaluation(rid, evaluation.version) is None:
+    content, kept = content_digest(data, report.files if report else None), store.content(rid)
+    changed = kept is not None and kept != content        # the same names, sizes and times (so the same id), other bytes
+    if store.status(rid) == 'done' and not changed:
+        if evaluation is not None and store.evaluation(rid, evaluation.version, evaluation.content) is None:
             score_kept_run(recipe, data, rid, store, ckpt_dir, evaluation, img_size, bs, split_seed, on_bad)
         return rid
+    if changed: print(f"run {rid} ({recipe.name}, seed {seed}): the images' contents changed since it ran (names, sizes and "
+                      "times kept): trained again from scratch, its old result replaced")
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
-    state = checkpoint_or_none(ckpt)             # unreadable: moved aside, the run starts again
+    state = None if changed else checkpoint_or_none(ckpt)   # unreadable: moved aside, the run starts again
     seed_everything(seed)
     aug = recipe.aug_kwargs
     dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, report=report, **aug)
     learn = recipe.learner(dls, channels_last=channels_last)
     if state is None: set_start(learn, recipe, ckpt_dir); done = 0
     else: done = resume(learn, recipe, state)
-    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version, device=str(learn.dls.device or 'cpu'))
+    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version, device=str(learn.dls.device or 'cpu'),
+                content=content)
     if state is not None: store.add_epoch(state['row'])
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
     ctx = RunContext(store, ckpt, dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed),
@@ -168,7 +174,8 @@ def run_recipe(recipe:Recipe,            # the strategy
     if cache: cache.say(_cache_plan(recipe, blockers))
     _fit_stages(learn, recipe, done, state, ctx, blockers)
     if evaluation is not None:
-        store.add_evaluation(rid, evaluation.name, evaluation.version, evaluation_accuracy(learn, evaluation), len(evaluation))
+        store.add_evaluation(rid, evaluation.name, evaluation.version, evaluation_accuracy(learn, evaluation), len(evaluation),
+                             evaluation.content)
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
@@ -199,7 +206,7 @@ def score_kept_run(recipe, data, rid:str, store:ResultStore, ckpt_dir:Path, ev:E
               "not scored (a new output folder trains it again)"); return None
     learn = learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs, split_seed, on_bad)
     acc = evaluation_accuracy(learn, ev)
-    store.add_evaluation(rid, ev.name, ev.version, acc, len(ev))
+    store.add_evaluation(rid, ev.name, ev.version, acc, len(ev), ev.content)
     return acc
 
 # %% ../nbs/04_runner.ipynb #553f0fa3
@@ -234,7 +241,7 @@ def _same_bytes(a:list, b:list) -> list:
     "Files of `a` whose bytes equal a file of `b` (sizes compared first, so only same-sized files are read)."
     sizes = {}
     for f in b: sizes.setdefault(Path(f).stat().st_size, []).append(f)
-    digest = lambda f: hashlib.sha1(Path(f).read_bytes()).hexdigest()
+    digest = file_digest                        # each file read once per process (lesson 01)
     seen = {digest(f) for s in {Path(f).stat().st_size for f in a} & set(sizes) for f in sizes[s]}
     return [f for f in a if Path(f).stat().st_size in sizes and digest(f) in seen]
 
@@ -266,9 +273,11 @@ def _with_scores(store:ResultStore, ids:list, evs:dict) -> pd.DataFrame:
     return res.merge(sc.rename(columns={'accuracy': 'evaluation'}), on='run_id', how='left')
 
 # %% ../nbs/04_runner.ipynb #3a2084c7
-def _needs_work(store:ResultStore, rid:str, ev:EvaluationSet|None) -> bool:
-    "Whether run `rid` has anything left to do: training, or its score on `ev`."
-    return store.status(rid) != 'done' or (ev is not None and store.evaluation(rid, ev.version) is None)
+def _needs_work(store:ResultStore, rid:str, ev:EvaluationSet|None, content:str|None=None) -> bool:
+    "Whether run `rid` has anything left to do: training (never finished, or on other bytes than `content`), or its score on `ev`."
+    kept = store.content(rid)
+    return (store.status(rid) != 'done' or (content is not None and kept is not None and kept != content)
+            or (ev is not None and store.evaluation(rid, ev.version, ev.content) is None))
 
 def _worker_init(threads:int, modules:list):
     "Set up a worker process: its torch threads, and the tunelab modules the parent had imported (their callbacks register)."
@@ -353,7 +362,8 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
         jobs = [dict(recipe=r, data=path, dataset=name, seed=s, img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
                      channels_last=channels_last, keep_model=keep_models, data_version=versions[name], report=reports[name],
                      evaluation=evs.get(name)) for r, name, path, s in grid]
-        todo = [j for j, rid in zip(jobs, ids) if _needs_work(store, rid, j['evaluation'])]
+        contents = {name: content_digest(path, reports[name].files) for name, path in datasets.items()}   # read once
+        todo = [j for j, rid in zip(jobs, ids) if _needs_work(store, rid, j['evaluation'], contents[j['dataset']])]
         pb = progress_bar(range(len(todo))) if todo else None
         if pb: pb.update(0)
         def done(k, job):

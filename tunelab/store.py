@@ -15,21 +15,23 @@ try: import fcntl
 except ImportError: fcntl = None           # Windows: no lock; keep to one tunelab per output folder yourself
 
 # %% auto #0
-__all__ = ['COLUMNS', 'RUN_COLUMNS', 'ResultStore', 'atomic_write', 'OutFolderError', 'check_out_folder', 'out_lock']
+__all__ = ['COLUMNS', 'RUN_COLUMNS', 'EVALUATION_COLUMNS', 'ResultStore', 'atomic_write', 'OutFolderError', 'check_out_folder',
+           'out_lock']
 
 # %% ../nbs/03b_store.ipynb #5d236fe0
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
            'seconds', 'trainable_params', 'lr_head']
-RUN_COLUMNS = dict(data_version='TEXT', threads='INTEGER', device='TEXT')   # added to `runs` after its first version
+RUN_COLUMNS = dict(data_version='TEXT', threads='INTEGER', device='TEXT', content='TEXT')   # added to `runs` after its first version
+EVALUATION_COLUMNS = dict(content='TEXT')          # added to `evaluations` after its first version
 
 class ResultStore:
-    "Results in an SQLite file: a row per run and epoch; each run's status, recipe, data version and where it ran (torch threads, device); each comparison's runs; scores on evaluation sets."
+    "Results in an SQLite file: a row per run and epoch; each run's status, recipe, data version, content digest and where it ran (torch threads, device); each comparison's runs; scores on evaluation sets."
     def __init__(self, path:Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, "
-                       "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT, threads INTEGER, device TEXT)")
+                       "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT, threads INTEGER, device TEXT, content TEXT)")
             have = [c[1] for c in db.execute("PRAGMA table_info(runs)")]
             for col, kind in RUN_COLUMNS.items():                          # a store from before these columns gains them
                 if col not in have: db.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
@@ -40,7 +42,10 @@ class ResultStore:
             db.execute("CREATE TABLE IF NOT EXISTS comparison_runs (comparison TEXT, run_id TEXT, "
                        "PRIMARY KEY (comparison, run_id))")
             db.execute("CREATE TABLE IF NOT EXISTS evaluations (run_id TEXT, evaluation TEXT, data_version TEXT, "
-                       "accuracy REAL, images INTEGER, PRIMARY KEY (run_id, data_version))")
+                       "accuracy REAL, images INTEGER, content TEXT, PRIMARY KEY (run_id, data_version))")
+            have = [c[1] for c in db.execute("PRAGMA table_info(evaluations)")]
+            for col, kind in EVALUATION_COLUMNS.items():
+                if col not in have: db.execute(f"ALTER TABLE evaluations ADD COLUMN {col} {kind}")
 
     def _db(self):
         db = sqlite3.connect(self.path, timeout=30)
@@ -56,15 +61,22 @@ def status(self:ResultStore, run_id:str) -> str|None:
 
 @patch
 def start(self:ResultStore, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None,
-          device:str='cpu'):   # where it trains ('cpu', 'cuda', ...): with this process's torch threads, kept with the run
+          device:str='cpu',    # where it trains ('cpu', 'cuda', ...): with this process's torch threads, kept with the run
+          content:str|None=None): # `content_digest` of its images: what the data version (names, sizes, times) cannot see
     "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows; record the torch threads and device it runs with."
     import torch
     with self._db() as db:
         db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version, "
-                   "threads, device) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   "threads, device, content) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                    (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version,
-                    torch.get_num_threads(), device))
+                    torch.get_num_threads(), device, content))
         db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, keep_epochs))
+
+@patch
+def content(self:ResultStore, run_id:str) -> str|None:
+    "The `content_digest` of the images run `run_id` trained on; None for a run never started or kept before digests were."
+    with self._db() as db: r = db.execute("SELECT content FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    return r[0] if r else None
 
 @patch
 def finish(self:ResultStore, run_id:str):
@@ -114,17 +126,20 @@ def comparisons(self:ResultStore) -> pd.DataFrame:
 
 # %% ../nbs/03b_store.ipynb #46b2fb86
 @patch
-def add_evaluation(self:ResultStore, run_id:str, name:str, data_version:str, accuracy:float, images:int):
-    "Keep finished run `run_id`'s accuracy on evaluation set `name` (of `data_version`, `images` images)."
+def add_evaluation(self:ResultStore, run_id:str, name:str, data_version:str, accuracy:float, images:int,
+                   content:str|None=None):   # the set's `content_digest`
+    "Keep finished run `run_id`'s accuracy on evaluation set `name` (of `data_version` and `content`, `images` images)."
     with self._db() as db:
-        db.execute("INSERT OR REPLACE INTO evaluations VALUES (?,?,?,?,?)", (run_id, name, data_version, accuracy, images))
+        db.execute("INSERT OR REPLACE INTO evaluations (run_id, evaluation, data_version, accuracy, images, content) "
+                   "VALUES (?,?,?,?,?,?)", (run_id, name, data_version, accuracy, images, content))
 
 @patch
-def evaluation(self:ResultStore, run_id:str, data_version:str) -> float|None:
-    "Run `run_id`'s accuracy on the evaluation set of `data_version`; None if it was never scored there."
+def evaluation(self:ResultStore, run_id:str, data_version:str, content:str|None=None) -> float|None:
+    "Run `run_id`'s accuracy on the evaluation set of `data_version`; None if never scored there, or scored on other `content`."
     with self._db() as db:
-        r = db.execute("SELECT accuracy FROM evaluations WHERE run_id=? AND data_version=?", (run_id, data_version)).fetchone()
-    return r[0] if r else None
+        r = db.execute("SELECT accuracy, content FROM evaluations WHERE run_id=? AND data_version=?",
+                       (run_id, data_version)).fetchone()
+    return r[0] if r and (content is None or r[1] is None or r[1] == content) else None
 
 @patch
 def evaluations(self:ResultStore, run_ids=None) -> pd.DataFrame:
