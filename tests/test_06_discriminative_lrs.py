@@ -123,7 +123,7 @@ def test_06_discriminative_lrs_04_lr_find_before_and_after_unfreezing_experiment
     from tunelab.data import animal_silhouettes, pets_folder, image_dls
     seed_everything(0)
     data = pets_folder() if SIZE == 'full' else animal_silhouettes(SIZE.pick(20, 200, None))
-    img_size = SIZE.pick(32, 48, 224)
+    img_size = 224 if SIZE == 'full' else SIZE.pick(32, 48, None)      # the full size's images in a rehearsal too
     found = find_lrs(tune_learner(image_dls(data, size=img_size)), num_it=SIZE.pick(20, 60, 60))
     print(f"valley frozen: {found['frozen']:.1e}; after unfreezing: {found['unfrozen']:.1e} ({found['frozen'] / found['unfrozen']:.1f}x lower)")
     ax = plot_lr_find(found)
