@@ -124,7 +124,7 @@ def test_05_freezing_04_experiment_the_four_policies_side_by_sid_experiment():
     from tunelab.recipes import full_fine_tune
     from tunelab.reports import summarise, plot_results, plot_curves, final_results, run_at_own_rates, paired_verdict
     out = lesson_out('05_freezing')                 # the pass's shared results store, or a temporary folder
-    E, SEEDS, FACTORS = SIZE.pick(smoke=(2, [0], (1, 3)), evidence=(12, [0, 1, 2], (1, 3, 10)),
+    E, SEEDS, FACTORS = SIZE.pick(smoke=(2, [0], (1, 3)), evidence=(12, [0, 1, 2], (3, 10)),
                                   full=(5, [0, 1, 2], (1, 3, 10)))
     recipes = freeze_policies(E)[:3] + [full_fine_tune(E)]
     if SIZE == 'full': data, ev, img_size = {'pets': pets_folder()}, None, 224

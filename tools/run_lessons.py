@@ -58,6 +58,15 @@ def drop_progress_bars(nb):
         if 'outputs' in c: c['outputs'] = outs
     return nb
 
+WIDGET, WIDGET_NOTE = 'application/vnd.jupyter.widget-view+json', 'An interactive widget: run the cell (after the cells above it) to use it.'
+
+def widget_notes(nb):
+    "A widget's saved output without its repr (a page of `VBox(children=(...Image(value=b'...` text before the cell runs): a note."
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            if WIDGET in o.get('data', {}): o['data']['text/plain'] = WIDGET_NOTE
+    return nb
+
 def _sources(nb): return [(c.cell_type, c.source) for c in nb.cells]
 
 LESSON_BUDGET, COURSE_BUDGET = 20, 180     # minutes at the evidence size on 2 CPU cores (the brief's budget)
@@ -83,7 +92,7 @@ def run(path:Path) -> float|None:
     rec = nb.metadata['tunelab'] = dict(run_record(time.perf_counter() - t), runs_trained=finished_runs(t_wall), store_held=held)
     if held: rec['note'] = ("the shared results store held store_held finished runs at the start: any this notebook needed "
                             "were read back, not trained, so minutes may be less than a cold run takes")
-    write_nb(drop_progress_bars(nb), path)
+    write_nb(widget_notes(drop_progress_bars(nb)), path)
     minutes = (time.perf_counter() - t) / 60
     print(f"{path}: ran in {minutes:.1f} min at the {rec['size']} size; {rec['runs_trained']} run(s) trained, "
           f"the store held {held} finished run(s) at the start"
