@@ -16,7 +16,7 @@ __all__ = ['SIZES', 'rehearsal', 'LessonSize', 'lesson_size', 'lesson_out', 'don
 SIZES = ('smoke', 'evidence', 'full')
 
 def rehearsal() -> bool:
-    "True under `TUNELAB_REHEARSAL=1` (`tools/rehearse_full.py`): the full size's code path with smoke's counts, no claims."
+    "True under `TUNELAB_REHEARSAL=1` (`tools/rehearse_full.py`): the full size's code path, smoke's counts, no claims."
     return os.environ.get('TUNELAB_REHEARSAL', '').strip() not in ('', '0')
 
 class LessonSize(str):
@@ -35,11 +35,11 @@ class LessonSize(str):
 
     @property
     def claims(self) -> bool:
-        "Whether this run checks experimental claims: at the evidence and full sizes, not at smoke size or in a rehearsal."
+        "Whether this run checks experimental claims: at evidence and full size, not at smoke size or in a rehearsal."
         return self == 'evidence' or (self == 'full' and not rehearsal())
 
     def claim(self, ok:bool, what:str) -> bool:
-        "Check the experimental claim `what` where this size can support one (`claims`); at smoke size, say it went unchecked."
+        "Check experimental claim `what` where this size supports one (`claims`); at smoke size, say it went unchecked."
         if not self.claims:
             print(f"not checked at the {self} size (too small to support a claim): {what}")
             return bool(ok)
@@ -71,7 +71,8 @@ def lesson_out(name:str) -> Path:
 def done_with(out:Path):
     "Remove a lesson's output folder unless it is the shared store of `$TUNELAB_RESULTS`."
     shared = os.environ.get('TUNELAB_RESULTS')
-    if not (shared and Path(out).resolve() == Path(shared).expanduser().resolve()): shutil.rmtree(out, ignore_errors=True)
+    if not (shared and Path(out).resolve() == Path(shared).expanduser().resolve()):
+        shutil.rmtree(out, ignore_errors=True)
 
 # %% ../nbs/00b_course.ipynb #2bf9508b
 def source_text(*objs) -> str:
