@@ -9,8 +9,8 @@ from .course import lesson_out, done_with
 import numpy as np, pandas as pd, torch
 from pathlib import Path
 from types import SimpleNamespace
-from fastai.vision.all import (TensorImage, Flip, Rotate, Zoom, Warp, Brightness, Contrast, Saturation, RandomResizedCropGPU,
-                               aug_transforms, Pipeline, MixUp, CutMix, Learner,
+from fastai.vision.all import (TensorImage, Flip, Rotate, Zoom, Warp, Brightness, Contrast, Saturation,
+                               RandomResizedCropGPU, aug_transforms, Pipeline, MixUp, CutMix, Learner,
                                CrossEntropyLossFlat, get_image_files, accuracy)
 from .recipes import aug_recipes
 from .runner import run_experiments
@@ -56,7 +56,8 @@ def show_augmentations(xb:torch.Tensor, augs:dict|None=None, seed:int=0, figsize
     fig, axs = plt.subplots(len(rows), n, figsize=(figsize_per * n, figsize_per * len(rows)), squeeze=False, dpi=dpi)
     for r, (name, b) in enumerate(rows.items()):
         for c in range(n):
-            ax = axs[r, c]; ax.imshow(b[c].permute(1, 2, 0).clamp(0, 1).cpu().numpy()); ax.set_xticks([]); ax.set_yticks([])
+            ax = axs[r, c]; ax.imshow(b[c].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+            ax.set_xticks([]); ax.set_yticks([])
             if c == 0: ax.set_ylabel(name, rotation=0, ha='right', va='center', fontsize=8)
     return fig
 
@@ -68,9 +69,10 @@ class AugExplorer:
     def __init__(self, xb:torch.Tensor, size:int|None=None, n_show:int=6):
         import ipywidgets as W
         self.xb, self.size, self.seed = xb[:n_show].cpu(), size or xb.shape[-1], 0
-        d, style = self.defaults, dict(description_width='90px')            # wide enough for 'max_lighting' (ipywidgets 7 and 8)
-        s = lambda k, lo, hi, step: W.FloatSlider(value=d[k], min=lo, max=hi, step=step, description=k, continuous_update=False,
-                                                  style=style, layout=W.Layout(width='340px'))
+        # wide enough for 'max_lighting' (ipywidgets 7 and 8)
+        d, style = self.defaults, dict(description_width='90px')
+        s = lambda k, lo, hi, step: W.FloatSlider(value=d[k], min=lo, max=hi, step=step, description=k,
+                                                  continuous_update=False, style=style, layout=W.Layout(width='340px'))
         self.controls = dict(max_rotate=s('max_rotate', 0, 90, 1), max_zoom=s('max_zoom', 1, 3, 0.05),
                              max_warp=s('max_warp', 0, 0.8, 0.05), max_lighting=s('max_lighting', 0, 0.9, 0.05),
                              do_flip=W.Checkbox(value=d['do_flip'], description='do_flip', style=style),
@@ -104,7 +106,7 @@ class AugExplorer:
 
 # %% ../nbs/10_augmentation.ipynb #2419cddc
 def mix_preview(xb:torch.Tensor, yb:torch.Tensor, cb_cls=MixUp, seed:int=0) -> torch.Tensor:
-    "The images a `MixUp` or `CutMix` callback makes of batch `xb`, `yb` (run through the callback's own `before_batch`)."
+    "The images a `MixUp` or `CutMix` callback makes of batch `xb`, `yb` (through the callback's own `before_batch`)."
     torch.manual_seed(seed)
     cb = cb_cls()
     x, y = TensorImage(xb.clone()), yb.clone()
@@ -117,7 +119,7 @@ def mix_preview(xb:torch.Tensor, yb:torch.Tensor, cb_cls=MixUp, seed:int=0) -> t
 
 # %% ../nbs/10_augmentation.ipynb #473354da
 def evaluate_on(learn:Learner, path:Path, tta:bool=False) -> float:
-    "Accuracy of `learn` on every image under `path` (labels from folder names), optionally with test-time augmentation."
+    "Accuracy of `learn` on every image under `path` (labels from folder names), with test-time augmentation if `tta`."
     dl = learn.dls.test_dl(get_image_files(path), with_labels=True)
     with learn.no_bar():
         preds, targs = learn.tta(dl=dl) if tta else learn.get_preds(dl=dl)
@@ -132,23 +134,25 @@ def aug_ablation(train:Path,                 # training image folder
                  seeds=(0, 1, 2), epochs:int=5, size:int=64, bs:int=16, lr:float=2e-3,
                  arch:str='efficientnet_lite0',
                  out:Path|None=None,         # results store (resumable); default: `lesson_out`'s
-                 factors=(1,),               # rate grid: each variant at its own rate (`run_at_own_rates`, chosen on validation)
+                 factors=(1,),               # rate grid: each variant's rate chosen on validation (`run_at_own_rates`)
                  workers:int=1               # local worker processes (`run_experiments`)
                 ) -> pd.DataFrame:
-    "`aug_recipes` (`fine_tune(epochs, lr)` three ways) through the runner, each run scored on every test set; `default` with TTA too."
+    "`aug_recipes` (`fine_tune(epochs, lr)`, 3 ways) via the runner, scored on every test set; `default` with TTA too."
     recipes = aug_recipes(epochs + 1, lr, arch=arch)
     store, rows = Path(out) if out is not None else lesson_out('aug_ablation'), []
     try:
-        df = run_at_own_rates(recipes, {Path(train).name: train}, seeds=seeds, factors=factors, out=store, img_size=size, bs=bs,
-                              quiet=True, keep_models=True, workers=workers)
+        df = run_at_own_rates(recipes, {Path(train).name: train}, seeds=seeds, factors=factors, out=store,
+                              img_size=size, bs=bs, quiet=True, keep_models=True, workers=workers)
         chosen = {with_rate(r, x).name: with_rate(r, x) for r in recipes for x in factors}   # name -> recipe
         for f in final_results(df).itertuples():
             r = chosen[f.recipe]
-            learn, name = learner_of_run(r, train, store/'checkpoints', f.run_id, size, bs), VARIANTS[f.recipe.split('-lrx')[0]]
+            learn, name = (learner_of_run(r, train, store/'checkpoints', f.run_id, size, bs),
+                           VARIANTS[f.recipe.split('-lrx')[0]])
             for t, p in test_sets.items():
                 rows.append(dict(variant=name, seed=f.seed, test=t, accuracy=evaluate_on(learn, p)))
                 if name == 'default':
-                    rows.append(dict(variant='default+tta', seed=f.seed, test=t, accuracy=evaluate_on(learn, p, tta=True)))
+                    rows.append(dict(variant='default+tta', seed=f.seed, test=t,
+                                     accuracy=evaluate_on(learn, p, tta=True)))
     finally:
         if out is None: done_with(store)
     res = pd.DataFrame(rows)

@@ -20,7 +20,7 @@ __all__ = ['images_per_epoch', 'finetune_throughput', 'compare_backbones', 'pare
 
 # %% ../nbs/08_backbones.ipynb #1ba9be22
 def images_per_epoch(dl) -> int:
-    "Images `dl` yields per epoch: all, less the last partial batch where it drops it (as fastai's training loader does)."
+    "Images `dl` yields per epoch: all, less the last partial batch if it drops it (as fastai's training loader does)."
     return dl.n // dl.bs * dl.bs if dl.drop_last else dl.n
 
 def finetune_throughput(rows:pd.DataFrame,  # epoch rows as `run_experiments` returns them (any seeds)
@@ -46,7 +46,8 @@ def _candidate(c) -> tuple[str, bool, str]:
 def _recipes_for(arch:str, pretrained:bool, label:str, probe_epochs:int, epochs:int, probe_lr:float=2e-3,
                  base_lr:float=2e-3) -> tuple[Recipe, Recipe]:
     probe = replace(linear_probe(probe_epochs, lr=probe_lr, arch=arch), name=f"probe-{label}", pretrained=pretrained)
-    tuned = replace(fastai_fine_tune(epochs, base_lr=base_lr, arch=arch), name=f"finetune-{label}", pretrained=pretrained)
+    tuned = replace(fastai_fine_tune(epochs, base_lr=base_lr, arch=arch), name=f"finetune-{label}",
+                    pretrained=pretrained)
     return probe, tuned
 
 # %% ../nbs/08_backbones.ipynb #2f7e4952
@@ -58,20 +59,22 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
                       seeds=(0,),                   # one run per seed and recipe
                       out:Path='tunelab_out/backbones', # results store (resumable)
                       bs:int|None=None, quiet:bool=True,
-                      base_lr:float=2e-3,           # `fine_tune`'s base_lr (fastai's default), the same for every backbone
+                      base_lr:float=2e-3,           # `fine_tune`'s base_lr (fastai's default), same for every backbone
                       probe_lr:float=2e-3,          # the linear probe's rate
-                      evaluation:Path|None=None,    # an evaluation folder (same classes, other images): each run scored on it once
+                      evaluation:Path|None=None,    # folder of other images, same classes: each run scored on it once
                       workers:int=1                 # local worker processes (`run_experiments`)
                      ) -> pd.DataFrame:
-    "One row per backbone: parameters, probe and fine-tuned accuracy (on `evaluation` when given), their times, training images/s."
+    "Per backbone: parameters, probe and fine-tuned accuracy (on `evaluation` if given), their times, training img/s."
     cands = [_candidate(c) for c in backbones]
     if not cands: raise ValueError("no backbones to compare")
     labels = [c[2] for c in cands]
     if len(set(labels)) != len(labels): raise ValueError(f"backbones listed twice: {labels}")
     recipes = [r for c in cands for r in _recipes_for(*c, probe_epochs, epochs, probe_lr, base_lr)]
-    validate_experiments(recipes, {'data': data})                   # unknown architectures, bad data: fail here, before training
+    # unknown architectures, bad data: fail here, before training
+    validate_experiments(recipes, {'data': data})
     seed_everything(seeds[0])
-    dls = image_dls(data, size=img_size, bs=bs)                     # the runner's split and batch size; no training here
+    # the runner's split and batch size; no training here
+    dls = image_dls(data, size=img_size, bs=bs)
     rows = []
     for arch, pretrained, label in progress_bar(cands, leave=False):
         learn = tune_learner(dls, arch, pretrained=pretrained)
@@ -85,16 +88,20 @@ def compare_backbones(backbones:list,               # 'arch' (pretrained) or ('a
     tuned = recipes[1::2]                                           # `recipes` holds (probe, fine-tune) per backbone
     res['finetune_img_per_s'] = [finetune_throughput(df, r, n_images) for r in tuned]
     f = final_results(df)
-    metric = scored_on(f)                                           # the evaluation set when every run was scored on one
+    # the evaluation set when every run was scored on one
+    metric = scored_on(f)
     f['kind'], f['backbone'] = f.recipe.str.split('-', n=1).str[0], f.recipe.str.split('-', n=1).str[1]
     g = f.groupby(['backbone', 'kind']).agg(accuracy=(metric, 'mean'), valid=('accuracy', 'mean'),
                                             seconds=('total_seconds', 'mean')).unstack('kind')
     for k in ('probe', 'finetune'):
-        res[f'{k}_accuracy'], res[f'{k}_valid_accuracy'], res[f'{k}_seconds'] = g[('accuracy', k)], g[('valid', k)], g[('seconds', k)]
+        res[f'{k}_accuracy'], res[f'{k}_valid_accuracy'], res[f'{k}_seconds'] = (
+            g[('accuracy', k)], g[('valid', k)], g[('seconds', k)])
     res['seeds'] = len(seeds)
-    res.attrs.update(img_size=img_size, device=device_type(), images_per_epoch=n_images, run_ids=sorted(df.run_id.unique()),
+    res.attrs.update(img_size=img_size, device=device_type(), images_per_epoch=n_images,
+                     run_ids=sorted(df.run_id.unique()),
                      scored_on='evaluation' if metric == 'evaluation' else 'validation',
-                     finals=f[['run_id', 'recipe', 'dataset', 'seed', 'accuracy'] + (['evaluation'] if metric == 'evaluation' else [])])
+                     finals=f[['run_id', 'recipe', 'dataset', 'seed', 'accuracy']
+                              + (['evaluation'] if metric == 'evaluation' else [])])
     return res
 
 # %% ../nbs/08_backbones.ipynb #79b313e4
@@ -106,15 +113,16 @@ def pareto_front(df:pd.DataFrame, cost:str='finetune_seconds', value:str='finetu
 
 # %% ../nbs/08_backbones.ipynb #6e818515
 def plot_backbones(df:pd.DataFrame, ax=None):
-    "Fine-tuned accuracy against wall time, one point per backbone (size: parameters), the Pareto front joined; probes as open markers."
+    "Fine-tuned accuracy vs wall time, a point per backbone (size: params), Pareto front joined; probes: open markers."
     import matplotlib.pyplot as plt, seaborn as sns
     ax = ax or plt.subplots(figsize=(7.5, 4))[1]
     d = df.reset_index().assign(pareto=pareto_front(df).to_numpy())
-    sns.scatterplot(d, x='finetune_seconds', y='finetune_accuracy', hue='backbone', size='params', sizes=(60, 400), ax=ax,
-                    legend='brief')
+    sns.scatterplot(d, x='finetune_seconds', y='finetune_accuracy', hue='backbone', size='params', sizes=(60, 400),
+                    ax=ax, legend='brief')
     ax.scatter(d.probe_seconds, d.probe_accuracy, facecolors='none', edgecolors='0.4', s=60, label='linear probe')
     for r in d.itertuples():
-        ax.plot([r.probe_seconds, r.finetune_seconds], [r.probe_accuracy, r.finetune_accuracy], color='0.8', lw=0.8, zorder=0)
+        ax.plot([r.probe_seconds, r.finetune_seconds], [r.probe_accuracy, r.finetune_accuracy],
+                color='0.8', lw=0.8, zorder=0)
     front = d[d.pareto].sort_values('finetune_seconds')
     ax.plot(front.finetune_seconds, front.finetune_accuracy, 'k--', lw=1, label='Pareto front')
     ax.set_xlabel('wall time per run (s)'); ax.set_ylabel(f"{df.attrs.get('scored_on', 'validation')} accuracy")

@@ -23,12 +23,12 @@ __all__ = ['CALLBACKS', 'register_callback', 'body_only', 'GradualUnfreeze', 'No
 CALLBACKS = {}
 
 def register_callback(cls, name:str|None=None):
-    "Let recipes ask for callback class `cls` by `name` (default: its class name); returns `cls`, so it works as a decorator."
+    "Let recipes ask for callback class `cls` by `name` (default: its class name); returns `cls`: works as a decorator."
     CALLBACKS[name or cls.__name__] = cls
     return cls
 
 def body_only(cb) -> bool:
-    "True if callback `cb` (a class, an instance or a registered name) declares that it acts on the body alone (`body_only`)."
+    "True if callback `cb` (class, instance or registered name) declares that it acts on the body alone (`body_only`)."
     cls = CALLBACKS[cb] if isinstance(cb, str) else cb if isinstance(cb, type) else type(cb)
     return bool(getattr(cls, 'body_only', False))
 
@@ -41,7 +41,7 @@ class GradualUnfreeze(Callback):
     order = 5      # before BnFreeze (before_train) and anything that reads requires_grad
     def __init__(self, start:int=1,               # groups (from the top) that train in epoch 0
                  every:int=1,                     # one more group every `every` epochs
-                 schedule:list|tuple|None=None,   # or: trainable groups per epoch, e.g. (1, 3, 6, 'all'); the last holds
+                 schedule:list|tuple|None=None,   # or trainable groups per epoch, e.g. (1, 3, 6, 'all'); the last holds
                  clear_state:bool=False):         # reset the optimizer state at each change (fastai's `freeze_to` does)
         if schedule is None and (not isinstance(start, int) or start < 1 or not isinstance(every, int) or every < 1):
             raise ValueError(f"start={start}, every={every}: both must be integers >= 1")
@@ -61,8 +61,8 @@ class GradualUnfreeze(Callback):
         self.n_groups, self.history = len(self.opt.param_lists), []
         first = self.schedule[0] if self.schedule else self.start
         if first != 'all' and first > self.n_groups:
-            raise ValueError(f"GradualUnfreeze starts with {first} trainable groups, but the model has only {self.n_groups} "
-                             "parameter groups (freeze index out of range)")
+            raise ValueError(f"GradualUnfreeze starts with {first} trainable groups, but the model has only "
+                             f"{self.n_groups} parameter groups (freeze index out of range)")
         self._current = None
 
     def before_epoch(self):
@@ -84,13 +84,13 @@ class NoisyLabels:
 
 # %% ../nbs/02b_callbacks.ipynb #c8098303
 def relabel_dls(dls, labels:dict):
-    "Label the images of `dls` listed in `labels` (training image path below `dls.path` -> class); the rest keep their folder's."
+    "Label the `dls` images in `labels` (training image path below `dls.path` -> class); the rest keep their folder's."
     root, train = Path(dls.path), {str(f) for f in dls.train_ds.items}
     get_y = NoisyLabels({root/k: v for k, v in labels.items()})
     outside = sorted(set(get_y.changed) - train)
     if outside:
-        raise ValueError(f"{len(outside)} relabelled image(s) are not training images of {root} (validation keeps its labels), "
-                         f"e.g. {outside[0]}")
+        raise ValueError(f"{len(outside)} relabelled image(s) are not training images of {root} "
+                         f"(validation keeps its labels), e.g. {outside[0]}")
     for ds in (dls.train_ds, dls.valid_ds):         # the validation pipeline too: `test_dl` labels with it
         tl = ds.tls[1]
         tl.tfms = Pipeline([get_y] + [f for f in tl.tfms.fs if isinstance(f, Categorize)], split_idx=tl.tfms.split_idx)
@@ -98,7 +98,7 @@ def relabel_dls(dls, labels:dict):
 
 @register_callback
 class TrainLabels(Callback):
-    "A recipe's training labels: `labels` (image path below the data folder -> class) replace the folder names before the fit."
+    "A recipe's training labels: `labels` (image path in the data folder -> class) replace folder names before the fit."
     order = 0
     def __init__(self, labels:dict): self.labels = labels
     def before_fit(self): relabel_dls(self.dls, self.labels)
@@ -111,7 +111,8 @@ def clone_state(model:nn.Module) -> dict:
 def body_head_params(model:nn.Module) -> tuple[dict, dict]:
     "Named parameters of `nn.Sequential(body, head...)`: (the body's, `model[0]`; the head's, everything after it)."
     named = dict(model.named_parameters())
-    return {k: p for k, p in named.items() if k.startswith('0.')}, {k: p for k, p in named.items() if not k.startswith('0.')}
+    return ({k: p for k, p in named.items() if k.startswith('0.')},
+            {k: p for k, p in named.items() if not k.startswith('0.')})
 
 def l2sp_terms(model:nn.Module, start:dict) -> tuple:
     "(½‖w−w₀‖² over the body parameters named in `start`, ½‖w‖² over the head): L2-SP before α and β."
@@ -125,16 +126,18 @@ def l2sp_terms(model:nn.Module, start:dict) -> tuple:
 def pretrained_body_weights(learn:Learner) -> dict:
     "The ImageNet weights of `learn`'s body, rebuilt from `learn.arch`, named as in `learn.model`."
     if not getattr(learn, 'pretrained', False):
-        raise ValueError("this learner has no pretrained weights (pretrained=False, or not from tune_learner): use start='fit'")
+        raise ValueError("this learner has no pretrained weights (pretrained=False, or not from tune_learner): "
+                         "use start='fit'")
     bb = create_backbone(learn.arch, pretrained=True)
     ref = backbone_model(bb, 2)
     own = body_head_params(learn.model)[0]
     res = {f'0.{k}': p.detach().to(own[f'0.{k}'].device) for k, p in ref[0].named_parameters() if f'0.{k}' in own}
-    if len(res) != len(own): raise ValueError(f"the rebuilt {learn.arch} body has {len(res)} of this body's {len(own)} parameters")
+    if len(res) != len(own):
+        raise ValueError(f"the rebuilt {learn.arch} body has {len(res)} of this body's {len(own)} parameters")
     return res
 
 def start_weights(learn:Learner, start:str='pretrained') -> dict:
-    "Body weights to pull towards: 'pretrained' (rebuilt ImageNet body) or 'fit' (the body at the first fit); cached on `learn`."
+    "Body weights to pull towards: 'pretrained' (ImageNet's, rebuilt) or 'fit' (body at first fit); cached on `learn`."
     if start not in ('pretrained', 'fit'): raise ValueError(f"start={start!r}: use 'pretrained' or 'fit'")
     attr = f'_start_weights_{start}'
     if not hasattr(learn, attr):
@@ -145,7 +148,7 @@ def start_weights(learn:Learner, start:str='pretrained') -> dict:
 # %% ../nbs/02b_callbacks.ipynb #d8a294d4
 @register_callback
 class L2SP(Callback):
-    "L2-SP (Li et al. 2018): add α/2·‖w−w₀‖² (body, towards its start) + β/2·‖w‖² (head) to the training loss."
+    "L2-SP (Li et al. 2018): training loss + α/2·‖w−w₀‖² (body, towards its start) + β/2·‖w‖² (head)."
     def __init__(self, alpha:float=0.1,          # pull of the body towards its starting weights
                  beta:float=0.01,                # weight decay of the new head
                  start:str='pretrained'):        # w₀: 'pretrained' (ImageNet) or 'fit' (the body at the first fit)
@@ -165,7 +168,7 @@ def fisher_diagonal(model:nn.Module, dl,            # the old task's model and d
                     n_items:int|None=None,           # items to use (default: all of `dl`)
                     bs:int=1,                        # items per gradient: 1 is the per-item (empirical) Fisher
                     prefix:str='0.') -> dict:        # parameters whose names start with this (default: the body)
-    "Diagonal empirical Fisher: the mean squared gradient of the cross-entropy, per parameter named `prefix`…, in eval mode."
+    "Diagonal empirical Fisher: mean squared cross-entropy gradient per parameter named `prefix`…, in eval mode."
     named = {k: p for k, p in model.named_parameters() if k.startswith(prefix)}
     if not named: raise ValueError(f"no parameter of the model starts with {prefix!r}")
     ps, req, training = list(named.values()), [p.requires_grad for p in named.values()], model.training
@@ -185,7 +188,7 @@ def fisher_diagonal(model:nn.Module, dl,            # the old task's model and d
 
 @delegates(fisher_diagonal, but=["model", "dl"])
 def ewc_state(model:nn.Module, dl, **kwargs) -> dict:
-    "What `EWC` needs from the old task: the diagonal Fisher and the old weights θ* (save it with `torch.save` to use by path)."
+    "What `EWC` needs from the old task: its diagonal Fisher and weights θ* (save with `torch.save` to use by path)."
     fisher = fisher_diagonal(model, dl, **kwargs)
     named = dict(model.named_parameters())
     return dict(fisher=fisher, anchor={k: named[k].detach().clone() for k in fisher})
@@ -198,7 +201,7 @@ def ewc_penalty(model:nn.Module, state:dict, lam:float) -> torch.Tensor:
 # %% ../nbs/02b_callbacks.ipynb #1f71156f
 @register_callback
 class EWC(Callback):
-    "Elastic Weight Consolidation: add Σ λ/2·F·(θ−θ*)² to the training loss (logged losses stay the plain loss)."
+    "Elastic Weight Consolidation: add Σ λ/2·F·(θ−θ*)² to the training loss (the logged loss stays plain)."
     def __init__(self, lam:float,            # strength λ (choose it on a log grid)
                  state:str|dict):            # `ewc_state(...)`, or the path of a file `torch.save` wrote it to
         if not lam >= 0: raise ValueError(f"lam={lam}: must be >= 0")
@@ -220,7 +223,7 @@ class EWC(Callback):
 # %% ../nbs/02b_callbacks.ipynb #34933de3
 @register_callback
 class BodyBnEval(Callback):
-    "Keep the body's BatchNorm layers in eval mode while it trains: their statistics stay as they were (Keras's advice)."
+    "Keep the body's BatchNorm layers in eval mode while it trains: their statistics stay unchanged (Keras's advice)."
     body_only = True                             # nothing to do on cached body features: the runner leaves it out there
     def before_train(self):                      # after fastai's TrainEvalCallback has put the model in train mode
         for m in self.learn.model[0].modules():

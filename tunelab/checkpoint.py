@@ -40,10 +40,11 @@ def _set_rng_state(learn, s:dict):
 
 # %% ../nbs/03c_checkpoint.ipynb #1f5c00db
 def _plain(x):
-    "An optimizer state with fastcore `L`s, tuples and numpy values turned into lists, numbers and tensors, so `weights_only=True` loads it."
+    "An optimizer state with `L`s, tuples and numpy values as lists, numbers and tensors: `weights_only=True` loads it."
     if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple, L)): return [_plain(o) for o in x]
-    if isinstance(x, np.generic): return x.item()                       # numpy scalars (fastai's schedules set numpy rates)
+    # numpy scalars (fastai's schedules set numpy rates)
+    if isinstance(x, np.generic): return x.item()
     if isinstance(x, np.ndarray): return torch.from_numpy(x)
     return x
 
@@ -52,10 +53,12 @@ def _plain(x):
 def save_checkpoint(learn, path:Path, epoch:int, row:dict):
     "Write model, optimizer, RNG states and the epoch's row to `path` atomically (temporary file, then rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    sl = learn.recorder.smooth_loss                                     # fastai's train_loss is smoothed across a fit's epochs
+    # fastai's train_loss is smoothed across a fit's epochs
+    sl = learn.recorder.smooth_loss
     state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()), rng=_rng_state(learn), epoch=epoch,
                  row=row, smooth=dict(count=int(sl.count), val=float(sl.val)))
-    buf = io.BytesIO(); torch.save(state, buf)              # serialised in memory, so a failed write is a plain `OSError`
+    # serialised in memory, so a failed write is a plain `OSError`
+    buf = io.BytesIO(); torch.save(state, buf)
     atomic_write(path, buf.getbuffer())
 
 class CheckpointError(ValueError):
@@ -64,7 +67,7 @@ class CheckpointError(ValueError):
 CHECKPOINT_KEYS = ('epoch', 'model', 'opt', 'rng', 'row', 'smooth')
 
 def read_weights(path:Path, what:str='weights file') -> dict:
-    "`torch.load(path, weights_only=True)` on the CPU, or a `CheckpointError` in one line naming the file and the cause."
+    "`torch.load(path, weights_only=True)` on the CPU, or a one-line `CheckpointError` naming the file and the cause."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f"{what} {path}: no such file")
     if not zipfile.is_zipfile(path):
@@ -77,20 +80,21 @@ def read_weights(path:Path, what:str='weights file') -> dict:
     except Exception as e:                     # truncated or garbage bytes: RuntimeError, EOFError, zip errors, ...
         raise CheckpointError(f"{what} {path}: unreadable ({type(e).__name__}: {_first_line(e)}); "
                               "it is not a complete file written by torch.save") from None
-    if not isinstance(d, dict): raise CheckpointError(f"{what} {path}: holds a {type(d).__name__}, not a dict of tensors")
+    if not isinstance(d, dict):
+        raise CheckpointError(f"{what} {path}: holds a {type(d).__name__}, not a dict of tensors")
     return d
 
 def _first_line(e) -> str: return (str(e).splitlines() or [''])[0][:160]
 
 def load_checkpoint(path:Path) -> dict:
-    "Read a checkpoint written by `save_checkpoint`; tensors and plain data only (`weights_only=True`), its fields checked."
+    "Read a `save_checkpoint` checkpoint: tensors and plain data only (`weights_only=True`), its fields checked."
     d = read_weights(path, 'checkpoint')
     missing = [k for k in CHECKPOINT_KEYS if k not in d]
     if missing: raise CheckpointError(f"checkpoint {path}: not a tunelab checkpoint (no {', '.join(missing)})")
     return d
 
 def checkpoint_or_none(path:Path) -> dict|None:
-    "A run's checkpoint to resume from; None if there is none, or if it cannot be read (moved aside to *.unreadable, with a warning)."
+    "A run's checkpoint to resume from; None if none, or unreadable (moved aside to *.unreadable, with a warning)."
     path = Path(path)
     if not path.exists(): return None
     try: return load_checkpoint(path)
@@ -103,7 +107,7 @@ def checkpoint_or_none(path:Path) -> dict|None:
 # %% ../nbs/03c_checkpoint.ipynb #b8340133
 @contextmanager
 def preserved_rng():
-    "Put Python's, NumPy's and torch's random states back on exit: what runs inside draws nothing from the run's streams."
+    "Restore Python's, NumPy's and torch's random states on exit: code inside draws nothing from the run's streams."
     py, npy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     try: yield
@@ -116,26 +120,28 @@ def preserved_rng():
 CHECKPOINT_EVERY = 60.       # seconds between a stage's checkpoints (its last epoch is always written)
 
 def checkpoint_every() -> float:
-    "Seconds between checkpoints within a stage: `$TUNELAB_CHECKPOINT_EVERY` if set (0: every epoch), else `CHECKPOINT_EVERY`."
+    "Seconds between in-stage checkpoints: `$TUNELAB_CHECKPOINT_EVERY` if set (0: each epoch), else `CHECKPOINT_EVERY`."
     v = os.environ.get('TUNELAB_CHECKPOINT_EVERY', '').strip()
     if not v: return CHECKPOINT_EVERY
     try: s = float(v)
     except ValueError: s = -1.
     if not (0 <= s < float('inf')):
-        raise ValueError(f"TUNELAB_CHECKPOINT_EVERY={v!r}: give seconds between checkpoints, a number >= 0 (0: after every epoch)")
+        raise ValueError(f"TUNELAB_CHECKPOINT_EVERY={v!r}: give seconds between checkpoints, "
+                         "a number >= 0 (0: after every epoch)")
     return s
 
 class Checkpointer(Callback):
-    "After every trained epoch, its row to the store; a checkpoint to `path` after the stage's last epoch and every `every` seconds."
+    "Each trained epoch's row to the store; a checkpoint to `path` at the stage's last epoch and every `every` seconds."
     order = 61
     def __init__(self, store:ResultStore, path:Path, base_row:dict, epoch_offset:int, stage:int, smooth:dict|None=None,
-                 every:float|None=None):    # seconds between checkpoints within the stage (default `checkpoint_every()`)
+                 every:float|None=None):    # seconds between checkpoints in the stage (default `checkpoint_every()`)
         store_attr(but='every'); self.every = checkpoint_every() if every is None else every
     def before_fit(self):
-        "On resume, carry on fastai's smoothed training loss from where the checkpoint left it (Recorder resets it here)."
+        "On resume, carry on fastai's smoothed training loss from the checkpoint (Recorder resets it here)."
         self._saved = time.perf_counter()
         if self.smooth:
-            self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth['count'], torch.tensor(self.smooth['val'])
+            self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = (
+                self.smooth['count'], torch.tensor(self.smooth['val']))
     def before_epoch(self): self._trained, self._start = False, time.perf_counter()
     def after_train(self): self._trained = True
     def epoch_row(self) -> dict:

@@ -25,7 +25,7 @@ def file_md5(fn) -> str:
     return hashlib.md5(Path(fn).read_bytes()).hexdigest()
 
 def dhash(fn, size:int=8) -> int:
-    "Difference hash: `size`×`size` bits, one per pair of horizontally neighbouring grey pixels (left brighter than right)."
+    "Difference hash: `size`×`size` bits, one per pair of adjacent grey pixels in a row (left brighter than right)."
     with Image.open(fn) as im:
         a = np.asarray(im.convert('L').resize((size + 1, size), Image.Resampling.LANCZOS), dtype=np.int16)
     bits = (a[:, :-1] > a[:, 1:]).flatten()
@@ -41,7 +41,7 @@ def find_duplicates(path:Path,            # an image folder
                     hash_size:int=8,      # `dhash` size (bits: hash_size²)
                     files:list|None=None  # the files (default: every readable image under `path`)
                    ) -> pd.DataFrame:
-    "Pairs of exact (same bytes) and near (dhash within `max_distance` bits) duplicates, with their labels (parent folders)."
+    "Pairs of exact (same bytes) and near (dhash within `max_distance` bits) duplicates, with labels (parent folders)."
     if hash_size * hash_size > 64: raise ValueError(f"hash_size={hash_size}: at most 8 (64-bit hashes)")
     files = list(files) if files is not None else check_image_folder(path, min_classes=1).good
     md5 = [file_md5(f) for f in progress_bar(files, leave=False)]
@@ -52,7 +52,8 @@ def find_duplicates(path:Path,            # an image folder
         for j in np.nonzero(d <= max_distance)[0] + i + 1:
             exact = md5[i] == md5[j]
             rows.append(dict(file_a=files[i], file_b=files[j], kind='exact' if exact else 'near',
-                             distance=int(d[j - i - 1]), label_a=parent_label(files[i]), label_b=parent_label(files[j])))
+                             distance=int(d[j - i - 1]), label_a=parent_label(files[i]),
+                             label_b=parent_label(files[j])))
     res = pd.DataFrame(rows, columns=['file_a', 'file_b', 'kind', 'distance', 'label_a', 'label_b'])
     res['same_label'] = res.label_a == res.label_b
     return res.sort_values(['kind', 'distance']).reset_index(drop=True)
@@ -70,7 +71,7 @@ def class_balance(path:Path, min_ratio:float=0.5) -> pd.DataFrame:
 
 # %% ../nbs/09_cleaning.ipynb #69e5fef7
 def label_noise_candidates(learn:Learner, n:int|None=None, frac:float=0.1) -> pd.DataFrame:
-    "Training images ranked by loss under `learn` (no augmentation): the top `n` (or `frac` of them), with label, prediction and loss."
+    "The top `n` (or `frac`) training images by loss under `learn` (no augmentation), with label, prediction and loss."
     items = list(learn.dls.train_ds.items)
     if not items: raise ValueError("the Learner's training set is empty")
     n = n if n is not None else max(1, int(round(frac * len(items))))
@@ -84,7 +85,7 @@ def label_noise_candidates(learn:Learner, n:int|None=None, frac:float=0.1) -> pd
 
 # %% ../nbs/09_cleaning.ipynb #394d476a
 def apply_review(decisions:dict, path:Path) -> pd.DataFrame:
-    "Apply `file -> 'keep' | 'delete' | class` decisions to image folder `path`; deleted files go to `<path>_removed/`. Returns what was done."
+    "Apply `file -> 'keep'|'delete'|class` to folder `path`, deleted ones to `<path>_removed/`; returns what was done."
     path = Path(path)
     classes = {d.name for d in path.iterdir() if d.is_dir()}
     removed = path.parent/f"{path.name}_removed"
@@ -108,24 +109,27 @@ def apply_review(decisions:dict, path:Path) -> pd.DataFrame:
 def review_captions(candidates:pd.DataFrame,  # rows of `label_noise_candidates` or of `find_duplicates`
                     path:Path                 # the image folder the files are in
                    ) -> dict:
-    "File -> caption (lines): the file under `path`, then its duplicate pairs (table row, kind, side) or its label and the model's guess."
+    "File -> caption lines: its path in `path`, then duplicate pairs (row, kind, side) or its label and model's guess."
     path = Path(path)
     name = lambda f: Path(f).relative_to(path).as_posix() if path in Path(f).parents else Path(f).name
     res = {}
     if 'file' in candidates:                                                 # label candidates
         for r in candidates.itertuples():
-            guess = f"{r.label} → {r.predicted}? loss {r.loss:.2f}" if {'label', 'predicted', 'loss'} <= set(candidates) else None
+            guess = (f"{r.label} → {r.predicted}? loss {r.loss:.2f}"
+                     if {'label', 'predicted', 'loss'} <= set(candidates) else None)
             res[Path(r.file)] = [name(r.file)] + ([guess] if guess else [])
     elif {'file_a', 'file_b'} <= set(candidates):                          # duplicate pairs: row, kind, side
         for k, r in zip(candidates.index, candidates.itertuples()):
             kind = getattr(r, 'kind', 'duplicate') + (f", d={r.distance}" if getattr(r, 'kind', '') == 'near' else '')
-            for side, f in (('a', r.file_a), ('b', r.file_b)): res.setdefault(Path(f), [name(f)]).append(f"pair {k} ({kind}): {side}")
-    else: raise ValueError(f"candidates need a column 'file' or columns 'file_a' and 'file_b', not {list(candidates.columns)}")
+            for side, f in (('a', r.file_a), ('b', r.file_b)):
+                res.setdefault(Path(f), [name(f)]).append(f"pair {k} ({kind}): {side}")
+    else: raise ValueError(f"candidates need a column 'file' or columns 'file_a' and 'file_b', "
+                           f"not {list(candidates.columns)}")
     return {f: '\n'.join(ls) for f, ls in res.items()}
 
 # %% ../nbs/09_cleaning.ipynb #84c8eca6
 class ReviewWidget:
-    "A grid of candidate images (from `label_noise_candidates` or `find_duplicates`) with a keep / delete / relabel choice each."
+    "A grid of candidate images (of `label_noise_candidates` or `find_duplicates`), a keep/delete/relabel choice each."
     def __init__(self, candidates:pd.DataFrame,  # rows of `label_noise_candidates` or `find_duplicates`
                  path:Path,                      # the image folder the files are in
                  classes:list|None=None,         # relabel choices (default: the class folders of `path`)
@@ -137,7 +141,8 @@ class ReviewWidget:
         self.captions = review_captions(candidates, self.path)
         self.files, self.choices, cells = list(self.captions), {}, []
         for f, caption in self.captions.items():
-            dd = W.Dropdown(options=['keep', 'delete'] + self.classes, value='keep', layout=W.Layout(width=f'{size + 20}px'))
+            dd = W.Dropdown(options=['keep', 'delete'] + self.classes, value='keep',
+                            layout=W.Layout(width=f'{size + 20}px'))
             self.choices[f] = dd
             cells.append(W.VBox([self._thumbnail(f), W.HTML(self._caption_html(f, caption)), dd],
                                 layout=W.Layout(width=f'{size + 24}px')))
@@ -149,7 +154,8 @@ class ReviewWidget:
     def _thumbnail(self, f):
         import ipywidgets as W
         with Image.open(f) as im: im = im.convert('RGB')
-        scale = self.size / max(im.size)                                    # small images up, large ones down: `size` pixels
+        # small images up, large ones down: `size` pixels
+        scale = self.size / max(im.size)
         im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
         buf = io.BytesIO(); im.save(buf, 'png')
         return W.Image(value=buf.getvalue(), format='png', width=im.width, height=im.height)
@@ -165,7 +171,7 @@ def decisions(self:ReviewWidget) -> dict: return {f: dd.value for f, dd in self.
 
 @patch
 def apply(self:ReviewWidget) -> pd.DataFrame:
-    "Apply the non-`keep` choices to the folder (see `apply_review`), once; then lock the widget. Returns what was done."
+    "Apply the non-`keep` choices to the folder (`apply_review`), once; then lock the widget. Returns what was done."
     if self.done is not None: return self.done                         # applied already: the files have moved
     self.done = apply_review(self.decisions(), self.path)
     for dd in self.choices.values(): dd.disabled = True

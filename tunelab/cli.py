@@ -25,7 +25,7 @@ __all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command',
 
 # %% ../nbs/90_cli.ipynb #7cbc0bb3
 def _train_images(report) -> int:
-    "How many of a folder's readable images (its `check_image_folder` report) the runner trains on: all but the validation split."
+    "How many readable images of a `check_image_folder` `report` the runner trains on: all but the validation split."
     return len(runner_split()(report.good)[0])
 
 
@@ -33,7 +33,7 @@ def _train_images(report) -> int:
 def finetune_result(data:Path,                     # an image folder, one sub-folder per class
                     arch:str='efficientnet_lite0', # backbone
                     pretrained:bool=True,          # `fastai_fine_tune`, or `from_scratch` with random weights
-                    epochs:int=3,                  # epochs after the frozen one; random init trains `epochs`+1, all groups
+                    epochs:int=3,                  # epochs after the frozen one; random init: `epochs`+1, all groups
                     base_lr:float=2e-3,            # `fine_tune`'s base_lr; the peak rate for random init
                     img_size:int=48,               # training image size
                     seed:int=42,                   # seeds the run (the split is the runner's)
@@ -42,7 +42,7 @@ def finetune_result(data:Path,                     # an image folder, one sub-fo
                     learners:list|None=None,       # if given, the trained `Learner` is appended to it (to export it)
                     evaluation:Path|None=None      # a held-out folder of the same classes: also scored there, once
                    ) -> dict:
-    "Fine-tune `arch` on `data` through the runner; one row: accuracy (and `evaluation`'s, if given), validation loss and seconds."
+    "Fine-tune `arch` on `data` via the runner; a row: accuracy (and `evaluation`'s if given), valid_loss, seconds."
     recipe = (fastai_fine_tune if pretrained else from_scratch)(epochs + 1, base_lr, arch=arch)
     store = Path(out) if out is not None else lesson_out('finetune')
     try:
@@ -74,14 +74,17 @@ def smoke_finetune(arch:str='efficientnet_lite0', pretrained:bool=True, epochs:i
 # %% ../nbs/90_cli.ipynb #3285d1a9
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='tunelab',
-                                description="Fine-tune pretrained vision models with fastai: the tunelab course's tools.")
+                                description="Fine-tune pretrained vision models with fastai: "
+                                            "the tunelab course's tools.")
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     f = sub.add_parser('finetune',
-                       help='fine-tune a pretrained backbone and print the result (offline default: Lite0 on the silhouettes)',
-                       description="Fine-tune a pretrained backbone with fastai's fine_tune and print accuracy and time. "
-                                   "With no --data, uses the animal silhouettes that ship in animal-shape-mnist "
-                                   "(offline, CPU, about a minute).")
-    f.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes)')
+                       help='fine-tune a pretrained backbone and print the result '
+                            '(offline default: Lite0 on the silhouettes)',
+                       description="Fine-tune a pretrained backbone with fastai's fine_tune and print accuracy "
+                                   "and time. With no --data, uses the animal silhouettes that ship in "
+                                   "animal-shape-mnist (offline, CPU, about a minute).")
+    f.add_argument('--data', type=Path,
+                   help='an image folder, one sub-folder per class (default: the offline silhouettes)')
     f.add_argument('--arch', default='efficientnet_lite0',
                    help=f"backbone: {', '.join(OFFLINE_BACKBONES)} (offline), "
                         "any timm name or torchvision/NAME (online); default %(default)s")
@@ -91,16 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument('--lr', type=float, default=2e-3, help="fine_tune's base learning rate (default %(default)s)")
     f.add_argument('--seed', type=int, default=42,
                    help='seed for the run; the validation split is fixed (default %(default)s)')
-    f.add_argument('--out', type=Path, help='results store, resumable (default: a temporary folder, removed afterwards)')
+    f.add_argument('--out', type=Path,
+                   help='results store, resumable (default: a temporary folder, removed afterwards)')
     f.add_argument('--compare-random', action='store_true',
                    help='also train the same network from random weights, for contrast')
     f.add_argument('--export', type=Path, metavar='PATH',
                    help='save the fine-tuned model: PATH.pkl is a fastai learner (a pickle: '
                    'load only files you trust), PATH.pth is weights and a JSON card, loaded without unpickling')
-    c = sub.add_parser('compare', help='compare the standard fine-tuning recipes (offline default: Lite0 on the silhouettes)',
-                       description="Run the standard recipes (linear_probe, fine_tune, full_fine_tune, gradual_unfreezing) "
-                                   "over seeds, "
-                                   "print the comparison, and write results.csv, results.sqlite and comparison.png to --out. "
+    c = sub.add_parser('compare',
+                       help='compare the standard fine-tuning recipes (offline default: Lite0 on the silhouettes)',
+                       description="Run the standard recipes (linear_probe, fine_tune, full_fine_tune, "
+                                   "gradual_unfreezing) over seeds, print the comparison, and write results.csv, "
+                                   "results.sqlite and comparison.png to --out. "
                                    "Run the same command again to resume an interrupted comparison.")
     c.add_argument('--data', type=Path, help='an image folder, one sub-folder per class '
                                              '(default: the offline silhouettes, or Imagenette at full size)')
@@ -110,45 +115,52 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--seeds', default='1',
                    help="number of seeds (3 means 0,1,2) or a comma-separated list (default %(default)s)")
     c.add_argument('--size', choices=SIZES,
-                   help='lesson size (default: full with a GPU and the network, else evidence; smoke only checks the code runs)')
+                   help='lesson size (default: full with a GPU and the network, else evidence; '
+                        'smoke only checks the code runs)')
     c.add_argument('--img-size', type=int, help='training image size (default 32 smoke, 48 evidence, 160 full)')
     c.add_argument('--n-per-class', type=int,
                    help='silhouettes per class without --data, offline (default 20 smoke, 200 evidence)')
     c.add_argument('--rates', metavar='FACTORS',
-                   help="give each recipe its own rate: try every stage's rates times each factor (e.g. 0.3,1,3) on the "
-                        "first seed, keep each recipe's best on the validation split, then run the seeds with it")
+                   help="give each recipe its own rate: try every stage's rates times each factor (e.g. 0.3,1,3) "
+                        "on the first seed, keep each recipe's best on the validation split, "
+                        "then run the seeds with it")
     c.add_argument('--evaluation', type=Path, metavar='FOLDER',
-                   help='an evaluation folder for --data (the same classes, other images): each run is scored there once and '
-                        'the verdict is judged there, never chosen on (default: 150 other silhouettes per class without '
-                        '--data; none with --data, where the validation split judges)')
+                   help='an evaluation folder for --data (the same classes, other images): each run is scored there '
+                        'once and the verdict is judged there, never chosen on (default: 150 other silhouettes '
+                        'per class without --data; none with --data, where the validation split judges)')
     c.add_argument('--recipe', type=Path, action='append', default=[],
                    help='a JSON file with a recipe (or a list of them) to add; repeatable. Its "cbs" can name: '
                         + ', '.join(sorted(CALLBACKS)))
     c.add_argument('--only-recipes', action='store_true', help='run only the --recipe files, not the standard recipes')
     c.add_argument('--no-feature-cache', action='store_true',
                    help='train linear probes on images, not on cached body features (slower, same result)')
-    c.add_argument('--no-channels-last', action='store_true', help="keep PyTorch's default memory order (slower on CPU)")
+    c.add_argument('--no-channels-last', action='store_true',
+                   help="keep PyTorch's default memory order (slower on CPU)")
     c.add_argument('--workers', type=int, default=1,
                    help='train the runs in this many local processes at once, one run each (default %(default)s; on a '
                         'CPU, 2 per 2 cores is faster: each gets its share of the threads)')
     c.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
     c.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
     c.add_argument('--export', type=Path, nargs='?', const=True, metavar='PATH',
-                   help='save the model of the best run (restored from its checkpoint): PATH.pkl, a fastai learner (a pickle: '
-                        'load only files you trust), or PATH.pth, weights only; no PATH: OUT/best_model.pth (weights only)')
+                   help='save the model of the best run (restored from its checkpoint): PATH.pkl, a fastai learner '
+                        '(a pickle: load only files you trust), or PATH.pth, weights only; '
+                        'no PATH: OUT/best_model.pth (weights only)')
     r = sub.add_parser('predict', help='predict the classes of images with an exported model',
                        description='Top classes and probabilities for an image or every image in a folder, on the CPU. '
                                    'MODEL is a .pkl (a fastai learner: a pickle, which can run code when loaded: '
                                    'it loads only with --trust-pickle, for files '
                                    'from a source you trust) or a .pth (weights and a JSON card, loaded with '
                                    'weights_only=True: safe).')
-    r.add_argument('model', type=Path, metavar='MODEL', help='a .pkl or .pth written by tunelab finetune/compare --export')
-    r.add_argument('target', type=Path, metavar='IMAGE_OR_FOLDER', help='an image file, or a folder searched for images')
+    r.add_argument('model', type=Path, metavar='MODEL',
+                   help='a .pkl or .pth written by tunelab finetune/compare --export')
+    r.add_argument('target', type=Path, metavar='IMAGE_OR_FOLDER',
+                   help='an image file, or a folder searched for images')
     r.add_argument('--top-k', type=int, default=3, help='classes to show per image (default %(default)s)')
     r.add_argument('--csv', type=Path, help='write one row per image to this CSV file')
     r.add_argument('--tta', action='store_true', help="test-time augmentation (fastai's learn.tta)")
     r.add_argument('--trust-pickle', action='store_true',
-                   help='load a .pkl model: a pickle runs code while it loads, so only for files from a source you trust')
+                   help='load a .pkl model: a pickle runs code while it loads, '
+                        'so only for files from a source you trust')
     sub.add_parser('info', help='show the device, the network, versions and the lesson size this machine gets')
     return p
 
@@ -161,15 +173,17 @@ def _check_img_size(size):
         raise ValueError(f"--img-size {size}: give a size from {IMG_SIZES[0]} to {IMG_SIZES[1]} pixels")
 
 def _check_args(args):
-    "Refuse values that would be ignored or fail later with a traceback: one message naming the value and what is allowed."
+    "Refuse values that would be ignored or fail later (a traceback): one message naming the value and what is allowed."
     _check_img_size(args.img_size)
     n = args.n_per_class
     if n is not None and not 1 <= n <= 1000:
         raise ValueError(f"--n-per-class {n}: give 1 to 1000 (the silhouettes have 1,000 per class)")
     if n is not None and args.data:
-        raise ValueError(f"--n-per-class {n} applies to the offline silhouettes, not to --data {args.data}; leave it out")
+        raise ValueError(f"--n-per-class {n} applies to the offline silhouettes, "
+                         f"not to --data {args.data}; leave it out")
     lr = getattr(args, 'lr', None)
-    if lr is not None and not (math.isfinite(lr) and lr > 0): raise ValueError(f"--lr {lr}: give a learning rate above 0")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"--lr {lr}: give a learning rate above 0")
     seed = getattr(args, 'seed', None)
     if seed is not None and not 0 <= seed < 2**32:
         raise ValueError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
@@ -184,7 +198,8 @@ def finetune_command(args) -> pd.DataFrame:
     if args.export: check_export_path(args.export)
     env = environment()
     print(f"tunelab: {env['device']}{' (' + env['gpu'] + ')' if env['gpu'] else ''}, {env['cpus']} CPUs, "
-          f"network {'on' if env['network'] else 'off'}; torch {env['torch']}, fastai {env['fastai']}, timm {env['timm']}")
+          f"network {'on' if env['network'] else 'off'}; "
+          f"torch {env['torch']}, fastai {env['fastai']}, timm {env['timm']}")
     what = str(args.data) if args.data else f"the animal silhouettes ({n_per_class} per class)"
     print(f"tunelab: fine-tuning {args.arch} on {what} at {args.img_size}px: 1 frozen epoch + {args.epochs} unfrozen")
     runs = [True, False] if args.compare_random else [True]
@@ -218,7 +233,8 @@ def _seeds(s:str) -> list:
     try: vals = [int(o) for o in str(s).split(',') if o.strip()]
     except ValueError: raise ValueError(f"--seeds {s!r}: give a count (3) or a comma-separated list (0,5,7)") from None
     if not vals or (len(vals) == 1 and vals[0] < 1): raise ValueError(f"--seeds {s!r}: give at least one seed")
-    if len(vals) == 1 and vals[0] > 100: raise ValueError(f"--seeds {s!r}: give a count from 1 to 100, or a list of seeds")
+    if len(vals) == 1 and vals[0] > 100:
+        raise ValueError(f"--seeds {s!r}: give a count from 1 to 100, or a list of seeds")
     if len(vals) > 1 and not all(0 <= v < 2**32 for v in vals):
         raise ValueError(f"--seeds {s!r}: seeds are whole numbers from 0 to {2**32 - 1}")
     if len(set(vals)) != len(vals): raise ValueError(f"--seeds {s!r}: a seed is repeated (each seed is one run)")
@@ -233,7 +249,8 @@ def _read_recipes(paths) -> list:
         except json.JSONDecodeError as e: raise ValueError(f"--recipe {p}: not valid JSON ({e})") from None
         for o in (d if isinstance(d, list) else [d]):
             if not isinstance(o, dict):
-                raise ValueError(f"--recipe {p}: {o!r} is not a recipe (a JSON object with 'name' and 'stages', or a list of them)")
+                raise ValueError(f"--recipe {p}: {o!r} is not a recipe "
+                                 "(a JSON object with 'name' and 'stages', or a list of them)")
             try: res.append(Recipe.from_dict(o))
             except (TypeError, ValueError) as e: raise ValueError(f"--recipe {p}: {e}") from None
     return res
@@ -270,21 +287,26 @@ def compare_command(args) -> pd.DataFrame:
         data, name = animal_silhouettes(n), 'silhouettes'
         n_ev = min(size.pick(smoke=30, evidence=150, full=None), 1000 - n)      # other silhouettes of the same classes
         if ev is None and n_ev > 0: ev = silhouette_evaluation(n_ev, train_per_class=n)
-    check_out_folder(args.out, [data] + ([ev] if ev else []), create=False)  # a file, or inside the data: before anything is read
+    # a file, or inside the data: before anything is read
+    check_out_folder(args.out, [data] + ([ev] if ev else []), create=False)
     img_size = args.img_size or size.pick(smoke=32, evidence=48, full=160)
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
-    recipes = ([] if args.only_recipes else standard_recipes(args.epochs or size.pick(smoke=2, evidence=4, full=4), arch=arch)) + extra
+    recipes = ([] if args.only_recipes
+               else standard_recipes(args.epochs or size.pick(smoke=2, evidence=4, full=4), arch=arch)) + extra
     print(f"tunelab: {len(recipes)} recipes × {len(seeds)} seed(s) on {name} ({data}) at {img_size}px with {arch}; "
           f"results in {args.out}/")
-    report = check_image_folder(data, on_bad='skip' if args.skip_bad else 'raise')   # the folder read once: runs and baselines
+    # the folder read once: runs and baselines
+    report = check_image_folder(data, on_bad='skip' if args.skip_bad else 'raise')
     run = lambda rs, ss: run_experiments(rs, {name: data}, seeds=ss, out=args.out, img_size=img_size,
-                                         on_bad='skip' if args.skip_bad else 'raise', feature_cache=not args.no_feature_cache,
-                                         channels_last=False if args.no_channels_last else None, keep_models=bool(export),
-                                         reports={name: report}, evaluation={name: ev} if ev else None,
-                                         workers=args.workers)
+                                         on_bad='skip' if args.skip_bad else 'raise',
+                                         feature_cache=not args.no_feature_cache,
+                                         channels_last=False if args.no_channels_last else None,
+                                         keep_models=bool(export), reports={name: report},
+                                         evaluation={name: ev} if ev else None, workers=args.workers)
     if factors:
-        print(f"tunelab: rate grid: {len(recipes)} recipes × factors {', '.join(f'{x:g}' for x in factors)} on seed {seeds[0]}")
+        print(f"tunelab: rate grid: {len(recipes)} recipes × factors "
+              f"{', '.join(f'{x:g}' for x in factors)} on seed {seeds[0]}")
         recipes, table = pick_rates(run(rate_grid(recipes, factors), seeds[:1]), recipes, factors)
         print(f"tunelab: {table.attrs['line']}")
     df = run(recipes, seeds)
@@ -298,10 +320,10 @@ def compare_command(args) -> pd.DataFrame:
     atomic_write(Path(args.out)/'comparison.png', png.getbuffer())
     _, line = best_recipe(summary, base['majority'], df)
     print(f"tunelab: {line}; chance {base['chance']:.1%}"
-          + ('' if ev else "; judged on the validation split (give --evaluation FOLDER, other images of the same classes, "
-                           "for a score never chosen on)"))
-    if export: export_best_run(df, summary, base['majority'], recipes, data, export, args.out/'checkpoints', img_size=img_size,
-                               on_bad='skip' if args.skip_bad else 'raise')
+          + ('' if ev else "; judged on the validation split (give --evaluation FOLDER, "
+                           "other images of the same classes, for a score never chosen on)"))
+    if export: export_best_run(df, summary, base['majority'], recipes, data, export, args.out/'checkpoints',
+                               img_size=img_size, on_bad='skip' if args.skip_bad else 'raise')
     n = df.run_id.nunique()
     print(f"tunelab: comparison {df.attrs.get('comparison')}: {n} run{'s' if n != 1 else ''} on {name}, data version "
           f"{', '.join(map(str, df.data_version.unique()))}; wrote {args.out/'results.csv'} "
@@ -313,7 +335,8 @@ def compare_command(args) -> pd.DataFrame:
 # %% ../nbs/90_cli.ipynb #7fa54fcb
 def predict_command(args) -> pd.DataFrame:
     "Run `tunelab predict`: top classes for an image or a folder, from a .pkl or .pth model."
-    return predict_images(args.model, args.target, top_k=args.top_k, csv=args.csv, tta=args.tta, trust_pickle=args.trust_pickle)
+    return predict_images(args.model, args.target, top_k=args.top_k, csv=args.csv, tta=args.tta,
+                          trust_pickle=args.trust_pickle)
 
 def info_command(args) -> dict:
     "Run `tunelab info`: print this machine's environment and lesson size."
@@ -323,7 +346,7 @@ def info_command(args) -> dict:
 
 # %% ../nbs/90_cli.ipynb #cda932a8
 def main(argv:list|None=None) -> int:
-    "Run the `tunelab` command with `argv` (default: `sys.argv[1:]`); returns the exit code (0 ok, 2 bad input or offline). Safe in a kernel: changes no process-wide state."
+    "Run `tunelab` on `argv` (default `sys.argv[1:]`); exit code 0 ok, 2 bad input/offline; no global state changed."
     p = _parser()
     args = p.parse_args(argv)
     if args.command is None: p.print_help(); return 0
@@ -343,8 +366,9 @@ def main(argv:list|None=None) -> int:
     return 0
 
 def program():
-    "The `tunelab` console script (and `python -m tunelab.cli`): being the program, it alone picks the non-interactive plot backend."
+    "Console script `tunelab` (or `python -m tunelab.cli`): as the program, it alone picks the non-interactive backend."
     import matplotlib; matplotlib.use('Agg')
     sys.exit(main())
 
-if __name__ == '__main__' and '__file__' in globals(): program()   # run as a script, not a notebook's kernel (no __file__)
+# run as a script, not a notebook's kernel (no __file__)
+if __name__ == '__main__' and '__file__' in globals(): program()

@@ -6,7 +6,8 @@
 from __future__ import annotations
 import os, sys, random, socket, platform, time, warnings, tempfile, shutil, copyreg, importlib.metadata
 # Noise a learner should not see at import, filtered by its exact message (every other warning still shows):
-# fastai's layers call `torch.jit.script`, which torch >= 2.10 deprecates; fastai sets a pandas option pandas 3 deprecates.
+# fastai's layers call `torch.jit.script`, which torch >= 2.10 deprecates;
+# fastai sets a pandas option pandas 3 deprecates.
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 warnings.filterwarnings('ignore', message=r"The 'mode\.chained_assignment' option is deprecated")
 from pathlib import Path
@@ -100,11 +101,12 @@ class DeviceMixedPrecision(MixedPrecision):
         dev = getattr(self.dls.device, 'type', None) or 'cpu'
         dtype = torch.float16 if self.amp_mode == AMPMode.FP16 else torch.bfloat16
         self.kwargs['enabled'] = dtype == torch.float16  # bfloat16 has float32's range: no loss scaling (as fastai)
-        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=dtype), GradScaler(dev, **self.kwargs), []
+        self.autocast, self.learn.scaler, self.scales = (torch.autocast(dev, dtype=dtype),
+                                                         GradScaler(dev, **self.kwargs), [])
 
 # %% ../nbs/00_core.ipynb #0440fce8
 def _plum_function(f, owner, warn, methods):
-    "A plum `Function` rebuilt from the function it wraps and its registered methods (inverse of `_reduce_plum_function`)."
+    "A plum `Function` rebuilt from its wrapped function and registered methods (inverse of `_reduce_plum_function`)."
     res = plum.Function(f, owner=owner, warn_redefinition=warn)
     for impl, sig, prec in methods: res.register(impl, sig, prec)
     return res
@@ -113,14 +115,15 @@ def _reduce_plum_function(fn):
     "Pickle a plum `Function` as what built it, leaving out its dispatch cache and its `threading.RLock`."
     return _plum_function, (fn._f, fn._owner_name, fn._warn_redefinition, list(fn._resolved) + list(fn._pending))
 
-# Only where it is needed (plum >= 2.10, whose `Function` holds a lock), and only for the plum range this reducer was tested
-# against (settings.ini pins plum-dispatch < 2.11): it reads plum's private fields, so a newer plum is refused loudly here
-# rather than pickled wrongly later.
+# Only where it is needed (plum >= 2.10, whose `Function` holds a lock), and only for the plum range this reducer was
+# tested against (settings.ini pins plum-dispatch < 2.11): it reads plum's private fields, so a newer plum is refused
+# loudly here rather than pickled wrongly later.
 _PLUM_TESTED = (2, 10)
 if hasattr(plum.Function(lambda x: x), '_lock'):
     if tuple(int(v) for v in importlib.metadata.version('plum-dispatch').split('.')[:2]) > _PLUM_TESTED:
-        warnings.warn(f"plum-dispatch {importlib.metadata.version('plum-dispatch')} is newer than the range tunelab's pickling "
-                      "fix was tested on (< 2.11): learn.export() may fail; pip install 'plum-dispatch<2.11'")
+        warnings.warn(f"plum-dispatch {importlib.metadata.version('plum-dispatch')} is newer than the range "
+                      "tunelab's pickling fix was tested on (< 2.11): learn.export() may fail; "
+                      "pip install 'plum-dispatch<2.11'")
     else: copyreg.pickle(plum.Function, _reduce_plum_function)
 
 # %% ../nbs/00_core.ipynb #0e754170

@@ -5,18 +5,19 @@
 # %% ../nbs/00b_course.ipynb #e6fdc2f8
 from __future__ import annotations
 from .core import *    # first: it quietens the import-time noise of the libraries below
-import os, tempfile, shutil
+import atexit, os, tempfile, shutil
 from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['SIZES', 'rehearsal', 'LessonSize', 'lesson_size', 'lesson_out', 'done_with', 'source_text', 'show_source']
+__all__ = ['SIZES', 'rehearsal', 'LessonSize', 'lesson_size', 'scratch_dir', 'lesson_out', 'done_with', 'source_text',
+           'show_source']
 
 # %% ../nbs/00b_course.ipynb #01a8e643
 SIZES = ('smoke', 'evidence', 'full')
 
 def rehearsal() -> bool:
-    "True under `TUNELAB_REHEARSAL=1` (`tools/rehearse_full.py`): the full size's code path with smoke's counts, no claims."
+    "True under `TUNELAB_REHEARSAL=1` (`tools/rehearse_full.py`): the full size's code path, smoke's counts, no claims."
     return os.environ.get('TUNELAB_REHEARSAL', '').strip() not in ('', '0')
 
 class LessonSize(str):
@@ -35,11 +36,11 @@ class LessonSize(str):
 
     @property
     def claims(self) -> bool:
-        "Whether this run checks experimental claims: at the evidence and full sizes, not at smoke size or in a rehearsal."
+        "Whether this run checks experimental claims: at evidence and full size, not at smoke size or in a rehearsal."
         return self == 'evidence' or (self == 'full' and not rehearsal())
 
     def claim(self, ok:bool, what:str) -> bool:
-        "Check the experimental claim `what` where this size can support one (`claims`); at smoke size, say it went unchecked."
+        "Check experimental claim `what` where this size supports one (`claims`); at smoke size, say it went unchecked."
         if not self.claims:
             print(f"not checked at the {self} size (too small to support a claim): {what}")
             return bool(ok)
@@ -62,16 +63,24 @@ def lesson_size(verbose:bool=True) -> LessonSize:
     return res
 
 # %% ../nbs/00b_course.ipynb #00b021a8
+def scratch_dir(prefix:str='tunelab_') -> Path:
+    "A fresh temporary folder, removed when the process (the kernel) exits: after *Run All* a widget still has its files."
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
+
 def lesson_out(name:str) -> Path:
-    "A lesson comparison's output folder: `$TUNELAB_RESULTS` (one store shared by a pass) or a fresh temporary folder."
+    "A lesson comparison's output folder: `$TUNELAB_RESULTS` (one store shared by a pass) or a fresh `scratch_dir`."
     shared = os.environ.get('TUNELAB_RESULTS')
     if shared: return Path(shared).expanduser()
-    return Path(tempfile.mkdtemp(prefix=f'tunelab_{name}_'))
+    return scratch_dir(f'tunelab_{name}_')
 
 def done_with(out:Path):
     "Remove a lesson's output folder unless it is the shared store of `$TUNELAB_RESULTS`."
     shared = os.environ.get('TUNELAB_RESULTS')
-    if not (shared and Path(out).resolve() == Path(shared).expanduser().resolve()): shutil.rmtree(out, ignore_errors=True)
+    if shared and Path(out).resolve() == Path(shared).expanduser().resolve(): return
+    shutil.rmtree(out, ignore_errors=True)
+
 
 # %% ../nbs/00b_course.ipynb #2bf9508b
 def source_text(*objs) -> str:

@@ -14,9 +14,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from fastcore.basics import store_attr
 from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller, L,
-                               get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs, image_extensions,
-                               PILImage, TfmdDL, ToTensor, RandTransform, ResizeMethod)
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, GrandparentSplitter, RegexLabeller,
+                               L, get_image_files, parent_label, Resize, aug_transforms, untar_data, URLs,
+                               image_extensions, PILImage, TfmdDL, ToTensor, RandTransform, ResizeMethod)
 from fastai.data.load import SkipItemException
 
 # %% auto #0
@@ -37,7 +37,8 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) not in self.allowed:
             raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}: only numpy arrays are allowed")
-        if module.startswith('numpy.core.') and hasattr(np, '_core'): module = module.replace('numpy.core.', 'numpy._core.', 1)
+        if module.startswith('numpy.core.') and hasattr(np, '_core'):
+            module = module.replace('numpy.core.', 'numpy._core.', 1)
         return super().find_class(module, name)
 
 def load_numpy_pickle(fn) -> np.ndarray:
@@ -45,7 +46,8 @@ def load_numpy_pickle(fn) -> np.ndarray:
     fn = Path(fn)
     opener = gzip.open if fn.suffix == '.gz' else open
     with opener(fn, 'rb') as f: res = NumpyOnlyUnpickler(f).load()
-    if not isinstance(res, np.ndarray): raise pickle.UnpicklingError(f"{fn} holds a {type(res).__name__}, not a numpy array")
+    if not isinstance(res, np.ndarray):
+        raise pickle.UnpicklingError(f"{fn} holds a {type(res).__name__}, not a numpy array")
     return res
 
 # %% ../nbs/01_data.ipynb #f7d58e44
@@ -70,7 +72,8 @@ def _subset(labels:np.ndarray, n_per_class:int|None, seed:int) -> np.ndarray:
     for c in np.unique(labels):
         ii = np.flatnonzero(labels == c)
         if n_per_class is not None:
-            if not 0 < n_per_class <= len(ii): raise ValueError(f"n_per_class={n_per_class} but class {c} has {len(ii)} images")
+            if not 0 < n_per_class <= len(ii):
+                raise ValueError(f"n_per_class={n_per_class} but class {c} has {len(ii)} images")
             ii = np.sort(rng.choice(ii, n_per_class, replace=False))
         idxs.append(ii)
     return np.concatenate(idxs)
@@ -97,19 +100,20 @@ def _write_silhouettes(path:Path, x, y, idxs) -> Path:
 # %% ../nbs/01_data.ipynb #479d5a00
 def _held_out(x, y, train, n_per_class:int, seed:int) -> np.ndarray:
     "Indices of `n_per_class` images per class that are neither in `train` nor identical to one of its images, seeded."
-    seen = {x[i].tobytes() for i in train}            # the set holds identical images under different indices: not those
+    # the set holds identical images under different indices: not those
+    seen = {x[i].tobytes() for i in train}
     rest = np.array([i for i in np.setdiff1d(np.arange(len(y)), train) if x[i].tobytes() not in seen])
     return rest[_subset(y[rest], n_per_class, seed)]
 
 def silhouette_evaluation(n_per_class:int=150,          # evaluation images per class
-                          train_per_class:int=200,      # the training folder's size: `animal_silhouettes(train_per_class, seed)`
+                          train_per_class:int=200,      # training folder: `animal_silhouettes(train_per_class, seed)`
                           seed:int=42,                  # that folder's seed
                           dest:Path|None=None           # parent folder (default `tunelab_home()`)
                          ) -> Path:
-    "An evaluation folder: `n_per_class` silhouettes per class that `animal_silhouettes(train_per_class, seed)` does not hold."
+    "An evaluation folder: `n_per_class` silhouettes per class not in `animal_silhouettes(train_per_class, seed)`."
     if train_per_class is None or not 0 < n_per_class <= 1000 - train_per_class:
-        raise ValueError(f"silhouette_evaluation: {n_per_class} evaluation images per class beside {train_per_class} for "
-                         f"training; the two together must fit the 1,000 per class there are")
+        raise ValueError(f"silhouette_evaluation: {n_per_class} evaluation images per class beside {train_per_class} "
+                         f"for training; the two together must fit the 1,000 per class there are")
     path = Path(dest or tunelab_home())/f"silhouettes_eval{n_per_class}_not{train_per_class}_seed{seed}"
     if (path/'.complete').exists(): return path
     x, y = silhouette_arrays()
@@ -161,7 +165,8 @@ def _background(size, domain, rng):
     im = Image.new('RGB', (size, size), a)
     d, step = ImageDraw.Draw(im), int(rng.integers(size//10, size//5))
     if domain.background == 'stripes':
-        for o in range(-size, 2*size, 2*step): d.polygon([(o, 0), (o+step, 0), (o+step+size, size), (o+size, size)], fill=b)
+        for o in range(-size, 2*size, 2*step):
+            d.polygon([(o, 0), (o+step, 0), (o+step+size, size), (o+size, size)], fill=b)
     elif domain.background == 'checks':
         for i in range(0, size, step):
             for j in range(0, size, step):
@@ -236,8 +241,9 @@ def _extracted_path(url:str) -> Path:
     return d.data_path('data', d.arch_path()/urlclean(Path(url).name))
 
 def full_dataset(name:str) -> Path:
-    "Path to full-size dataset `name` ('pets' or 'imagenette'): the local copy, else a download; `OfflineError` if neither."
-    if name not in FULL_DATASETS: raise ValueError(f"unknown full-size dataset {name!r}: use one of {list(FULL_DATASETS)}")
+    "Path of full-size dataset `name` ('pets', 'imagenette'): local copy, else a download; `OfflineError` if neither."
+    if name not in FULL_DATASETS:
+        raise ValueError(f"unknown full-size dataset {name!r}: use one of {list(FULL_DATASETS)}")
     url = FULL_DATASETS[name]
     if not _extracted_path(url).exists(): require_network(f"The {name} dataset", host=url.split('/')[2])
     return untar_data(url)
@@ -258,7 +264,8 @@ def _walk_images(path:Path) -> tuple:
             except OSError: continue
             real = Path(full).resolve()
             if k in seen or (os.path.islink(full) and (real == root or root in real.parents)):
-                notes.append(f"folder {rel(full)} links to {real} inside the dataset or already read: read once"); continue
+                notes.append(f"folder {rel(full)} links to {real} inside the dataset or already read: read once")
+                continue
             seen.add(k); keep.append(d)
         dirs[:] = keep
         if Path(p) != path: folders.append((Path(p), bool(keep)))
@@ -277,7 +284,7 @@ def _walk_images(path:Path) -> tuple:
     return files, notes, folders
 
 def image_files(path:Path) -> tuple:
-    "(image files under `path`, in `get_image_files`' order; notes): every real folder read once, every real file listed once."
+    "(image files under `path`, `get_image_files`' order; notes): each real folder read and each real file listed once."
     return _walk_images(path)[:2]
 
 # %% ../nbs/01_data.ipynb #dcd4b663
@@ -311,7 +318,8 @@ def to_rgb(im:Image.Image) -> Image.Image:
     if im.mode.startswith('I') or im.mode == 'F':
         a = np.asarray(im, dtype=np.float64)
         hi = float(a.max(initial=0))
-        top = (65535 if im.mode.startswith('I;16') else 1 if im.mode == 'F' and hi <= 1 else      # the value that becomes 255
+        # the value that becomes 255
+        top = (65535 if im.mode.startswith('I;16') else 1 if im.mode == 'F' and hi <= 1 else
                255 if hi <= 255 else 65535 if hi <= 65535 else hi)
         return Image.fromarray(np.clip(np.rint(a * (255 / top)), 0, 255).astype(np.uint8)).convert('RGB')
     if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa') or (im.mode == 'P' and 'transparency' in im.info):
@@ -327,8 +335,9 @@ def load_rgb(fn) -> Image.Image:
 
 class RGBImage(PILImage):
     "fastai's `PILImage`, opened with `load_rgb` (EXIF orientation applied, 16-bit scaled, transparency on white)."
+    # fastai's types: a path, or what PILImage takes
     @classmethod
-    def create(cls, fn:Path|str|torch.Tensor|np.ndarray|bytes|Image.Image, **kwargs):   # fastai's types: a path, or what PILImage takes
+    def create(cls, fn:Path|str|torch.Tensor|np.ndarray|bytes|Image.Image, **kwargs):
         return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
 # %% ../nbs/01_data.ipynb #df31b69a
@@ -347,14 +356,15 @@ class ItemMemo:
         try: yield self
         finally: self.enabled = was
     def __repr__(self):
-        return f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, {self.hits:,} reuses)"
+        return (f"ItemMemo({len(self.items):,} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB, "
+                f"{self.hits:,} reuses)")
 
 item_memo = ItemMemo(float(os.environ.get('TUNELAB_ITEM_MEMO_MB', 1024)))
 
 # %% ../nbs/01_data.ipynb #e3c35013
 @dataclass
 class FolderReport:
-    "What `check_image_folder` found: readable files, bad files (with reasons), images per class, the class level, notes."
+    "What `check_image_folder` found: readable files, bad files (and why), images per class, the class level, notes."
     path:Path
     good:list
     bad:dict
@@ -375,27 +385,29 @@ def _readable(fn) -> str|None:
     except Exception as e: return f"{type(e).__name__}: {e}"
 
 def _class_level(path:Path, files) -> int:
-    "How many levels below `path` the images' folders are; `DataError` if they are at different depths, or at `path` itself."
+    "How many levels below `path` the images' folders are; `DataError` if at different depths, or at `path` itself."
     depth = {}
     for f in files: depth.setdefault(len(Path(os.path.relpath(f, path)).parts) - 1, f)
     if len(depth) > 1:
         rel = lambda f: Path(os.path.relpath(f, path)).as_posix()
         ex = '; '.join(f"{rel(f)} ({d} level{'s' if d != 1 else ''} down)" for d, f in sorted(depth.items()))
-        raise DataError(f"{path}: images at different depths ({ex}); a class is the folder its images are in, so a class "
-                        "of sub-folders would vanish into them: put every image directly in its class folder, or give the "
-                        "folder whose sub-folders are the classes")
+        raise DataError(f"{path}: images at different depths ({ex}); a class is the folder its images are in, "
+                        "so a class of sub-folders would vanish into them: put every image directly in its class "
+                        "folder, or give the folder whose sub-folders are the classes")
     level = next(iter(depth))
     if level == 0: raise DataError(f"{path}: the images lie in it directly; put them in one sub-folder per class")
     return level
 
 
 # %% ../nbs/01_data.ipynb #06c483b1
-_checked = {}   # (folder, its files' and folders' names, sizes, times and inodes) -> unreadable files: a dataset version is opened once
+# (folder, its files' and folders' names, sizes, times and inodes) -> unreadable files: a dataset version is opened once
+_checked = {}
 
 def _opened_bad(path:Path, files:list, folders:list) -> dict:
-    "The unreadable files among `files` (file -> why): opened once per version of the folder in this process, then remembered."
+    "The unreadable files among `files` (file -> why): opened once per folder version in this process, then remembered."
     def stat(f):
-        try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino)   # ctime: bytes rewritten
+        # ctime: bytes rewritten
+        try: s = os.stat(f); return (str(f), s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino)
         except OSError: return (str(f), None, None, None, None)
     key = (str(Path(path).resolve()), tuple(map(stat, files)), tuple(str(d) for d, _ in folders))
     if not (item_memo.enabled and item_memo.max_mb > 0): _checked.pop(key, None)   # `item_memo.off()`: open every time
@@ -416,7 +428,7 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
                        get_y=parent_label,  # how a file's class is found
                        min_classes:int=2    # fewer classes than this is an error
                       ) -> FolderReport:
-    "Open every image under `path` as training will; report unreadable files, links, nesting, empty classes and too few classes by name."
+    "Open every image under `path` as training will; name unreadable files, links, nesting, empty or too few classes."
     path = Path(path)
     if on_bad not in ('skip', 'raise'): raise ValueError(f"on_bad={on_bad!r}: use 'skip' or 'raise'")
     if not path.is_dir(): raise DataError(f"{path} is not a folder")
@@ -424,16 +436,19 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     odd = [f for f in files if not _is_utf8(f.relative_to(path))]
     if odd:                      # a name the file system gave as bytes that are not UTF-8: no text can hold it
         rel = odd[0].relative_to(path); part = next(q for q in rel.parts if not _is_utf8(q))
-        raise DataError(f"{path}: {len(odd)} image(s) with a name that is not valid UTF-8, e.g. {os.fsencode(part)!r} in "
-                        f"{os.fsencode(rel)!r}: rename them in UTF-8 (e.g. `convmv -f latin1 -t utf-8 -r --notest FOLDER`); "
-                        "class and file names are kept as text")
-    if not files: raise DataError(f"{path} holds no image files (looked for {', '.join(sorted(image_extensions)[:6])}, ...)")
+        raise DataError(f"{path}: {len(odd)} image(s) with a name that is not valid UTF-8, "
+                        f"e.g. {os.fsencode(part)!r} in {os.fsencode(rel)!r}: rename them in UTF-8 "
+                        "(e.g. `convmv -f latin1 -t utf-8 -r --notest FOLDER`); class and file names are kept as text")
+    if not files:
+        raise DataError(f"{path} holds no image files (looked for {', '.join(sorted(image_extensions)[:6])}, ...)")
     if notes:
-        warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3]) + (' ...' if len(notes) > 3 else ''))
+        warnings.warn(f"{path}: {len(notes)} link(s) read once: " + '; '.join(notes[:3])
+                      + (' ...' if len(notes) > 3 else ''))
     bad = _opened_bad(path, files, folders)
     good = [f for f in files if f not in bad]
     counts, level = {}, 1
-    if get_y is parent_label:   # an image folder: each folder at the class level without sub-folders is a class, even empty
+    # an image folder: each folder at the class level without sub-folders is a class, even empty
+    if get_y is parent_label:
         level = _class_level(path, good or files)
         if level > 1:
             eg = Path(os.path.relpath((good or files)[0].parent, path)).as_posix()
@@ -451,7 +466,8 @@ def check_image_folder(path:Path,           # an image folder: one sub-folder pe
     empty = [k for k, v in counts.items() if v == 0]
     if empty: raise DataError(f"class folder(s) with no readable image under {path}: {', '.join(empty)}")
     if len(counts) < min_classes:
-        raise DataError(f"{path} has {len(counts)} class(es) ({', '.join(counts)}); a classifier needs at least {min_classes}")
+        raise DataError(f"{path} has {len(counts)} class(es) ({', '.join(counts)}); "
+                        f"a classifier needs at least {min_classes}")
     return FolderReport(path, good, bad, counts, level, notes, files)
 
 # %% ../nbs/01_data.ipynb #9ee2655e
@@ -484,7 +500,8 @@ class StratifiedSplitter:
             n = min(len(idx) - 1, max(1, round(self.valid_pct * len(idx))))   # 0 for a one-image class
             valid += idx[:n].tolist(); train += idx[n:].tolist()
         alone = [str(y) for y, v in by_class.items() if len(v) < 2]
-        if alone: warnings.warn(f"class(es) with a single image, in training only (never validated): {', '.join(alone)}")
+        if alone: warnings.warn(f"class(es) with a single image, in training only (never validated): "
+                                f"{', '.join(alone)}")
         return L(sorted(train)), L(sorted(valid))
 
 
@@ -511,7 +528,7 @@ def fit_bs(bs:int, n_train:int, min_steps:int=MIN_STEPS) -> int:
 
 # %% ../nbs/01_data.ipynb #46ec135e
 def _crops_nothing(t:Resize, size:tuple) -> bool:
-    "Whether fastai's `Resize` `t` keeps all of an image of `size` (w, h), so where its random crop falls cannot matter."
+    "Whether fastai's `Resize` `t` keeps all of a `size` (w, h) image, so where its random crop falls cannot matter."
     if t.method == ResizeMethod.Squish: return True
     w, h = size
     op = operator.gt if t.method == ResizeMethod.Pad else operator.lt     # fastai's own rule in `Resize.encodes`
@@ -528,15 +545,17 @@ def item_tfms_fixed(tfms, size:tuple, split_idx:int|None) -> bool:
 
 # %% ../nbs/01_data.ipynb #bf719934
 class MemoDL(TfmdDL):
-    "fastai's `TfmdDL` that reuses `item_memo`'s copy of an image after fixed item transforms, drawing the same random numbers."
+    "fastai's `TfmdDL` reusing `item_memo`'s image copy after fixed item transforms, drawing the same random numbers."
     def _memo_key(self, s):
         items, tls = getattr(self.dataset, 'items', None), getattr(self.dataset, 'tls', None)
-        if not item_memo.enabled or item_memo.max_mb <= 0 or self.fake_l.num_workers or s is None or items is None or not tls:
-            return None                                       # worker processes would each fill (and lose) their own copy
+        if (not item_memo.enabled or item_memo.max_mb <= 0 or self.fake_l.num_workers
+            or s is None or items is None or not tls):
+            return None  # worker processes would each fill (and lose) their own copy
         try: st = os.stat(items[s])
         except (OSError, TypeError): return None
         if getattr(self, '_sig', None) is None: self._sig = f"{tls[0].tfms!r}|{self.after_item!r}"
-        return (str(items[s]), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self._sig)   # ctime: bytes rewritten
+        # ctime: bytes rewritten
+        return (str(items[s]), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self._sig)
 
     def do_item(self, s):
         key = self._memo_key(s)
@@ -550,7 +569,8 @@ class MemoDL(TfmdDL):
         try: item = self.create_item(s); res = self.after_item(item)
         except SkipItemException: return None
         size = getattr(item[0], 'size', None)
-        if isinstance(size, tuple) and item_tfms_fixed(self.after_item.fs, size, split): item_memo.put(key, res[0], size)
+        if isinstance(size, tuple) and item_tfms_fixed(self.after_item.fs, size, split):
+            item_memo.put(key, res[0], size)
         return res
 
 # %% ../nbs/01_data.ipynb #55910b29
@@ -566,10 +586,10 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
               on_bad:str='skip',      # unreadable images: 'skip' with a warning, or 'raise'
               num_workers:int|None=None, # DataLoader workers (default `default_workers`)
               device=None,            # where batches go (default: the GPU if there is one)
-              report:FolderReport|None=None, # `check_image_folder(path)`, when the caller has it: the folder is not read again
+              report:FolderReport|None=None, # `check_image_folder(path)` if already made: the folder is not read again
               **aug_kwargs            # passed to `aug_transforms` (e.g. `max_rotate`, `do_flip`)
              ):
-    "Checked, presized fastai `DataLoaders` for an image folder, with a seeded split and batch augmentation; `MemoDL` loaders."
+    "Checked, presized fastai `DataLoaders` of an image folder: seeded split, batch augmentation, `MemoDL` loaders."
     report = report or check_image_folder(path, on_bad=on_bad, get_y=get_y)
     presize = presize or int(round(size*1.5))
     # with augmentation: presize per item, then one batch interpolation; without: resize each item straight to `size`
@@ -584,9 +604,11 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
         raise DataError(f"{path}: no image left for validation ({n_train} images in {len(report.counts)} classes)")
     use_bs = fit_bs(bs or default_bs(size), n_train)
     if bs and use_bs != bs:
-        warnings.warn(f"batch size {bs} lowered to {use_bs}: {n_train} training images make fewer than {MIN_STEPS} batches of {bs}")
-    dls = dsets.dataloaders(path=path, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, bs=use_bs, device=device,
-                            num_workers=default_workers() if num_workers is None else num_workers, dl_type=MemoDL)
+        warnings.warn(f"batch size {bs} lowered to {use_bs}: "
+                      f"{n_train} training images make fewer than {MIN_STEPS} batches of {bs}")
+    dls = dsets.dataloaders(path=path, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms, bs=use_bs,
+                            device=device, num_workers=default_workers() if num_workers is None else num_workers,
+                            dl_type=MemoDL)
     dls.report = report
     return dls
 
@@ -594,14 +616,15 @@ def image_dls(path:Path,              # an image folder (or the root of a datase
 PETS_LABEL = r'^(.*)_\d+\.jpg$'
 
 def pets_breed(fn) -> str:
-    "The breed in an Oxford-IIIT Pets file's name: `great_pyrenees_12.jpg` -> 'great_pyrenees' (capitalised breeds are cats)."
-    return RegexLabeller(PETS_LABEL)(Path(fn).name)   # the name only: on the whole path the regex would keep the folders
+    "Breed in an Oxford-IIIT Pets file name: `great_pyrenees_12.jpg` -> 'great_pyrenees' (capitalised: cats)."
+    # the name only: on the whole path the regex would keep the folders
+    return RegexLabeller(PETS_LABEL)(Path(fn).name)
 
 
 # %% ../nbs/01_data.ipynb #a8f41f5f
 @delegates(image_dls)
 def pets_dls(size:int=224, presize:int=460, **kwargs):
-    "Oxford-IIIT Pets (37 breeds, label from the file name) at `size`, presized from `presize` (a download the first time)."
+    "Oxford-IIIT Pets (37 breeds, labelled by file name) at `size`, presized from `presize` (downloaded on first use)."
     return image_dls(full_dataset('pets')/'images', size=size, presize=presize, get_y=pets_breed, **kwargs)
 
 @delegates(image_dls)
@@ -613,7 +636,7 @@ def imagenette_dls(size:int=160, presize:int=240, **kwargs):
 
 # %% ../nbs/01_data.ipynb #1bd6fc20
 def pets_folder(dest:Path|None=None) -> Path:
-    "Oxford-IIIT Pets as an image folder (one sub-folder per breed, linking the downloaded files), for the runner and `tunelab compare`."
+    "Oxford-IIIT Pets as an image folder, a sub-folder of links per breed, for the runner and `tunelab compare`."
     import shutil
     dest = Path(dest or tunelab_home()/'pets_by_breed')
     if (dest/'.complete').exists(): return dest

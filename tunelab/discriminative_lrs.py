@@ -21,7 +21,7 @@ def layer_decay_lrs(lr:float, n_groups:int, decay:float=0.75, min_scale:float=0.
     return [max(lr * min_scale, o) for o in ulmfit_lrs(lr, n_groups, 1 / decay)]     # ULMFiT's series, factor 1/decay
 
 def lr_rules(lr:float=1e-3, n_groups:int=9, **rules) -> pd.DataFrame:
-    "The rate of every group (rows, stem first) under common rules (columns); extra `rules` map a name to a list of rates."
+    "Every group's rate (rows, stem first) under common rules (columns); extra `rules` map a name to a list of rates."
     res = {'one rate': [lr] * n_groups, f'slice({lr:g})': group_lrs(slice(lr), n_groups),
            f'slice({lr/100:g}, {lr:g})': group_lrs(slice(lr / 100, lr), n_groups),
            'ULMFiT ÷2.6': ulmfit_lrs(lr, n_groups), 'timm decay 0.75': layer_decay_lrs(lr, n_groups, 0.75), **rules}
@@ -55,12 +55,13 @@ def plot_lrs(recorded:dict, logy:bool=True, groups=None, axs=None):
                      legend='full' if i == len(recorded) - 1 else False)
         if logy: ax.set_yscale('log')
         ax.set_title(name)
-        if i == len(recorded) - 1: sns.move_legend(ax, 'center left', bbox_to_anchor=(1.01, 0.5), fontsize=7, title='group')
+        if i == len(recorded) - 1:
+            sns.move_legend(ax, 'center left', bbox_to_anchor=(1.01, 0.5), fontsize=7, title='group')
     return axs
 
 # %% ../nbs/06_discriminative_lrs.ipynb #99986b51
 def find_lrs(learn:Learner, num_it:int=60, head_epochs:int=1, quiet:bool=True) -> dict:
-    "`lr_find` with the head training; the head trained `head_epochs` at its suggestion; `lr_find` with every group. Stages as recipes run them."
+    "`lr_find` (head training), `head_epochs` of it at the suggestion, `lr_find` (all groups); run as recipe stages."
     curves = []
     def run(stage):
         sug = learn.lr_find(num_it=num_it, show_plot=False)
@@ -85,7 +86,7 @@ def plot_lr_find(found:dict, ax=None):
     sns.lineplot(found['curves'], x='lr', y='loss', hue='stage', ax=ax)
     for (stage, d), lr in zip(found['curves'].groupby('stage', sort=False), (found['frozen'], found['unfrozen'])):
         ax.plot(lr, np.interp(np.log(lr), np.log(d.lr), d.loss), 'o', color='red')
-        ax.annotate(f"{lr:.1e}", (lr, np.interp(np.log(lr), np.log(d.lr), d.loss)), textcoords='offset points', xytext=(5, 5),
-                    fontsize=8)
+        ax.annotate(f"{lr:.1e}", (lr, np.interp(np.log(lr), np.log(d.lr), d.loss)),
+                    textcoords='offset points', xytext=(5, 5), fontsize=8)
     ax.set_xscale('log'); ax.set_title('lr_find before and after unfreezing (red: valley suggestion)')
     return ax

@@ -9,8 +9,9 @@ import copyreg, json, pickle, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch, plum
 import torch.nn.functional as F
-from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock, Resize, aug_transforms, Normalize, RandomResizedCropGPU,
-                               load_learner, get_image_files, image_extensions, accuracy, ClassificationInterpretation)
+from fastai.vision.all import (Learner, L, DataBlock, ImageBlock, CategoryBlock, Resize, aug_transforms, Normalize,
+                               RandomResizedCropGPU, load_learner, get_image_files, image_extensions, accuracy,
+                               ClassificationInterpretation)
 from .data import image_dls, image_files, SPLIT_SEED, RGBImage
 from .models import create_backbone, backbone_model, tune_learner
 from .store import ResultStore
@@ -38,7 +39,8 @@ def check_export_path(path) -> Path:
     "`path` as a `Path` if it ends in .pkl (fastai learner, a pickle) or .pth (weights only); else a clear error."
     path = Path(path)
     if path.suffix not in EXPORT_SUFFIXES:
-        raise ValueError(f"--export {path}: name a .pkl (fastai learner, a pickle) or a .pth (weights and a JSON card, no pickle) file")
+        raise ValueError(f"--export {path}: name a .pkl (fastai learner, a pickle) or a .pth "
+                         "(weights and a JSON card, no pickle) file")
     if path.is_dir(): raise ValueError(f"--export {path}: is a folder; name a file")
     return path
 
@@ -50,7 +52,8 @@ def _pipeline(learn:Learner) -> dict:
     norm = [t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
     if len(rs) != 1 or len(norm) != 1:
         raise ValueError(f"weights-only export needs one Resize item transform and one Normalize "
-                         f"(as `image_dls` + `tune_learner` make); found {len(rs)} and {len(norm)}: export a .pkl instead")
+                         f"(as `image_dls` + `tune_learner` make); found {len(rs)} and {len(norm)}: "
+                         "export a .pkl instead")
     presize = int(rs[0].size[0])
     return dict(presize=presize, size=int(crop[0].size[0]) if crop else presize,
                 min_scale=float(crop[0].min_scale) if crop else None,
@@ -60,8 +63,8 @@ def model_card(learn:Learner, recipe=None) -> dict:
     "What rebuilds `learn`'s model for inference without pickle: architecture, classes, image pipeline, and the recipe."
     arch = getattr(learn, 'arch', None)
     if arch is None:
-        raise ValueError("this Learner has no `arch` (build it with `tune_learner`), so weights alone cannot rebuild it: "
-                         "export a .pkl")
+        raise ValueError("this Learner has no `arch` (build it with `tune_learner`), so weights alone "
+                         "cannot rebuild it: export a .pkl")
     return dict(format=WEIGHTS_FORMAT, arch=arch, classes=[str(o) for o in learn.dls.vocab], **_pipeline(learn),
                 recipe=recipe.to_dict() if hasattr(recipe, 'to_dict') else recipe)
 
@@ -84,11 +87,13 @@ def _rebuild(card:dict) -> Learner:
     classes = card['classes']
     item, batch = ((Resize(card['presize']), aug_transforms(size=card['size'], min_scale=card['min_scale']))
                    if card.get('min_scale') else (Resize(card['size']), []))
-    dblock = DataBlock(blocks=(ImageBlock(cls=RGBImage), CategoryBlock(vocab=classes)),   # images opened as training opens them
+    # images opened as training opens them
+    dblock = DataBlock(blocks=(ImageBlock(cls=RGBImage), CategoryBlock(vocab=classes)),
                        get_y=lambda o: classes[0], item_tfms=item,
                        splitter=lambda o: (L(range(len(o))), L()),
                        batch_tfms=L(batch) + [Normalize.from_stats(card['mean'], card['std'])])
-    blank = np.zeros((card['presize'], card['presize'], 3), dtype=np.uint8)     # one item: fastai sets its pipeline up on it
+    # one item: fastai sets its pipeline up on it
+    blank = np.zeros((card['presize'], card['presize'], 3), dtype=np.uint8)
     dls = dblock.dataloaders([blank], bs=1, device='cpu', num_workers=0)
     bb = create_backbone(card['arch'], pretrained=False)
     model = backbone_model(bb, len(classes))
@@ -100,10 +105,11 @@ def _rebuild(card:dict) -> Learner:
 # %% ../nbs/12_evaluate.ipynb #1ea82f86
 from .checkpoint import _first_line   # one line of an exception, for one-line errors
 
-MAX_IMAGE_SIZE = 2048   # the largest `size`/`presize` a model card may ask for (a bigger one is a broken or hostile file)
+# the largest `size`/`presize` a model card may ask for (a bigger one is a broken or hostile file)
+MAX_IMAGE_SIZE = 2048
 
 def check_card(card:dict, path) -> dict:
-    "`card` if every field a weights-only file's card holds is of the right type and range, else one `ModelFileError` line."
+    "`card` if each field of a weights-only file's card has the right type and range, else a one-line `ModelFileError`."
     w = f"{path}: model card: "
     try:
         check_value(card['arch'], 'arch', 'str', where=w)
@@ -115,19 +121,21 @@ def check_card(card:dict, path) -> dict:
             for x in v: check_value(x, k, 'number', 1e-6 if k == 'std' else -10, 10, where=w)
     except ValueError as e: raise ModelFileError(str(e)) from None
     cls = card['classes']
-    if not (isinstance(cls, list) and len(cls) >= 2 and all(isinstance(c, str) for c in cls) and len(set(cls)) == len(cls)):
+    if not (isinstance(cls, list) and len(cls) >= 2 and all(isinstance(c, str) for c in cls)
+            and len(set(cls)) == len(cls)):
         raise ModelFileError(f"{w}classes={str(cls)[:80]}: must be a list of at least 2 distinct class names")
     return card
 
 def load_weights(path) -> Learner:
-    "A CPU `Learner` from a `.pth` written by `export_learner`, read with `torch.load(weights_only=True)`: nothing is unpickled."
+    "A CPU `Learner` from an `export_learner` `.pth`, read with `torch.load(weights_only=True)`: nothing is unpickled."
     path = Path(path)
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a PyTorch weights file (torch.save writes a zip archive)")
     try: d = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         raise ModelFileError(f"{path}: refused: it holds objects other than tensors and plain data, "
-                             f"and weights-only loading never unpickles them (a fastai learner must be named .pkl, and trusted): "
+                             f"and weights-only loading never unpickles them "
+                             f"(a fastai learner must be named .pkl, and trusted): "
                              f"{_first_line(e)}") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
         raise ModelFileError(f"{path}: not a PyTorch weights file ({type(e).__name__}: {_first_line(e)})") from None
@@ -138,7 +146,8 @@ def load_weights(path) -> Learner:
     except (TypeError, json.JSONDecodeError): raise ModelFileError(f"{path}: its model card is not JSON") from None
     missing = [k for k in ('format', 'arch', 'classes', 'presize', 'size', 'mean', 'std') if k not in card]
     if missing or card['format'] != WEIGHTS_FORMAT:
-        raise ModelFileError(f"{path}: not a {WEIGHTS_FORMAT} model card (format {card.get('format')!r}, missing {missing})")
+        raise ModelFileError(f"{path}: not a {WEIGHTS_FORMAT} model card "
+                             f"(format {card.get('format')!r}, missing {missing})")
     learn = _rebuild(check_card(card, path))
     try: learn.model.load_state_dict(d['state_dict'])
     except RuntimeError as e:
@@ -151,22 +160,25 @@ def load_weights(path) -> Learner:
 PICKLE_RISK = "a .pkl is a pickle, which can run any code while it loads"
 
 def load_model(path, trust_pickle:bool=False) -> Learner:
-    "A CPU Learner from `path`: `.pkl` by fastai's `load_learner` only with `trust_pickle` (it can run code), else `load_weights`."
+    "A CPU Learner from `path`: `.pkl` by `load_learner` only with `trust_pickle` (can run code), else `load_weights`."
     path = Path(path)
     if not path.exists(): raise ModelFileError(f"{path}: no such file")
     if path.is_dir(): raise ModelFileError(f"{path}: is a folder, not a model file")
     if path.suffix != '.pkl': return load_weights(path)
     if not trust_pickle:
-        raise ModelFileError(f"{path}: not loaded: {PICKLE_RISK}; if it comes from a source you trust, pass --trust-pickle "
-                             "(`load_model(path, trust_pickle=True)`), else ask for the weights-only .pth")
+        raise ModelFileError(f"{path}: not loaded: {PICKLE_RISK}; if it comes from a source you trust, "
+                             "pass --trust-pickle (`load_model(path, trust_pickle=True)`), "
+                             "else ask for the weights-only .pth")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore')                  # fastai's warning about pickle: said in our help and README
+            # fastai's warning about pickle: said in our help and README
+            warnings.simplefilter('ignore')
             learn = load_learner(path, cpu=True)
-    except Exception as e:                               # a pickle can fail in any way: say which file and why, in one line
+    except Exception as e:  # a pickle can fail in any way: say which file and why, in one line
         raise ModelFileError(f"{path}: not a fastai learner ({type(e).__name__}: {_first_line(e)}); "
                              f"{PICKLE_RISK}, so some of it may have run") from None
-    if not isinstance(learn, Learner): raise ModelFileError(f"{path}: holds a {type(learn).__name__}, not a fastai Learner")
+    if not isinstance(learn, Learner):
+        raise ModelFileError(f"{path}: holds a {type(learn).__name__}, not a fastai Learner")
     return learn
 
 # %% ../nbs/12_evaluate.ipynb #50a1960a
@@ -187,9 +199,11 @@ def files_to_predict(path) -> list:
 def predict_files(learn:Learner, files, top_k:int=3, tta:bool=False, bs:int=64) -> pd.DataFrame:
     "One row per image of `files`: its top-`top_k` classes and probabilities (fastai's `learn.tta` if `tta`)."
     if top_k < 1: raise ValueError(f"--top-k {top_k}: give at least 1")
-    vocab, files = list(learn.dls.vocab), [Path(f) for f in files]        # fastai infers the pipeline from a Path, not a str
+    # fastai infers the pipeline from a Path, not a str
+    vocab, files = list(learn.dls.vocab), [Path(f) for f in files]
     dl = learn.dls.test_dl(files, bs=bs, num_workers=0)
-    with learn.no_bar(), learn.no_logging(), learn.removed_cbs(learn.cbs.filter(lambda c: type(c).__name__ == 'ProgressCallback')):
+    with learn.no_bar(), learn.no_logging(), learn.removed_cbs(
+            learn.cbs.filter(lambda c: type(c).__name__ == 'ProgressCallback')):
         probs = (learn.tta(dl=dl) if tta else learn.get_preds(dl=dl))[0]
     p, i = probs.topk(min(top_k, len(vocab)), dim=1)
     return pd.DataFrame([dict(file=str(f), **{k: v for j in range(p.shape[1]) for k, v in
@@ -198,9 +212,10 @@ def predict_files(learn:Learner, files, top_k:int=3, tta:bool=False, bs:int=64) 
 
 # %% ../nbs/12_evaluate.ipynb #05dec988
 def best_run(df:pd.DataFrame, summary:pd.DataFrame, majority:float) -> tuple:
-    "(the final row of the run to keep, or None; `best_recipe`'s line): the leading qualifying recipe's best non-diverged seed."
+    "(final row of the run to keep or None, `best_recipe`'s line): the top qualifying recipe's best non-diverged seed."
     name, line = best_recipe(summary, majority, df)
-    if name is None:                        # no winner established: still the model to export is the leading one that qualifies
+    # no winner established: still the model to export is the leading one that qualifies
+    if name is None:
         ok, _ = qualifying(summary, majority)
         if ok.empty: return None, line
         name, line = ok.iloc[0].recipe, f"{ok.iloc[0].recipe} leads, no winner established ({line})"
@@ -218,7 +233,7 @@ def export_best_run(df:pd.DataFrame,       # the comparison's rows (`run_experim
                     ckpt_dir:Path,         # the runner's checkpoints folder (OUT/checkpoints)
                     img_size:int=48, bs:int|None=None, on_bad:str='skip'
                    ) -> Path|None:
-    "Export the model of the comparison's best run (restored from its kept checkpoint, else retrained); None if no run qualifies."
+    "Export the comparison's best run (restored from its kept checkpoint, else retrained); None if no run qualifies."
     run, line = best_run(df, summary, majority)
     if run is None: print(f"tunelab: nothing exported: {line}"); return None
     recipe = {r.name: r for r in recipes}[run.recipe]
@@ -226,7 +241,8 @@ def export_best_run(df:pd.DataFrame,       # the comparison's rows (`run_experim
     if final.exists(): how = f"restored from its last checkpoint ({final.name})"
     else:
         tmp = Path(tempfile.mkdtemp(prefix='tunelab_retrain_'))
-        print(f"tunelab: no checkpoint kept for {run.recipe} seed {run.seed} (it finished without --export): retraining it")
+        print(f"tunelab: no checkpoint kept for {run.recipe} seed {run.seed} "
+              f"(it finished without --export): retraining it")
         rid = run_recipe(recipe, data, run.dataset, int(run.seed), ResultStore(tmp/'results.sqlite'), tmp/'checkpoints',
                          img_size=img_size, bs=bs, quiet=True, on_bad=on_bad, keep_model=True)
         final, how = final_checkpoint(tmp/'checkpoints', rid), "retrained with the same recipe and seed"
@@ -256,9 +272,11 @@ def predict_images(model,             # a .pkl or .pth written by `export_learne
     df = predict_files(learn, files, top_k, tta)
     if len(df) == 1:
         r = df.iloc[0]
-        print(f"{r.file}: " + ', '.join(f"{r[f'class_{j}']} {r[f'prob_{j}']:.1%}" for j in range(1, (len(r) - 1)//2 + 1)))
+        print(f"{r.file}: " + ', '.join(f"{r[f'class_{j}']} {r[f'prob_{j}']:.1%}"
+                                        for j in range(1, (len(r) - 1)//2 + 1)))
     else:
-        show = df.copy(); show['file'] = [Path(f).relative_to(target) if Path(target).is_dir() else f for f in show.file]
+        show = df.copy(); show['file'] = [Path(f).relative_to(target) if Path(target).is_dir() else f
+                                          for f in show.file]
         print(show.head(max_rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if len(df) > max_rows:
             print(f"tunelab: ... {len(df) - max_rows} more rows" + ('' if csv else ' (--csv FILE writes them all)'))
@@ -286,7 +304,8 @@ def reliability_table(probs,          # (n, classes) probabilities
     for b in range(n_bins):
         m = idx == b; n = int(m.sum())
         rows.append(dict(lo=float(edges[b]), hi=float(edges[b+1]), count=n,
-                         confidence=float(conf[m].mean()) if n else np.nan, accuracy=float(correct[m].mean()) if n else np.nan))
+                         confidence=float(conf[m].mean()) if n else np.nan,
+                         accuracy=float(correct[m].mean()) if n else np.nan))
     res = pd.DataFrame(rows)
     res['gap'] = res.accuracy - res.confidence
     return res
@@ -328,7 +347,8 @@ def plot_reliability(probs, targets, n_bins:int=10, ax=None, label:str|None=None
     ax = ax or plt.subplots(figsize=(4, 4))[1]
     ax.plot([0, 1], [0, 1], ':', color='grey', lw=1)
     m = t['count'] > 0
-    ax.plot(t.confidence[m], t.accuracy[m], 'o-', label=f"{label + ': ' if label else ''}ECE {ece(probs, targets, n_bins):.3f}")
+    ax.plot(t.confidence[m], t.accuracy[m], 'o-',
+            label=f"{label + ': ' if label else ''}ECE {ece(probs, targets, n_bins):.3f}")
     ax.set(xlabel='confidence (top-1)', ylabel='accuracy', xlim=(0, 1), ylim=(0, 1.02)); ax.legend(loc='upper left')
     return ax
 
@@ -366,15 +386,17 @@ def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation
     gap = acc['validation'] - held
     if n_valid:                               # a 95% binomial margin of the validation accuracy
         margin = 1.96 * np.sqrt(max(acc['validation'] * (1 - acc['validation']), 1e-12) / n_valid)
-        out.append(f"Validation {acc['validation']:.1%} ({n_valid} images: ±{margin:.1%} sampling margin at 95%) vs a fresh "
-                   f"same-domain set {held:.1%}: " +
+        out.append(f"Validation {acc['validation']:.1%} ({n_valid} images: ±{margin:.1%} sampling margin at 95%) "
+                   f"vs a fresh same-domain set {held:.1%}: " +
                    (f"within that margin, so it agrees with fresh images; but it cannot rank changes smaller than "
-                    f"±{margin:.1%}: compare those over seeds, paired, on a larger held-out set." if abs(gap) <= margin else
+                    f"±{margin:.1%}: compare those over seeds, paired, on a larger held-out set."
+                    if abs(gap) <= margin else
                     f"a {abs(gap):.1%} gap, beyond the sampling margin: the validation set is unrepresentative "
                     f"(or chosen on); compare changes over seeds (--seeds 3) on a held-out set."))
     else:
         out.append(f"Validation {acc['validation']:.1%} vs a fresh same-domain set {held:.1%}: " +
-                   (f"a {abs(gap):.1%} gap; pass n_valid to know whether the validation set can rank a change that small."
+                   (f"a {abs(gap):.1%} gap; pass n_valid to know whether the validation set can rank "
+                    "a change that small."
                     if abs(gap) < 0.05 else
                     f"a {abs(gap):.1%} gap: the validation set is small or unrepresentative; "
                     "compare changes over seeds (--seeds 3) or on more images."))
@@ -384,15 +406,16 @@ def what_to_change_next(acc:dict,            # set name -> accuracy: 'validation
         if shifts[worst] >= big_drop:
             out.append(f"The {worst} shift costs the most ({shifts[worst]:.1%} below the same-domain set): "
                        f"augment for it or add images from that domain (lesson 10), "
-                       f"or train the early blocks, where input-level shifts act (surgical fine-tuning, Lee et al. 2023: "
-                       f"not built or measured in tunelab).")
+                       f"or train the early blocks, where input-level shifts act "
+                       f"(surgical fine-tuning, Lee et al. 2023: not built or measured in tunelab).")
         else: out.append(f"No shift costs {big_drop:.0%} or more (worst: {worst}, {shifts[worst]:.1%}): "
                          "the model holds up under these shifts.")
     if confused and n_errors:
         a, b, n = confused[0]
         share = n / n_errors
         out.append(f"{a} taken for {b} is {n} of {n_errors} validation errors ({share:.0%}): " +
-                   ("look at those images first (lesson 09), then add or relabel examples of the pair." if share >= 0.25 else
+                   ("look at those images first (lesson 09), then add or relabel examples of the pair."
+                    if share >= 0.25 else
                     "errors are spread over pairs; more data or epochs, not one fix, would help."))
     if ece_after < ece_before:
         out.append(f"Temperature scaling (T = {temperature:.2f}) lowers ECE from {ece_before:.3f} to {ece_after:.3f}: "

@@ -36,7 +36,8 @@ def feature_cache_blocker(recipe:Recipe,  # the recipe
     "Why `stage` cannot train on cached body features, or None when it can."
     if stage.train != 1 or any(u != 1 for u in stage.unfreeze or ()): return "it trains more than the head"
     if recipe.aug != 'none': return f"augmentation (aug={recipe.aug!r}) changes the images every epoch"
-    if recipe.train_bn or not recipe.bn_eval: return "BatchNorm trains in the frozen body (needs train_bn=False, bn_eval=True)"
+    if recipe.train_bn or not recipe.bn_eval:
+        return "BatchNorm trains in the frozen body (needs train_bn=False, bn_eval=True)"
     rcbs = [c['name'] for c in recipe.cbs if not body_only(c['name'])]   # e.g. BodyBnEval
     if rcbs: return f"the recipe's callbacks ({', '.join(rcbs)}) may act on the images"
     if cbs: return "extra callbacks were given (they may act on the images)"
@@ -46,9 +47,10 @@ def feature_cache_blocker(recipe:Recipe,  # the recipe
 
 # %% ../nbs/03d_features.ipynb #1395756c
 def split_fixed(model:nn.Module) -> tuple:
-    "(`body` + the head's leading layers without parameters, buffers or dropout; the rest of the head), sharing modules."
+    "(`body` + the head's leading layers without parameters, buffers or dropout; the head's rest), sharing modules."
     layers = [m for h in model[1:] for m in (h.children() if isinstance(h, nn.Sequential) else [h])]
-    fixed = lambda m: not any(True for _ in m.parameters()) and not any(True for _ in m.buffers()) and not _stochastic_layers(m)
+    fixed = lambda m: (not any(True for _ in m.parameters()) and not any(True for _ in m.buffers())
+                       and not _stochastic_layers(m))
     k = next((i for i, m in enumerate(layers) if not fixed(m)), len(layers))
     return nn.Sequential(model[0], *layers[:k]), nn.Sequential(*layers[k:])
 
@@ -60,7 +62,8 @@ def compute_features(learn:Learner, fixed:nn.Module) -> dict:
     "`fixed` applied to every training and validation item of `learn.dls` (dataset order, eval mode, no_grad)."
     modes = {m: m.training for m in fixed.modules()}
     cl = bool(learn.cbs.filter(lambda c: isinstance(c, ChannelsLastInput)))
-    amp = torch.autocast(learn.dls.device.type, dtype=torch.float16) if hasattr(learn, 'mixed_precision') else nullcontext()
+    amp = (torch.autocast(learn.dls.device.type, dtype=torch.float16) if hasattr(learn, 'mixed_precision')
+           else nullcontext())
     res = {}
     try:
         fixed.eval()
@@ -77,15 +80,19 @@ def compute_features(learn:Learner, fixed:nn.Module) -> dict:
 
 # %% ../nbs/03d_features.ipynb #e2f044e4
 def features_fingerprint(learn:Learner, fixed:nn.Module, img_size:int, split_seed:int) -> str:
-    "A hash of what the cached features depend on: files (name and bytes) in split order, weights, size, seed, normalisation."
+    "A hash of what cached features depend on: files (name, bytes) in split order, weights, size, seed, normalisation."
     h = hashlib.sha1()
     for ds in (learn.dls.train_ds, learn.dls.valid_ds):
-        for f in ds.items: h.update(f"{f}|{file_digest(f)}\n".encode())      # the bytes: a swap keeping sizes and times shows
+        # the bytes: a swap keeping sizes and times shows
+        for f in ds.items: h.update(f"{f}|{file_digest(f)}\n".encode())
         h.update(b'--split--')
-    for k, v in fixed.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    norm = [(t.mean.flatten().tolist(), t.std.flatten().tolist()) for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
-    h.update(json.dumps(dict(arch=getattr(learn, 'arch', None), pretrained=getattr(learn, 'pretrained', None), img_size=img_size,
-                             split_seed=split_seed, norm=norm, vocab=[str(o) for o in learn.dls.vocab],
+    for k, v in fixed.state_dict().items():
+        h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    norm = [(t.mean.flatten().tolist(), t.std.flatten().tolist())
+            for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
+    h.update(json.dumps(dict(arch=getattr(learn, 'arch', None), pretrained=getattr(learn, 'pretrained', None),
+                             img_size=img_size, split_seed=split_seed, norm=norm,
+                             vocab=[str(o) for o in learn.dls.vocab],
                              fp16=hasattr(learn, 'mixed_precision'), fixed=repr(fixed[1:]))).encode())
     return h.hexdigest()[:16]
 
@@ -93,7 +100,8 @@ def features_fingerprint(learn:Learner, fixed:nn.Module, img_size:int, split_see
 # %% ../nbs/03d_features.ipynb #2c4cde59
 class FeatureCache:
     "Body features by fingerprint: in memory for one comparison, on disk under `path` (None: memory only)."
-    def __init__(self, path:Path|None=None): self.path, self.mem, self.sources, self._said = path and Path(path), {}, [], set()
+    def __init__(self, path:Path|None=None):
+        self.path, self.mem, self.sources, self._said = path and Path(path), {}, [], set()
     def get(self, learn:Learner, fixed:nn.Module, img_size:int, split_seed:int) -> dict:
         "The features for `learn`'s data through `fixed`: from memory, from disk, or computed (and then saved)."
         fp = features_fingerprint(learn, fixed, img_size, split_seed)
@@ -102,7 +110,7 @@ class FeatureCache:
             feats = None
             if fn is not None and fn.exists():
                 try: feats, src = torch.load(fn, map_location='cpu', weights_only=True), 'disk'
-                except (RuntimeError, EOFError, OSError, pickle.UnpicklingError): feats = None    # unreadable: compute again
+                except (RuntimeError, EOFError, OSError, pickle.UnpicklingError): feats = None  # unreadable: recompute
             if feats is None:
                 feats, src = compute_features(learn, fixed), 'computed'
                 if fn is not None:
@@ -136,16 +144,18 @@ def feature_learner(learn:Learner, head:nn.Module, feats:dict) -> Learner:
     _copy_rng(learn.dls, dls)
     res = Learner(dls, head, loss_func=learn.loss_func, opt_func=learn.opt_func, metrics=learn.metrics, wd=learn.wd,
                   wd_bn_bias=learn.wd_bn_bias, moms=learn.moms, path=learn.path, model_dir=learn.model_dir)
-    return res.add_cb(DeviceMixedPrecision()) if hasattr(learn, 'mixed_precision') else res     # as `learn` trains (lesson 00)
+    # as `learn` trains (lesson 00)
+    return res.add_cb(DeviceMixedPrecision()) if hasattr(learn, 'mixed_precision') else res
 
 # %% ../nbs/03d_features.ipynb #1b082fda
 class CachedStageCheckpointer(Checkpointer):
-    "`Checkpointer` for a stage trained on cached features: a row every epoch, a checkpoint of the full learner at the end."
+    "`Checkpointer` for a stage trained on cached features: a row each epoch, the full learner's checkpoint at the end."
     def __init__(self, full:Learner, feature_seconds:float, *args, **kwargs):
         super().__init__(*args, **kwargs); self.full, self.feature_seconds = full, feature_seconds
     def epoch_row(self) -> dict:
         row = super().epoch_row()
-        if self.epoch == 0: row['seconds'] = round(row['seconds'] + self.feature_seconds, 2)   # the run paid for its features
+        # the run paid for its features
+        if self.epoch == 0: row['seconds'] = round(row['seconds'] + self.feature_seconds, 2)
         return row
     def save(self, row:dict):
         if self.epoch < self.n_epoch - 1: return          # an interrupted cached stage re-runs from its start (seconds)
@@ -155,16 +165,17 @@ class CachedStageCheckpointer(Checkpointer):
         save_checkpoint(self.full, self.path, row['epoch'], row)
 
 def fit_cached_stage(learn:Learner, stage:Stage,
-                     ctx:RunContext,         # the run's store, checkpoint file, row columns, data size and split, and cache
+                     ctx:RunContext,         # the run's store, checkpoint file, row columns, data size, split and cache
                      cbs,                    # the stage's callbacks (those that act on the head)
                      epoch_offset:int, stage_idx:int):
-    "Train `stage` (head only) on `ctx.cache`'s body features; `learn`'s head ends with the trained weights, its loaders' RNG in step."
+    "Train `stage` (head only) on `ctx.cache`'s body features: `learn`'s head ends trained, its loaders' RNG in step."
     fixed, head = split_fixed(learn.model)
     start = time.perf_counter()
     feats = ctx.cache.get(learn, fixed, ctx.img_size, ctx.split_seed)
     hl = feature_learner(learn, head, feats)
     apply_stage(hl, stage)
-    cb = CachedStageCheckpointer(learn, time.perf_counter() - start, ctx.store, ctx.ckpt, ctx.base, epoch_offset, stage_idx)
+    cb = CachedStageCheckpointer(learn, time.perf_counter() - start,
+                                 ctx.store, ctx.ckpt, ctx.base, epoch_offset, stage_idx)
     with ctx.quietly(hl): fit_stage(hl, stage, cbs=L(cbs) + [cb])
     _copy_rng(hl.dls, learn.dls)                          # later stages shuffle as if the images had been iterated
 

@@ -31,7 +31,8 @@ def image_tensor(x:np.ndarray,        # uint8 images: N×H×W (grey) or N×H×W�
     t = torch.as_tensor(np.asarray(x)).float().div(255)
     if t.ndim not in (3, 4): raise ValueError(f"images of shape {tuple(t.shape)}: give N×H×W or N×H×W×3")
     t = t[:, None].expand(-1, 3, -1, -1) if t.ndim == 3 else t.permute(0, 3, 1, 2)
-    if t.shape[-1] != size: t = F.interpolate(t, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+    if t.shape[-1] != size:
+        t = F.interpolate(t, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
     mean, std = (torch.tensor(s, dtype=torch.float32).view(1, 3, 1, 1) for s in (stats or ([0.5] * 3, [0.5] * 3)))
     return ((t - mean) / std).contiguous()
 
@@ -56,8 +57,8 @@ def tensor_dls(x:torch.Tensor,      # images N×3×H×W, already normalised
         valid[rng.choice(ii, max(1, round(len(ii) * valid_pct)), replace=False)] = True
     items = lambda m: [(x[i], y[i]) for i in np.flatnonzero(m)]
     train = items(~valid)                                # drop a ragged last batch, unless it is the only one
-    dls = DataLoaders(DataLoader(train, bs=bs, shuffle=True, drop_last=len(train) > bs), DataLoader(items(valid), bs=2 * bs),
-                      device=device)
+    dls = DataLoaders(DataLoader(train, bs=bs, shuffle=True, drop_last=len(train) > bs),
+                      DataLoader(items(valid), bs=2 * bs), device=device)
     dls.c = len(np.unique(yn))
     return dls
 
@@ -77,16 +78,18 @@ def silhouette_folder(classes,                   # silhouette class indices (0-9
                       n_per_class:int=60, size:int=32, seed:int=42,
                       permute:int|None=None,     # seed of a pixel permutation (negative transfer), or None
                       dest:Path|None=None,       # parent folder (default `tunelab_home()`)
-                      held_out_from:int|None=None # an evaluation folder: images the folder of `held_out_from` per class does not hold
+                      held_out_from:int|None=None # evaluation folder: images not in the `held_out_from`-per-class one
                      ) -> Path:
-    "An image folder of a seeded, class-balanced subset of the silhouettes of `classes` at `size` px; written once, cached."
+    "An image folder of a seeded, class-balanced subset of `classes`' silhouettes at `size` px; written once, cached."
     classes = sorted(classes)
-    name = (f"silhouettes_{'-'.join(map(str, classes))}_{n_per_class}_{size}px_seed{seed}" + ('' if permute is None else f"_perm{permute}")
+    name = (f"silhouettes_{'-'.join(map(str, classes))}_{n_per_class}_{size}px_seed{seed}"
+            + ('' if permute is None else f"_perm{permute}")
             + ('' if held_out_from is None else f"_not{held_out_from}"))
     path = Path(dest or tunelab_home())/name
     if (path/'.complete').exists(): return path
     X, Y = silhouette_arrays()
-    idx = (_subset(Y, n_per_class, seed) if held_out_from is None      # held out: neither those images nor copies of them
+    # held out: neither those images nor copies of them
+    idx = (_subset(Y, n_per_class, seed) if held_out_from is None
            else _held_out(X, Y, _subset(Y, held_out_from, seed), n_per_class, seed + 1))
     idx = [i for i in idx if Y[i] in classes]
     x = image_tensor(X[idx], size, stats=([0.] * 3, [1.] * 3))               # in [0, 1], not normalised
@@ -99,7 +102,7 @@ def silhouette_folder(classes,                   # silhouette class indices (0-9
 
 # %% ../nbs/13_forgetting.ipynb #4757702a
 def tiny_learner(cbs=None, seed=0, opt_func=SGD, n=32, bs=None) -> Learner:
-    "A seeded `nn.Sequential(body, head)` learner on `n` random 4-d points in 3 classes: for tests of body/head callbacks."
+    "A seeded `nn.Sequential(body, head)` learner on `n` random 4-d points in 3 classes, to test body/head callbacks."
     seed_everything(seed)
     x = torch.randn(n, 4); y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
     model = nn.Sequential(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), nn.Linear(8, 3))
@@ -109,9 +112,9 @@ def tiny_learner(cbs=None, seed=0, opt_func=SGD, n=32, bs=None) -> Learner:
 # %% ../nbs/13_forgetting.ipynb #489b5c76
 def old_task_accuracy(old:Learner,        # the old task's learner: its head and validation data
                       body:nn.Module,     # a body (e.g. the new task's `learn.model[0]`)
-                      ev:EvaluationSet|None=None # score on this evaluation set of the old task (default: `old`'s validation set)
+                      ev:EvaluationSet|None=None # old-task evaluation set to score on (default: `old`'s validation set)
                      ) -> float:
-    "Accuracy of `old` with `body`'s weights in place of its own body, on `ev` or its validation set; `old` is unchanged afterwards."
+    "Accuracy of `old` with `body`'s weights for its own body, on `ev` or its validation set; `old` is left unchanged."
     keep = clone_state(old.model[0])
     try:
         old.model[0].load_state_dict(body.state_dict())

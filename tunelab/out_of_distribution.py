@@ -14,23 +14,25 @@ __all__ = ['interpolate_weights', 'wise_ft_curve']
 
 # %% ../nbs/15_out_of_distribution.ipynb #23b0a126
 def interpolate_weights(theta0:dict, theta1:dict, alpha:float) -> dict:
-    "WiSE-FT: (1−α)·θ₀ + α·θ₁ for every floating-point tensor of two state dicts; integer tensors from the nearer end."
+    "WiSE-FT: (1−α)·θ₀ + α·θ₁ per float tensor of two state dicts; integer tensors from the nearer end."
     if theta0.keys() != theta1.keys():
         raise ValueError(f"the state dicts differ in names: {sorted(set(theta0) ^ set(theta1))[:3]}")
     bad = [k for k in theta0 if theta0[k].shape != theta1[k].shape]
     if bad: raise ValueError(f"tensors of different shapes cannot be interpolated: {bad[:3]}")
-    return {k: (1 - alpha) * a + alpha * theta1[k] if a.is_floating_point() else (a if alpha < 0.5 else theta1[k]).clone()
+    return {k: (1 - alpha) * a + alpha * theta1[k] if a.is_floating_point()
+               else (a if alpha < 0.5 else theta1[k]).clone()
             for k, a in theta0.items()}
 
 def wise_ft_curve(learn:Learner, theta0:dict, theta1:dict,
                   dls:dict,                           # name -> DataLoader (with labels) to measure accuracy on
                   alphas=(0, 0.25, 0.5, 0.75, 1)) -> pd.DataFrame:
-    "Accuracy (the learner's first metric) on every DataLoader of θ_α for each α; `learn.model` gets its weights back."
+    "Accuracy (learner's first metric) on every DataLoader of θ_α for each α; `learn.model` gets its weights back."
     keep, rows = clone_state(learn.model), []
     try:
         for a in alphas:
             learn.model.load_state_dict(interpolate_weights(theta0, theta1, a))
             with learn.no_bar():
-                for name, dl in dls.items(): rows.append(dict(alpha=a, data=name, accuracy=float(learn.validate(dl=dl)[1])))
+                for name, dl in dls.items():
+                    rows.append(dict(alpha=a, data=name, accuracy=float(learn.validate(dl=dl)[1])))
     finally: learn.model.load_state_dict(keep)
     return pd.DataFrame(rows)

@@ -30,7 +30,7 @@ class _RateGroups(_BaseOptimizer):
     def __init__(self, n:int): self.param_lists, self.hypers = L([] for _ in range(n)), L({} for _ in range(n))
 
 def group_lrs(lr, n_groups:int) -> list:
-    "One rate per parameter group from `lr` (a number, a list, or a `slice`), as fastai's `Optimizer.set_hyper` sets them."
+    "One rate per parameter group from `lr` (a number, list or `slice`), as fastai's `Optimizer.set_hyper` sets them."
     opt = _RateGroups(n_groups)
     try: opt.set_hyper('lr', lr)
     except AssertionError: raise ValueError(f"{len(L(lr))} learning rates for {n_groups} parameter groups") from None
@@ -49,14 +49,15 @@ LIMITS = dict(epochs=1000, lr=10.)   # what one recipe may ask for: epochs in al
 _KINDS = {'int': 'a whole number', 'number': 'a number', 'bool': 'true or false (a JSON boolean, not a string)',
           'str': 'a string'}
 def check_value(v, field:str, kind:str, lo=None, hi=None, none:bool=False, where:str=''):
-    "`v` if it is of `kind` ('int', 'number', 'bool' or 'str'), finite and within [`lo`, `hi`] (or None if `none`); else one clear error."
+    "`v` if a finite `kind` ('int', 'number', 'bool', 'str') in [`lo`, `hi`] (or None if `none`); else a clear error."
     if v is None and none: return v
     ok = {'int': isinstance(v, int) and not isinstance(v, bool),
           'number': isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v),   # numpy's too
           'bool': isinstance(v, bool), 'str': isinstance(v, str)}[kind]
     if ok and kind in ('int', 'number'): ok = (lo is None or v >= lo) and (hi is None or v <= hi)
     if not ok:
-        rng = '' if lo is None and hi is None else f" from {lo if lo is not None else '-inf'} to {hi if hi is not None else 'inf'}"
+        rng = ('' if lo is None and hi is None
+               else f" from {lo if lo is not None else '-inf'} to {hi if hi is not None else 'inf'}")
         raise ValueError(f"{where}{field}={v!r}: must be {_KINDS[kind]}{rng}{' or null' if none else ''}")
     return v
 
@@ -67,7 +68,9 @@ def check_kwargs(fn, kw:dict, where:str=''):
         p = ps.get(k)
         if p is None: continue                                   # **kwargs: nothing to check against
         t = p.annotation
-        if t is inspect.Parameter.empty: t = type(p.default).__name__ if isinstance(p.default, (bool, float, str)) else 'float' if type(p.default) is int else None
+        if t is inspect.Parameter.empty:
+            t = (type(p.default).__name__ if isinstance(p.default, (bool, float, str))
+                 else 'float' if type(p.default) is int else None)
         elif isinstance(t, type): t = t.__name__
         kind = {'bool': 'bool', 'int': 'int', 'float': 'number', 'str': 'str'}.get(t)
         if kind: check_value(v, k, kind, where=where)
@@ -86,15 +89,16 @@ class Stage:
     lr_min:float|None = None     # the first group's rate, for spread='geometric'
     lr_factor:float = 2.6        # ratio between neighbouring groups, for spread='ulmfit'
     schedule:str = 'one_cycle'   # one of SCHEDULES: fastai's fit_one_cycle, fit_flat_cos, fit, or `Learner.fit_stlr`
-    pct_start:float|None = None  # rising (one_cycle: 0.25; stlr: ULMFiT's cut_frac, 0.1) or flat (flat_cos: 0.75) fraction
+    pct_start:float|None = None  # rising (one_cycle: 0.25; stlr: cut_frac, 0.1) or flat (flat_cos: 0.75) fraction
     div:float = 25.0             # one_cycle: start at lr/div (stlr keeps ULMFiT's ratio: lr/32 at both ends)
-    unfreeze:tuple|None = None   # gradual unfreezing inside the stage: trainable top groups per epoch, e.g. (1, 3, 6, 'all')
+    unfreeze:tuple|None = None   # gradual unfreezing in-stage: trainable top groups per epoch, e.g. (1, 3, 6, 'all')
 
     def __post_init__(self):
         check_value(self.epochs, 'epochs', 'int')
         if self.epochs < 1: raise ValueError(f"epochs={self.epochs!r}: a stage needs at least 1 epoch")
         check_value(self.epochs, 'epochs', 'int', 1, LIMITS['epochs'])
-        if self.train != 'all' and not (isinstance(self.train, int) and not isinstance(self.train, bool) and self.train >= 1):
+        if self.train != 'all' and not (isinstance(self.train, int) and not isinstance(self.train, bool)
+                                        and self.train >= 1):
             raise ValueError(f"train={self.train!r}: give 'all' or a number of top groups >= 1")
         check_value(self.lr, 'lr', 'number', 0, LIMITS['lr'])
         if not self.lr > 0: raise ValueError(f"lr={self.lr!r} must be positive")
@@ -105,16 +109,20 @@ class Stage:
         if self.spread not in SPREADS: raise ValueError(f"unknown spread {self.spread!r}: use one of {SPREADS}")
         if self.spread == 'geometric' and not (self.lr_min and 0 < self.lr_min <= self.lr):
             raise ValueError(f"spread='geometric' needs 0 < lr_min <= lr (got lr_min={self.lr_min}, lr={self.lr})")
-        if self.spread == 'ulmfit' and not self.lr_factor >= 1: raise ValueError(f"lr_factor={self.lr_factor} must be >= 1")
-        if self.schedule not in SCHEDULES: raise ValueError(f"unknown schedule {self.schedule!r}: use one of {SCHEDULES}")
+        if self.spread == 'ulmfit' and not self.lr_factor >= 1:
+            raise ValueError(f"lr_factor={self.lr_factor} must be >= 1")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}: use one of {SCHEDULES}")
         if self.pct_start is not None and not 0 <= self.pct_start < 1:
             raise ValueError(f"pct_start={self.pct_start} must be in [0, 1)")
         if self.schedule == 'stlr' and self.pct_start == 0:
             raise ValueError("schedule='stlr' needs 0 < pct_start < 1 (ULMFiT's cut_frac: the rising part)")
         if self.unfreeze is not None:
             object.__setattr__(self, 'unfreeze', tuple(self.unfreeze))
-            if not self.unfreeze or not all(u == 'all' or (isinstance(u, int) and not isinstance(u, bool) and u >= 1) for u in self.unfreeze):
-                raise ValueError(f"unfreeze={self.unfreeze!r}: give trainable group counts >= 1 or 'all', one per epoch")
+            if not self.unfreeze or not all(u == 'all' or (isinstance(u, int) and not isinstance(u, bool) and u >= 1)
+                                            for u in self.unfreeze):
+                raise ValueError(f"unfreeze={self.unfreeze!r}: give trainable group counts >= 1 or 'all', "
+                                 "one per epoch")
 
 # %% ../nbs/03_recipes.ipynb #18dbe805
 @patch
@@ -129,7 +137,7 @@ def n_trainable(self:Stage, n_groups:int) -> int:
 # %% ../nbs/03_recipes.ipynb #c6b240ff
 @patch
 def lr_spec(self:Stage, n_groups:int):
-    "The rate as fastai takes it: a number, a `slice` that `Optimizer.set_hyper` spreads over the groups, or ULMFiT's list."
+    "The rate as fastai takes it: a number, a `slice` `Optimizer.set_hyper` spreads over the groups, or ULMFiT's list."
     if self.spread == 'same': return self.lr
     if self.spread == 'fastai': return slice(self.lr)
     if self.spread == 'geometric': return slice(self.lr_min, self.lr)
@@ -161,20 +169,22 @@ def apply_stage(learn:Learner, stage:Stage) -> list:
 
 # %% ../nbs/03_recipes.ipynb #4778f42a
 def sched_stlr(lr_max, cut_frac:float=0.1, ratio:float=32):
-    "ULMFiT's slanted triangular schedule as a fastai schedule: `lr_max/ratio` -> `lr_max` over `cut_frac`, then linearly back."
+    "ULMFiT's slanted triangular schedule, for fastai: `lr_max/ratio` -> `lr_max` over `cut_frac`, then linearly back."
     if not 0 < cut_frac < 1: raise ValueError(f"cut_frac={cut_frac} must be in (0, 1)")
     if not ratio >= 1: raise ValueError(f"ratio={ratio} must be >= 1")
-    return combine_scheds([cut_frac, 1 - cut_frac], [SchedLin(lr_max / ratio, lr_max), SchedLin(lr_max, lr_max / ratio)])
+    return combine_scheds([cut_frac, 1 - cut_frac],
+                          [SchedLin(lr_max / ratio, lr_max), SchedLin(lr_max, lr_max / ratio)])
 
 # %% ../nbs/03_recipes.ipynb #fddce127
 @patch
 def fit_stlr(self:Learner, n_epoch:int, lr_max=None, cut_frac:float=0.1, ratio:float=32, wd=None, cbs=None,
              reset_opt:bool=False):
-    "Fit `self.model` for `n_epoch` with ULMFiT's slanted triangular learning rates (per group when `lr_max` is a slice or list)."
+    "Fit `self.model` for `n_epoch` with ULMFiT's slanted triangular rates (per group if `lr_max` is a slice or list)."
     if self.opt is None: self.create_opt()
     self.opt.set_hyper('lr', self.lr if lr_max is None else lr_max)
     lr_max = np.array([h['lr'] for h in self.opt.hypers])
-    self.fit(n_epoch, cbs=ParamScheduler({'lr': sched_stlr(lr_max, cut_frac, ratio)}) + L(cbs), reset_opt=reset_opt, wd=wd)
+    self.fit(n_epoch, cbs=ParamScheduler({'lr': sched_stlr(lr_max, cut_frac, ratio)}) + L(cbs),
+             reset_opt=reset_opt, wd=wd)
 
 # %% ../nbs/03_recipes.ipynb #fdcfc328
 def fit_stage(learn:Learner, stage:Stage, start_epoch:int=0, cbs=None):
@@ -183,8 +193,8 @@ def fit_stage(learn:Learner, stage:Stage, start_epoch:int=0, cbs=None):
     cbs = L(cbs) + (SkipToEpoch(start_epoch) if start_epoch else L())
     if stage.unfreeze: cbs += GradualUnfreeze(schedule=stage.unfreeze)     # lesson 07's callback
     if stage.schedule == 'one_cycle':
-        learn.fit_one_cycle(stage.epochs, lrs, div=stage.div, pct_start=0.25 if stage.pct_start is None else stage.pct_start,
-                            cbs=cbs)
+        learn.fit_one_cycle(stage.epochs, lrs, div=stage.div,
+                            pct_start=0.25 if stage.pct_start is None else stage.pct_start, cbs=cbs)
     elif stage.schedule == 'flat_cos':
         learn.fit_flat_cos(stage.epochs, lrs, pct_start=0.75 if stage.pct_start is None else stage.pct_start, cbs=cbs)
     elif stage.schedule == 'stlr':
@@ -196,12 +206,14 @@ def callback_spec(c, recipe:str='recipe') -> dict:
     "`c` ('MixUp' or {'name': 'MixUp', **kwargs}) checked against the registry and the class's signature, as a dict."
     d = {'name': c} if isinstance(c, str) else dict(c) if isinstance(c, dict) else None
     if d is None or not isinstance(d.get('name'), str):
-        raise ValueError(f"recipe {recipe!r}: a callback is a registered name or {{'name': ..., **arguments}}, not {c!r}")
+        raise ValueError(f"recipe {recipe!r}: a callback is a registered name or {{'name': ..., **arguments}}, "
+                         f"not {c!r}")
     if d['name'] not in CALLBACKS:
         raise ValueError(f"recipe {recipe!r}: unknown callback {d['name']!r}; registered: {sorted(CALLBACKS)}")
     kw = {k: v for k, v in d.items() if k != 'name'}
     try: json.dumps(kw)
-    except TypeError: raise ValueError(f"recipe {recipe!r}: {d['name']} arguments must be JSON values, got {kw!r}") from None
+    except TypeError:
+        raise ValueError(f"recipe {recipe!r}: {d['name']} arguments must be JSON values, got {kw!r}") from None
     try: inspect.signature(CALLBACKS[d['name']]).bind(**kw)
     except TypeError as e: raise ValueError(f"recipe {recipe!r}: {d['name']}: {e}") from None
     check_kwargs(CALLBACKS[d['name']], kw, where=f"recipe {recipe!r}: {d['name']} argument ")
@@ -220,11 +232,13 @@ def check_aug(aug, recipe:str='recipe'):
     if isinstance(aug, dict):
         bad = sorted(set(aug) - _AUG_KEYS)
         if bad:
-            raise ValueError(f"recipe {recipe!r}: unknown aug_transforms keyword(s) {bad}; use some of {sorted(_AUG_KEYS)}")
+            raise ValueError(f"recipe {recipe!r}: unknown aug_transforms keyword(s) {bad}; "
+                             f"use some of {sorted(_AUG_KEYS)}")
         check_kwargs(aug_transforms, aug, where=f"recipe {recipe!r}: aug ")
         return dict(aug)
     if aug not in AUGS:
-        raise ValueError(f"recipe {recipe!r}: unknown aug {aug!r}, use one of {AUGS} or a dict of aug_transforms keywords")
+        raise ValueError(f"recipe {recipe!r}: unknown aug {aug!r}, "
+                         f"use one of {AUGS} or a dict of aug_transforms keywords")
     return aug
 
 # %% ../nbs/03_recipes.ipynb #36208513
@@ -241,7 +255,7 @@ class Recipe:
     splitter:str = 'blocks'              # parameter groups: 'blocks' or 'fastai'
     description:str = ''                 # one line for people
     cbs:tuple = ()                       # callbacks by registered name: 'MixUp' or {'name': 'MixUp', 'alpha': 0.4}
-    init:str|None = None                 # the body's starting weights: 'run:RUN_ID' (a run kept in this store) or a file
+    init:str|None = None                 # the body's initial weights: 'run:RUN_ID' (a run kept in this store) or a file
     reinit:tuple = ()                    # parameter groups put back to random weights before the first stage
 
     def __post_init__(self):
@@ -251,12 +265,15 @@ class Recipe:
         for f in ('arch', 'description'): check_value(getattr(self, f), f, 'str', where=w)
         for f in ('pretrained', 'train_bn', 'bn_eval'): check_value(getattr(self, f), f, 'bool', where=w)
         for f in ('stages', 'cbs', 'reinit'):
-            if not isinstance(getattr(self, f), (tuple, list)): raise ValueError(f"{w}{f}={getattr(self, f)!r}: must be a list")
+            if not isinstance(getattr(self, f), (tuple, list)):
+                raise ValueError(f"{w}{f}={getattr(self, f)!r}: must be a list")
         def stage(i, s):
             if isinstance(s, Stage): return s
-            if not isinstance(s, dict): raise ValueError(f"{w}stage {i}: {s!r} is not a stage (an object with at least 'epochs')")
+            if not isinstance(s, dict):
+                raise ValueError(f"{w}stage {i}: {s!r} is not a stage (an object with at least 'epochs')")
             try: return Stage(**s)
-            except TypeError as e: raise ValueError(f"{w}stage {i}: {str(e).replace('Stage.__init__() ', '')}") from None
+            except TypeError as e:
+                raise ValueError(f"{w}stage {i}: {str(e).replace('Stage.__init__() ', '')}") from None
             except ValueError as e: raise ValueError(f"{w}stage {i}: {e}") from None
         stages = tuple(stage(i, s) for i, s in enumerate(self.stages))
         if not stages or not all(isinstance(s, Stage) for s in stages):
@@ -267,12 +284,14 @@ class Recipe:
         if self.splitter not in ('blocks', 'fastai'):
             raise ValueError(f"recipe {self.name!r}: splitter must be 'blocks' or 'fastai'")
         if not (self.init is None or (isinstance(self.init, str) and self.init not in ('', 'run:'))):
-            raise ValueError(f"recipe {self.name!r}: init is 'run:RUN_ID' or the path of a weights file, not {self.init!r}")
+            raise ValueError(f"recipe {self.name!r}: init is 'run:RUN_ID' or the path of a weights file, "
+                             f"not {self.init!r}")
         if not all(isinstance(g, int) and not isinstance(g, bool) for g in self.reinit):
             raise ValueError(f"recipe {self.name!r}: reinit lists parameter-group indices, not {self.reinit!r}")
         object.__setattr__(self, 'reinit', tuple(self.reinit))
         if self.epochs > LIMITS['epochs']:
-            raise ValueError(f"{w}{self.epochs} epochs in all: at most {LIMITS['epochs']} (tunelab.recipes.LIMITS['epochs'] widens it)")
+            raise ValueError(f"{w}{self.epochs} epochs in all: at most {LIMITS['epochs']} "
+                             f"(tunelab.recipes.LIMITS['epochs'] widens it)")
 
     @property
     def epochs(self) -> int: return sum(s.epochs for s in self.stages)
@@ -293,7 +312,8 @@ def from_json(cls:Recipe, s:str) -> Recipe: return cls.from_dict(json.loads(s))
 # %% ../nbs/03_recipes.ipynb #4bcc0238
 @patch
 def __str__(self:Recipe):
-    bn = 'BatchNorm frozen (eval)' if self.bn_eval else 'BatchNorm trainable' if self.train_bn else 'BatchNorm weights frozen'
+    bn = ('BatchNorm frozen (eval)' if self.bn_eval else 'BatchNorm trainable' if self.train_bn
+          else 'BatchNorm weights frozen')
     aug = ', '.join(f"{k}={v}" for k, v in self.aug.items()) if isinstance(self.aug, dict) else self.aug
     cbs = ''.join(f", {c['name']}({', '.join(f'{k}={v}' for k, v in c.items() if k != 'name')})" for c in self.cbs)
     w = f"body from {self.init}" if self.init else 'ImageNet weights' if self.pretrained else 'random weights'
@@ -316,7 +336,8 @@ def validate(self:Recipe, n_groups:int):
         except ValueError as e: raise ValueError(f"recipe {self.name!r}, stage {i}: {e}") from None
     bad = [g for g in self.reinit if not -n_groups <= g < n_groups]
     if bad:
-        raise ValueError(f"recipe {self.name!r}: reinit group(s) {bad} out of range: the model has {n_groups} parameter groups")
+        raise ValueError(f"recipe {self.name!r}: reinit group(s) {bad} out of range: "
+                         f"the model has {n_groups} parameter groups")
 
 @patch
 def stage_of(self:Recipe, epoch:int) -> tuple[int, int]:
@@ -331,7 +352,7 @@ def stage_of(self:Recipe, epoch:int) -> tuple[int, int]:
 @patch
 @delegates(tune_learner, but=['arch', 'splitter', 'train_bn'])
 def learner(self:Recipe, dls, pretrained:bool|None=None, **kwargs) -> Learner:
-    "`tune_learner` with this recipe's backbone, splitter and BatchNorm policy (`pretrained`: default the recipe's), checked."
+    "`tune_learner` with the recipe's backbone, splitter, BatchNorm policy and (by default) `pretrained`, checked."
     learn = tune_learner(dls, self.arch, pretrained=self.pretrained if pretrained is None else pretrained,
                          splitter=self.splitter, train_bn=self.train_bn, **kwargs)
     self.validate(len(learn.splitter(learn.model)))
@@ -350,20 +371,22 @@ def compare_recipes(*recipes) -> pd.DataFrame:
 
 # %% ../nbs/03_recipes.ipynb #69213564
 def linear_probe(epochs:int=4, lr:float=2e-3, arch:str='efficientnet_lite0') -> Recipe:
-    "Feature extraction: only the head trains on the unaugmented images; the body, BatchNorm included, stays as pretrained."
+    "Feature extraction: only the head trains on unaugmented images; the body, BatchNorm included, stays as pretrained."
     return Recipe('linear_probe', (Stage(epochs, train=1, lr=lr),), arch=arch, aug='none', train_bn=False, bn_eval=True,
-                  description='a new head on fixed pretrained features (Keras-style BatchNorm, no augmentation: cacheable)')
+                  description='a new head on fixed pretrained features '
+                              '(Keras-style BatchNorm, no augmentation: cacheable)')
 
 # %% ../nbs/03_recipes.ipynb #d3bb0bea
 def fastai_fine_tune(epochs:int=4, base_lr:float=2e-3, freeze_epochs:int=1, lr_mult:float=100,
                      arch:str='efficientnet_lite0') -> Recipe:
-    "fastai's `Learner.fine_tune`, stage for stage: head for `freeze_epochs`, then all groups at slice(base_lr/2/lr_mult, base_lr/2)."
+    "fastai's `Learner.fine_tune` as stages: head for `freeze_epochs`, then all at slice(base_lr/2/lr_mult, base_lr/2)."
     if epochs <= freeze_epochs:
         raise ValueError(f"fine_tune needs more epochs ({epochs}) than freeze_epochs ({freeze_epochs})")
     return Recipe('fine_tune', (Stage(freeze_epochs, train=1, lr=base_lr, spread='fastai', pct_start=0.99),
-                                Stage(epochs - freeze_epochs, 'all', lr=base_lr/2, spread='geometric', lr_min=base_lr/2/lr_mult,
-                                      pct_start=0.3, div=5.0)),
-                  arch=arch, description="fastai's fine_tune: one frozen epoch, then everything with discriminative rates")
+                                Stage(epochs - freeze_epochs, 'all', lr=base_lr/2, spread='geometric',
+                                      lr_min=base_lr/2/lr_mult, pct_start=0.3, div=5.0)),
+                  arch=arch,
+                  description="fastai's fine_tune: one frozen epoch, then everything with discriminative rates")
 
 # %% ../nbs/03_recipes.ipynb #e7d7b64c
 def full_fine_tune(epochs:int=4, lr:float=1e-3, arch:str='efficientnet_lite0') -> Recipe:
@@ -373,25 +396,27 @@ def full_fine_tune(epochs:int=4, lr:float=1e-3, arch:str='efficientnet_lite0') -
 
 # %% ../nbs/03_recipes.ipynb #126ca42d
 def gradual_unfreezing(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, arch:str='efficientnet_lite0',
-                       n_groups:int=9             # the model's parameter groups (9 for the Lite backbones' per-block split)
+                       n_groups:int=9             # the model's parameter groups (9 for Lite backbones' per-block split)
                       ) -> Recipe:
-    "ULMFiT: the head first, then one more group per epoch, each lower group's rate the one above ÷ 2.6; everything at the end."
+    "ULMFiT: head first, then one more group per epoch, each lower group's rate the one above ÷ 2.6; all at the end."
     if epochs < 2: raise ValueError(f"gradual unfreezing needs at least 2 epochs, got {epochs}")
     steps = min(epochs - 2, n_groups - 2)             # epochs with 2 .. n_groups-1 groups training
     stages = ([Stage(1, train=1, lr=lr)]
               + [Stage(1, train=k + 1, lr=lr, spread='ulmfit', lr_factor=lr_factor) for k in range(1, steps + 1)])
-    last = Stage(epochs - 1 - steps, 'all', lr=lr/2, spread='ulmfit', lr_factor=lr_factor)   # every group: the epochs left
+    # every group: the epochs left
+    last = Stage(epochs - 1 - steps, 'all', lr=lr/2, spread='ulmfit', lr_factor=lr_factor)
     return Recipe('gradual_unfreezing', tuple(stages + [last]),
                   arch=arch, description='ULMFiT: unfreeze one more group per epoch, discriminative rates ÷2.6')
 
 # %% ../nbs/03_recipes.ipynb #04c270f1
 def ulmfit(epochs:int=4, lr:float=2e-3, lr_factor:float=2.6, schedule:tuple|None=None, arch:str='efficientnet_lite0'):
-    "ULMFiT inside one one-cycle fit (lesson 07's `GradualUnfreeze`): head first, groups join from the top, rates ÷`lr_factor`."
+    "ULMFiT in one one-cycle fit (`GradualUnfreeze`): head first, then groups from the top, rates ÷`lr_factor`."
     if epochs < 2: raise ValueError(f"ulmfit needs at least 2 epochs, got {epochs}")
     schedule = schedule or tuple([1] + [round(1 + 8 * (i / (epochs - 1))) for i in range(1, epochs - 1)] + ['all'])
     return Recipe('ulmfit', (Stage(epochs, train=1, lr=lr, spread='ulmfit', lr_factor=lr_factor, unfreeze=schedule),),
                   arch=arch,
-                  description=f"ULMFiT: one one-cycle fit, groups unfrozen per epoch {schedule}, rates ÷{lr_factor:g} per group")
+                  description=f"ULMFiT: one one-cycle fit, groups unfrozen per epoch {schedule}, "
+                              f"rates ÷{lr_factor:g} per group")
 
 # %% ../nbs/03_recipes.ipynb #61a3c011
 def standard_recipes(epochs:int=4, arch:str='efficientnet_lite0') -> list:
@@ -400,10 +425,11 @@ def standard_recipes(epochs:int=4, arch:str='efficientnet_lite0') -> list:
             gradual_unfreezing(epochs, arch=arch)]
 
 # %% ../nbs/03_recipes.ipynb #cf8ad889
-def lp_ft(epochs:int=4, probe_epochs:int=10, probe_lr:float=5e-3, lr:float=1e-4, arch:str='efficientnet_lite0') -> Recipe:
-    "LP-FT (Kumar et al. 2022): a linear probe trained to convergence (cacheable), then every group at a small rate from that head."
-    return Recipe('lp_ft', (Stage(probe_epochs, train=1, lr=probe_lr), Stage(epochs, 'all', lr=lr)), arch=arch, aug='none',
-                  train_bn=False, bn_eval=True,
+def lp_ft(epochs:int=4, probe_epochs:int=10, probe_lr:float=5e-3, lr:float=1e-4,
+          arch:str='efficientnet_lite0') -> Recipe:
+    "LP-FT (Kumar et al. 2022): linear probe to convergence (cacheable), then all groups at a small rate from its head."
+    return Recipe('lp_ft', (Stage(probe_epochs, train=1, lr=probe_lr), Stage(epochs, 'all', lr=lr)), arch=arch,
+                  aug='none', train_bn=False, bn_eval=True,
                   description='probe on fixed features, then all layers at ~10x less than full_fine_tune')
 
 # %% ../nbs/03_recipes.ipynb #1a4a9214
@@ -478,7 +504,7 @@ def init_version(recipe:Recipe) -> str|None:
 
 # %% ../nbs/03_recipes.ipynb #e8199954
 def load_body(learn:Learner, state:dict, source:str='init') -> int:
-    "Copy the body (names starting '0.') of `state` into `learn.model`, whose head stays as it is; the number of tensors copied."
+    "Copy `state`'s body (names starting '0.') into `learn.model`, head kept; the number of tensors copied."
     own = {k: v for k, v in learn.model.state_dict().items() if k.startswith('0.')}
     body = {k: v for k, v in state.items() if k.startswith('0.')}
     bad = sorted(k for k in own if k not in body or body[k].shape != own[k].shape)
@@ -489,9 +515,10 @@ def load_body(learn:Learner, state:dict, source:str='init') -> int:
 
 # %% ../nbs/03_recipes.ipynb #4765ff6b
 def reinit_groups(learn:Learner, groups) -> list:
-    "Put parameter groups `groups` (indices into `learn.splitter`'s groups) back to a random initialisation; the modules reset."
+    "Re-initialise parameter groups `groups` (indices of `learn.splitter`'s groups) at random; the modules reset."
     n = len(learn.splitter(learn.model))
-    if not all(-n <= g < n for g in groups): raise ValueError(f"groups {list(groups)}: the model has {n} parameter groups")
+    if not all(-n <= g < n for g in groups):
+        raise ValueError(f"groups {list(groups)}: the model has {n} parameter groups")
     groups = [g % n for g in groups]
     ids = {id(p) for i, g in enumerate(learn.splitter(learn.model)) if i in groups for p in g}
     bb = create_backbone(learn.arch, pretrained=False)
@@ -500,8 +527,10 @@ def reinit_groups(learn:Learner, groups) -> list:
     for name, m in learn.model.named_modules():
         own = list(m.parameters(recurse=False))
         if own and all(id(p) in ids for p in own):
-            src = dict(fresh_mods[name].named_parameters(recurse=False)) | dict(fresh_mods[name].named_buffers(recurse=False))
+            src = (dict(fresh_mods[name].named_parameters(recurse=False))
+                   | dict(fresh_mods[name].named_buffers(recurse=False)))
             with torch.no_grad():
-                for k, t in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False)): t.copy_(src[k])
+                for k, t in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False)):
+                    t.copy_(src[k])
             names.append(name)
     return names

@@ -33,7 +33,7 @@ def diverged_runs(df:pd.DataFrame) -> set:
 
 # %% ../nbs/04a_reports.ipynb #b62e0435
 def t_interval(x, conf:float=0.95) -> tuple:
-    "(mean, half-width of the `conf` confidence interval of the mean) of the values `x`, from Student's t; NaN width below 2 values."
+    "(mean of `x`, half-width of its `conf` confidence interval), from Student's t; NaN width below 2 values."
     x = np.asarray(x, dtype=float)
     if len(x) < 2: return (float(x.mean()) if len(x) else np.nan), np.nan
     return float(x.mean()), float(scipy.stats.t.ppf((1 + conf) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
@@ -41,18 +41,18 @@ def t_interval(x, conf:float=0.95) -> tuple:
 
 # %% ../nbs/04a_reports.ipynb #6e86db8f
 def scored_on(df:pd.DataFrame) -> str:
-    "The column a verdict is judged on: 'evaluation' when every run has a score on an evaluation set, else 'accuracy' (validation)."
+    "What a verdict is judged on: 'evaluation' if every run has an evaluation score, else 'accuracy' (validation)."
     return 'evaluation' if 'evaluation' in df and len(df) and df.evaluation.notna().all() else 'accuracy'
 
 def summarise(df:pd.DataFrame) -> pd.DataFrame:
-    "Per recipe and dataset: mean final accuracy over seeds ± `ci95` (95% interval), spread, time, parameters, diverged runs, data version; `evaluation` ± `eval_ci95` when scored."
+    "Per recipe/dataset: final accuracy (mean±`ci95`, spread), time, params, diverged, data version; `evaluation`±`eval_ci95`."
     f = final_results(df)
     f['diverged'] = f.run_id.isin(diverged_runs(df))
     if 'data_version' in f:
         n = f.groupby('dataset').data_version.nunique()
         if (n > 1).any():
-            raise ValueError(f"dataset {n.idxmax()!r} has results from {n.max()} data versions: summarise one comparison "
-                             "at a time (what run_experiments returns, or results.csv)")
+            raise ValueError(f"dataset {n.idxmax()!r} has results from {n.max()} data versions: "
+                             "summarise one comparison at a time (what run_experiments returns, or results.csv)")
     g = f.groupby(['dataset', 'recipe'])
     res = pd.DataFrame({'runs': g.size(), 'accuracy': g.accuracy.mean(),
                         'ci95': g.accuracy.agg(lambda x: t_interval(x)[1]), 'acc_std': g.accuracy.std(ddof=1),
@@ -62,7 +62,8 @@ def summarise(df:pd.DataFrame) -> pd.DataFrame:
     if 'data_version' in f: res['data_version'] = g.data_version.first()
     ev = scored_on(f) == 'evaluation'
     if ev: res['evaluation'], res['eval_ci95'] = g.evaluation.mean(), g.evaluation.agg(lambda x: t_interval(x)[1])
-    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds'] + ['evaluation'] * ev]   # per seed
+    res.attrs['finals'] = f[['run_id', 'dataset', 'recipe', 'seed', 'epoch', 'accuracy', 'seconds']
+                            + ['evaluation'] * ev]   # per seed
     return res.sort_values('accuracy', ascending=False)
 
 
@@ -83,11 +84,12 @@ MIN_SEEDS = 3          # a claim needs at least this many paired seeds
 CLIMBING = 0.01        # a recipe whose mean accuracy rose by more than this in its last epoch had not reached a plateau
 
 def paired_differences(df:pd.DataFrame, a:str, b:str,
-                       metric:str|None=None   # the column compared (default `scored_on(df)`: the evaluation set when scored)
+                       metric:str|None=None   # the column compared (default `scored_on(df)`: evaluation set if scored)
                       ) -> pd.DataFrame:
-    "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: the same split and seed, so a paired comparison."
+    "Final accuracy of recipe `a` minus recipe `b` per dataset and seed: same split and seed, so a paired comparison."
     f = final_results(df) if 'epoch' in df else df                  # per-epoch rows, or already one row per run
-    f = f.pivot_table(index=[c for c in ('dataset', 'seed') if c in f], columns='recipe', values=metric or scored_on(df))
+    f = f.pivot_table(index=[c for c in ('dataset', 'seed') if c in f], columns='recipe',
+                      values=metric or scored_on(df))
     return (f[a] - f[b]).dropna().rename('difference').reset_index()
 
 def paired_verdict(df:pd.DataFrame,          # per-epoch results (or final rows) of both recipes
@@ -96,24 +98,26 @@ def paired_verdict(df:pd.DataFrame,          # per-epoch results (or final rows)
                    min_seeds:int=MIN_SEEDS,  # fewer paired seeds than this establish nothing
                    metric:str|None=None      # the column compared (default `scored_on(df)`)
                   ) -> dict:
-    "`a` minus `b` paired by seed: mean, `conf` t-interval, per-seed range, whether it is established, and one line saying so."
+    "`a` minus `b` paired by seed: mean, `conf` t-interval, per-seed range, whether established, and a line saying so."
     metric = metric or scored_on(df)
     d = paired_differences(df, a, b, metric).difference
     n = len(d)
     m, h = t_interval(d, conf)
     lo, hi = (m - h, m + h) if n >= 2 else (np.nan, np.nan)
-    if n < min_seeds: verdict = f"not established: {n} paired seed{'' if n == 1 else 's'} (a claim needs at least {min_seeds})"
+    if n < min_seeds:
+        verdict = f"not established: {n} paired seed{'' if n == 1 else 's'} (a claim needs at least {min_seeds})"
     elif lo > 0: verdict = f"{a} ahead"
     elif hi < 0: verdict = f"{b} ahead"
     else: verdict = "not established: the interval includes zero"
     ci = f"{conf:.0%} CI {lo*100:+.1f} to {hi*100:+.1f}; " if n >= 2 else ''
     per = f"per seed {d.min()*100:+.1f} to {d.max()*100:+.1f}" if n else 'no shared seed'
-    line = f"{a} - {b}{' on the evaluation set' if metric == 'evaluation' else ''}: {m*100:+.1f} points over {n} paired seed{'' if n == 1 else 's'} ({ci}{per}): {verdict}"
+    line = (f"{a} - {b}{' on the evaluation set' if metric == 'evaluation' else ''}: {m*100:+.1f} points over {n} "
+            f"paired seed{'' if n == 1 else 's'} ({ci}{per}): {verdict}")
     return dict(a=a, b=b, seeds=n, mean=m, lo=lo, hi=hi, d_min=d.min() if n else np.nan, d_max=d.max() if n else np.nan,
                 established=n >= min_seeds and (lo > 0 or hi < 0), line=line)
 
 def last_epoch_gain(df:pd.DataFrame, recipe:str) -> float:
-    "Mean over seeds of `recipe`'s accuracy gain in its last epoch (NaN for one-epoch runs): above `CLIMBING`, no plateau yet."
+    "Mean over seeds of `recipe`'s last-epoch accuracy gain (NaN for one-epoch runs): above `CLIMBING`, no plateau yet."
     r = df[df.recipe == recipe].sort_values('epoch')
     g = r.groupby('run_id').accuracy.apply(lambda s: s.iloc[-1] - s.iloc[-2] if len(s) > 1 else np.nan)
     return float(g.mean()) if g.notna().any() else np.nan
@@ -122,17 +126,18 @@ def last_epoch_gain(df:pd.DataFrame, recipe:str) -> float:
 TIE = 1e-6   # accuracies within this of the baseline tie with it (the store keeps float32; a baseline is a float64)
 
 def qualifying(summary:pd.DataFrame, majority:float) -> tuple:
-    "(the recipes that may be ranked: not diverged, strictly above the majority-class baseline; a note naming the diverged ones)"
+    "(rankable recipes: not diverged, strictly above the majority-class baseline; a note naming the diverged ones)"
     s = summary.reset_index()
     diverged = s[s.diverged > 0].recipe.tolist()
     above = s.accuracy.astype('float64') - float(np.float32(majority)) > TIE        # one precision, then a margin
-    return s[(s.diverged == 0) & above], (f"; not ranked, loss became NaN/inf: {', '.join(diverged)}" if diverged else '')
+    return s[(s.diverged == 0) & above], (f"; not ranked, loss became NaN/inf: {', '.join(diverged)}"
+                                          if diverged else '')
 
 def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
                 majority:float,        # the majority-class baseline (`baselines`)
-                df:pd.DataFrame|None=None # the per-epoch results (default: the final rows `summarise` keeps in `summary.attrs`)
+                df:pd.DataFrame|None=None # per-epoch results (default: `summary.attrs['finals']`, kept by `summarise`)
                ) -> tuple:
-    "(name or None, one line): the winner, named only when it qualifies, beats the runner-up by an established `paired_verdict` and neither was still climbing."
+    "(name|None, line): the leader if it qualifies, wins an established `paired_verdict` and neither still climbs."
     ok, note = qualifying(summary, majority)
     base = f"majority-class baseline {majority:.1%}{note}"
     if ok.empty: return None, f"no recipe beat the majority-class baseline ({majority:.1%}){note}"
@@ -142,7 +147,8 @@ def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
     ev = scored_on(s) == 'evaluation'     # ranked on validation (a choice), judged on evaluation
     acc = lambda row: row.evaluation if ev else row.accuracy
     ci = b.eval_ci95 if ev else b.ci95
-    mean = (f"{acc(b):.1%}{' on the evaluation set' if ev else ''} (mean of {int(b.runs)} seed{'s' if b.runs > 1 else ''}"
+    mean = (f"{acc(b):.1%}{' on the evaluation set' if ev else ''} "
+            f"(mean of {int(b.runs)} seed{'s' if b.runs > 1 else ''}"
             + (f", 95% CI ±{ci:.1%})" if b.runs > 1 else ')'))
     if rivals.empty: return b.recipe, f"the only recipe: {b.recipe} at {mean}; {base}"
     r = rivals.iloc[0]
@@ -154,12 +160,13 @@ def best_recipe(summary:pd.DataFrame,  # `summarise`'s table
     rising = ', '.join(f"{n} still rose {g*100:.1f} points in its last epoch" for n, g in climbing.items())
     lead = f"{b.recipe} {acc(b):.1%} vs {r.recipe} {acc(r):.1%}" + (' on the evaluation set' if ev else '')
     if v['seeds'] < MIN_SEEDS:
-        return None, (f"not established: {lead} from {v['seeds']} paired seed{'s' if v['seeds'] != 1 else ''}; a claim needs "
-                      f"at least {MIN_SEEDS} (use --seeds {MIN_SEEDS})" + (f", and {rising} (more --epochs)" if rising else '')
-                      + f"; {base}")
+        return None, (f"not established: {lead} from {v['seeds']} paired seed{'s' if v['seeds'] != 1 else ''}; "
+                      f"a claim needs at least {MIN_SEEDS} (use --seeds {MIN_SEEDS})"
+                      + (f", and {rising} (more --epochs)" if rising else '') + f"; {base}")
     if not v['established']: return None, f"the top recipes are not distinguishable: {v['line']}; {base}"
     if climbing:
-        return None, f"not established: {v['line']}, but {rising}: train to a plateau (more --epochs) before ranking; {base}"
+        return None, (f"not established: {v['line']}, but {rising}: "
+                      f"train to a plateau (more --epochs) before ranking; {base}")
     return b.recipe, f"best here: {b.recipe} at {mean}, ahead of {r.recipe}: {v['line']}; {base}"
 
 # %% ../nbs/04a_reports.ipynb #85be8e7d
@@ -178,11 +185,12 @@ def gap_vs_spread(summary:pd.DataFrame,  # `summarise`'s table, for one dataset
 RATE_FACTORS = (0.3, 1, 3)   # the default grid: every stage's rates times each factor
 
 def with_rate(recipe:Recipe, factor:float) -> Recipe:
-    "`recipe` with every stage's rates (`lr`, and `lr_min` where set) times `factor`, named NAME-lrxFACTOR (factor 1: `recipe`)."
+    "`recipe` with each stage's `lr` (and `lr_min` if set) times `factor`, named NAME-lrxFACTOR (factor 1: `recipe`)."
     if factor == 1: return recipe
     if not factor > 0: raise ValueError(f"rate factor {factor!r} must be positive")
     factor = float(factor)                  # a numpy number would reach fastai's optimizer as a list of rates
-    stages = tuple(replace(s, lr=s.lr * factor, lr_min=s.lr_min * factor if s.lr_min else s.lr_min) for s in recipe.stages)
+    stages = tuple(replace(s, lr=s.lr * factor, lr_min=s.lr_min * factor if s.lr_min else s.lr_min)
+                   for s in recipe.stages)
     return replace(recipe, name=f"{recipe.name}-lrx{factor:g}".replace('.', '_'), stages=stages)
 
 def rate_grid(recipes:list, factors=RATE_FACTORS) -> list:
@@ -193,13 +201,15 @@ def pick_rates(df:pd.DataFrame,        # the grid's results (`run_experiments(ra
                recipes:list, factors=RATE_FACTORS) -> tuple:
     "(each recipe at its chosen factor, the table): the factor whose runs end with the best mean validation accuracy."
     f, bad = final_results(df), diverged_runs(df)
-    rows = [dict(recipe=r.name, factor=x, accuracy=g.accuracy.mean() if len(g) and not g.run_id.isin(bad).any() else np.nan,
-                 runs=len(g)) for r in recipes for x in factors for g in [f[f.recipe == with_rate(r, x).name]]]
+    rows = [dict(recipe=r.name, factor=x,
+                 accuracy=g.accuracy.mean() if len(g) and not g.run_id.isin(bad).any() else np.nan, runs=len(g))
+            for r in recipes for x in factors for g in [f[f.recipe == with_rate(r, x).name]]]
     t = pd.DataFrame(rows)
     chosen, notes = [], []
     for r in recipes:
         g = t[t.recipe == r.name]
-        if g.accuracy.isna().all(): raise ValueError(f"pick_rates: no finished, non-diverged run of {r.name!r} in the grid")
+        if g.accuracy.isna().all():
+            raise ValueError(f"pick_rates: no finished, non-diverged run of {r.name!r} in the grid")
         x = float(g.factor[g.accuracy.idxmax()])
         chosen.append(with_rate(r, x))
         notes.append(f"{r.name}: x{x:g}" + (" (at the edge of the grid: the best rate may lie beyond it)"
@@ -214,10 +224,11 @@ def run_at_own_rates(recipes:list,          # the recipes to compare
                      factors=RATE_FACTORS,  # the rate grid, run on the first seed
                      **kwargs               # to `run_experiments` (out, img_size, evaluation, workers, ...)
                     ) -> pd.DataFrame:
-    "Each recipe at its own rate: `rate_grid` on the first seed, `pick_rates` on validation, then every seed at that rate."
+    "Each recipe at its own rate: `rate_grid` on the first seed, `pick_rates` on validation, all seeds at that rate."
     from tunelab.runner import run_experiments
     seeds = list(seeds)
-    chosen, table = pick_rates(run_experiments(rate_grid(recipes, factors), datasets, seeds=seeds[:1], **kwargs), recipes, factors)
+    chosen, table = pick_rates(run_experiments(rate_grid(recipes, factors), datasets, seeds=seeds[:1], **kwargs),
+                               recipes, factors)
     print(table.attrs['line'])
     df = run_experiments(chosen, datasets, seeds=seeds, **kwargs)
     df.attrs['rates'] = table
@@ -240,7 +251,7 @@ def show_baseline(ax, baseline:dict|None, vertical:bool=True):
 
 # %% ../nbs/04a_reports.ipynb #eb10f7b2
 def plot_results(df:pd.DataFrame, ax=None, baseline:dict|None=None, metric:str|None=None):
-    "Final accuracy per recipe (`metric`, default `scored_on(df)`): each seed a dot, the mean with its 95% t-interval; `baseline`: lines."
+    "Final `metric` (default `scored_on(df)`) per recipe: seeds as dots, mean with 95% t-interval; `baseline` as lines."
     import seaborn as sns, matplotlib.pyplot as plt
     f, metric = final_results(df), metric or scored_on(df)
     order = f.groupby('recipe')[metric].mean().sort_values(ascending=False).index

@@ -39,7 +39,7 @@ def train_step_seconds(model:nn.Module, xb, yb,
 def interleaved(fns:dict,        # name -> a function returning seconds (or a dict with 'seconds')
                 rounds:int=3     # calls of each
                ) -> dict:
-    "Call the functions in turn (A, B, A, B, ...) `rounds` times; the median of each, so a busy machine slows all alike."
+    "Call the functions in turn (A, B, A, B, ...) `rounds` times; median of each, so a busy machine slows all alike."
     res = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items(): res[k].append(f())
@@ -47,7 +47,7 @@ def interleaved(fns:dict,        # name -> a function returning seconds (or a di
 
 # %% ../nbs/11_speed.ipynb #a13a69f7
 def fastai_learner(dls, arch:str='efficientnet_lite0', pretrained:bool=True) -> Learner:
-    "A plain fastai `Learner` for `arch` on `dls` (frozen if pretrained): no channels-last, no cache, fastai's splitter."
+    "A plain fastai `Learner`, `arch` on `dls` (frozen if pretrained): no channels-last, no cache, fastai's splitter."
     backbone = create_backbone(arch, pretrained)
     if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)):
         dls.add_tfms([Normalize.from_stats(*_backbone_stats(backbone))], 'after_batch')

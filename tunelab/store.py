@@ -21,23 +21,26 @@ __all__ = ['COLUMNS', 'RUN_COLUMNS', 'EVALUATION_COLUMNS', 'ResultStore', 'atomi
 # %% ../nbs/03b_store.ipynb #5d236fe0
 COLUMNS = ['run_id', 'recipe', 'dataset', 'arch', 'seed', 'epoch', 'stage', 'train_loss', 'valid_loss', 'accuracy',
            'seconds', 'trainable_params', 'lr_head']
-RUN_COLUMNS = dict(data_version='TEXT', threads='INTEGER', device='TEXT', content='TEXT')   # added to `runs` after its first version
+# added to `runs` after its first version
+RUN_COLUMNS = dict(data_version='TEXT', threads='INTEGER', device='TEXT', content='TEXT')
 EVALUATION_COLUMNS = dict(content='TEXT')          # added to `evaluations` after its first version
 
 class ResultStore:
-    "Results in an SQLite file: a row per run and epoch; each run's status, recipe, data version, content digest and where it ran (torch threads, device); each comparison's runs; scores on evaluation sets."
+    "SQLite store: epoch rows; runs (status, recipe, data version, digest, threads, device); comparisons; evaluations."
     def __init__(self, path:Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, seed INTEGER, "
-                       "recipe_json TEXT, status TEXT, updated REAL, data_version TEXT, threads INTEGER, device TEXT, content TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, recipe TEXT, dataset TEXT, "
+                       "seed INTEGER, recipe_json TEXT, status TEXT, updated REAL, data_version TEXT, "
+                       "threads INTEGER, device TEXT, content TEXT)")
             have = [c[1] for c in db.execute("PRAGMA table_info(runs)")]
-            for col, kind in RUN_COLUMNS.items():                          # a store from before these columns gains them
+            # a store from before these columns gains them
+            for col, kind in RUN_COLUMNS.items():
                 if col not in have: db.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
-            db.execute("CREATE TABLE IF NOT EXISTS epochs (run_id TEXT, recipe TEXT, dataset TEXT, arch TEXT, seed INTEGER, "
-                       "epoch INTEGER, stage INTEGER, train_loss REAL, valid_loss REAL, accuracy REAL, seconds REAL, "
-                       "trainable_params INTEGER, lr_head REAL, PRIMARY KEY (run_id, epoch))")
+            db.execute("CREATE TABLE IF NOT EXISTS epochs (run_id TEXT, recipe TEXT, dataset TEXT, arch TEXT, "
+                       "seed INTEGER, epoch INTEGER, stage INTEGER, train_loss REAL, valid_loss REAL, accuracy REAL, "
+                       "seconds REAL, trainable_params INTEGER, lr_head REAL, PRIMARY KEY (run_id, epoch))")
             db.execute("CREATE TABLE IF NOT EXISTS comparisons (comparison TEXT PRIMARY KEY, label TEXT, started REAL)")
             db.execute("CREATE TABLE IF NOT EXISTS comparison_runs (comparison TEXT, run_id TEXT, "
                        "PRIMARY KEY (comparison, run_id))")
@@ -60,21 +63,22 @@ def status(self:ResultStore, run_id:str) -> str|None:
     return r[0] if r else None
 
 @patch
-def start(self:ResultStore, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0, data_version:str|None=None,
-          device:str='cpu',    # where it trains ('cpu', 'cuda', ...): with this process's torch threads, kept with the run
-          content:str|None=None): # `content_digest` of its images: what the data version (names, sizes, times) cannot see
-    "Mark `run_id` running, keeping only its first `keep_epochs` epoch rows; record the torch threads and device it runs with."
+def start(self:ResultStore, run_id:str, recipe:Recipe, dataset:str, seed:int, keep_epochs:int=0,
+          data_version:str|None=None,
+          device:str='cpu',       # where it trains ('cpu', 'cuda', ...): kept with the run and its torch threads
+          content:str|None=None): # its images' `content_digest`: what the data version (names, sizes, times) cannot see
+    "Mark `run_id` running, keeping its first `keep_epochs` epoch rows only; record its torch threads and device."
     import torch
     with self._db() as db:
-        db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, data_version, "
-                   "threads, device, content) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        db.execute("INSERT OR REPLACE INTO runs (run_id, recipe, dataset, seed, recipe_json, status, updated, "
+                   "data_version, threads, device, content) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                    (run_id, recipe.name, dataset, seed, recipe.to_json(), 'running', time.time(), data_version,
                     torch.get_num_threads(), device, content))
         db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, keep_epochs))
 
 @patch
 def content(self:ResultStore, run_id:str) -> str|None:
-    "The `content_digest` of the images run `run_id` trained on; None for a run never started or kept before digests were."
+    "The `content_digest` of the images run `run_id` trained on; None if never started or kept before digests were."
     with self._db() as db: r = db.execute("SELECT content FROM runs WHERE run_id=?", (run_id,)).fetchone()
     return r[0] if r else None
 
@@ -100,9 +104,10 @@ def results(self:ResultStore, run_ids=None) -> pd.DataFrame:
 
 @patch
 def runs(self:ResultStore) -> pd.DataFrame:
-    "A row per run: its status, data version, and the torch threads and device it trained with (results differ across them)."
+    "A row per run: its status, data version, torch threads and device it trained with (results differ across them)."
     with self._db() as db:
-        return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version, threads, device FROM runs", db)
+        return pd.read_sql_query("SELECT run_id, recipe, dataset, seed, status, data_version, threads, device "
+                                 "FROM runs", db)
 
 
 # %% ../nbs/03b_store.ipynb #b7427658
@@ -135,7 +140,7 @@ def add_evaluation(self:ResultStore, run_id:str, name:str, data_version:str, acc
 
 @patch
 def evaluation(self:ResultStore, run_id:str, data_version:str, content:str|None=None) -> float|None:
-    "Run `run_id`'s accuracy on the evaluation set of `data_version`; None if never scored there, or scored on other `content`."
+    "Run `run_id`'s accuracy on the evaluation set of `data_version`; None if never scored there or on other `content`."
     with self._db() as db:
         r = db.execute("SELECT accuracy, content FROM evaluations WHERE run_id=? AND data_version=?",
                        (run_id, data_version)).fetchone()
@@ -149,8 +154,9 @@ def evaluations(self:ResultStore, run_ids=None) -> pd.DataFrame:
 
 # %% ../nbs/03b_store.ipynb #3288f364
 def atomic_write(path:Path, data) -> Path:
-    "Write `data` (bytes) to `path` through a temporary file renamed into place: on any failure, no file is left behind."
-    path = Path(path); tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{path.suffix}.tmp")   # one per writer
+    "Write `data` (bytes) to `path` via a temporary file renamed into place: on any failure, no file is left behind."
+    # one per writer
+    path = Path(path); tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{path.suffix}.tmp")
     try: tmp.write_bytes(data); os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
@@ -161,7 +167,7 @@ def atomic_write(path:Path, data) -> Path:
 
 # %% ../nbs/03b_store.ipynb #4157e780
 class OutFolderError(ValueError):
-    "The output folder cannot take results: a file in its place, inside the data, not writable, or in use by another tunelab."
+    "The output folder cannot take results: a file in its place, in the data, unwritable, or in use by another tunelab."
 
 def _inside(a:Path, b:Path) -> bool: a, b = Path(a).resolve(), Path(b).resolve(); return a == b or b in a.parents
 
@@ -169,13 +175,13 @@ def check_out_folder(out:Path,         # the output folder (made if missing)
                      data=(),          # image folders it must not be inside
                      create:bool=True  # False: only the checks that touch nothing on disk
                     ) -> Path:
-    "Raise `OutFolderError` unless `out` is (or can be made) a writable folder outside every folder of `data`; leaves nothing behind."
+    "`OutFolderError` unless `out` is (or can be made) a writable folder outside all of `data`; leaves nothing behind."
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutFolderError(f"output folder {out} is a file, not a folder: give another --out")
     for d in data:
-        if _inside(out, d): raise OutFolderError(f"output folder {out} is inside the data folder {d}: its files would be read as "
-                                                 "images of a class; give an --out outside the data")
+        if _inside(out, d): raise OutFolderError(f"output folder {out} is inside the data folder {d}: its files "
+                                                 "would be read as images of a class; give an --out outside the data")
     if not create: return out
     new = [p for p in (out, *out.parents) if not p.exists()]          # made here, so removed again on failure
     try:
@@ -194,7 +200,7 @@ _held = {}   # this process's locks: resolved folder -> [lock file, depth], so n
 
 @contextmanager
 def out_lock(out:Path):
-    "Hold an exclusive lock on the folder `out` (`out/.lock`) while the block runs; another process gets `OutFolderError` at once."
+    "Hold an exclusive lock on `out` (`out/.lock`) while the block runs; another process gets `OutFolderError` at once."
     key = Path(out).resolve()
     if key in _held: _held[key][1] += 1
     else:
@@ -203,7 +209,8 @@ def out_lock(out:Path):
             if fcntl is not None: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             who = f.read().strip(); f.close()
-            raise OutFolderError(f"output folder {out} is in use by another tunelab{f' (process {who})' if who else ''}: "
+            raise OutFolderError(f"output folder {out} is in use by another tunelab"
+                                 f"{f' (process {who})' if who else ''}: "
                                  "wait for it to finish, or give another --out") from None
         f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
         _held[key] = [f, 1]
