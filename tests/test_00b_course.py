@@ -20,7 +20,7 @@ def test_00b_course_00_setup():
 
 def test_00b_course_01_lesson_size():
     "nbs/00b_course.ipynb, section 'lesson_size': its testable cells, in order."
-    global SIZE, a, b, d, evidence, full, old, old_r, pick, shared, smoke
+    global SIZE, a, b, d, evidence, full, made, old, old_r, pick, shared, smoke, subprocess, sys
     _sections.before(1)
     # --- cell 5 ---
     SIZE = lesson_size()
@@ -63,6 +63,10 @@ def test_00b_course_01_lesson_size():
     finally:
         os.environ.pop('TUNELAB_RESULTS', None)
         if shared: os.environ['TUNELAB_RESULTS'] = shared
+    import subprocess, sys
+    made = subprocess.run([sys.executable, '-c', 'from tunelab.course import scratch_dir; d = scratch_dir(); (d/"f").write_text("x"); print(d)'],
+                          capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    test_eq((Path(made).name.startswith('tunelab_'), Path(made).exists()), (True, False))    # there while it ran, gone at exit
     _sections.done('test_00b_course_01_lesson_size')
 
 

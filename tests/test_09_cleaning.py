@@ -11,11 +11,11 @@ _sections = Sections()   # lets a section selected alone run the ones before it
 
 def test_09_cleaning_00_setup():
     "nbs/09_cleaning.ipynb, section 'setup': its testable cells, in order."
-    global SIZE, done_with, lesson_out, lesson_size, show_source, test_close, test_eq, test_fail, test_ne
+    global SIZE, done_with, lesson_out, lesson_size, scratch_dir, show_source, test_close, test_eq, test_fail, test_ne
     # --- cell 3 ---
     from fastcore.test import test_eq, test_fail, test_ne, test_close
     # --- cell 4 ---
-    from tunelab.course import lesson_size, lesson_out, done_with, show_source
+    from tunelab.course import lesson_size, lesson_out, done_with, scratch_dir, show_source
     SIZE = lesson_size()
     _sections.done('test_09_cleaning_00_setup')
 
@@ -35,9 +35,8 @@ def test_09_cleaning_01_duplicates_exact_and_near():
     test_eq(file_md5(tmp_h/'ramp.png'), file_md5(tmp_h/'copy.png')); test_ne(file_md5(tmp_h/'ramp.png'), file_md5(tmp_h/'mirror.png'))
     test_eq(_popcount(np.array([0, 1, 6, 2**64 - 1], dtype=np.uint64)).tolist(), [0, 1, 2, 64])   # bits that differ, per pair
     # --- cell 8 ---
-    import tempfile
     from tunelab.data import animal_silhouettes, render_shape, SHIFTS
-    tmp = Path(tempfile.mkdtemp())
+    tmp = scratch_dir('tunelab_09_')          # removed when the kernel exits: the widget below keeps its files after Run All
     sil = animal_silhouettes(200)
     src = sorted((sil/'cat').iterdir())[:3] + sorted((sil/'dog').iterdir())[:3]
     d = tmp/'dups'
@@ -289,7 +288,7 @@ def test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment():
           else f"{back['mean']*100:+.1f} points, not established over {back['seeds']} seeds: a small effect needs more seeds (5) to be claimed"))
     test_eq((review.candidates == len(flipped)).all(), True)
     test_fail(lambda: inject_label_noise(train_files, SILHOUETTE_CLASSES, frac=1.5), contains='frac=1.5')
-    shutil.rmtree(tmp); done_with(out)
+    done_with(out)
     _sections.done('test_09_cleaning_06_experiment_inject_wrong_labels_lose_accu_experiment')
 
 

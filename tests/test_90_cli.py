@@ -379,13 +379,31 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
 
 def test_90_cli_07_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
-    global res
+    global base, cmd, fake, piped, re, res, said, so, tmp_b, two
     _sections.before(7)
     # --- cell 39 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
     # --- cell 40 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res
+    tmp_b = Path(tempfile.mkdtemp()); two = tiny_folder(tmp_b/'two')
+    base = baselines(two)
+    fake = lambda *a, **k: dict(arch='efficientnet_lite0', pretrained=True, epochs=2, images=16, size=16, accuracy=base['majority'],
+                                valid_loss=0.69, seconds=1.0, seed=42)
+    with mock.patch.dict(finetune_command.__globals__, finetune_result=fake), contextlib.redirect_stdout(io.StringIO()) as so:
+        finetune_command(_parser().parse_args(['finetune', '--data', str(two), '--epochs', '1']))
+    said = so.getvalue().strip().splitlines()[-1]
+    assert f"reached {base['majority']:.1%} validation accuracy" in said and 'NOT above the majority-class baseline' in said, said
+    assert 'NOT' not in against_baseline(base['majority'] + 0.01, base), against_baseline(base['majority'] + 0.01, base)
+    shutil.rmtree(tmp_b)
+
+    # off a terminal (a file, a CI log) the command draws no bars: one line per epoch, no carriage-return frames
+    import re
+    cmd = [sys.executable, '-m', 'tunelab.cli', 'finetune', '--n-per-class', '10', '--epochs', '1', '--img-size', '16']
+    piped = subprocess.run(cmd, capture_output=True, text=True)
+    test_eq(piped.returncode, 0)
+    assert not re.search(r'\|[█-]{10,}\|', piped.stdout), piped.stdout[:500]          # no bar frames ...
+    assert piped.stdout.count('train_loss') == 2, piped.stdout                           # ... but both fits' epoch tables
     _sections.done('test_90_cli_07_the_main_job_and_tunelab_finetune')
 
 

@@ -45,7 +45,7 @@ def test_index_00_notebooks():
         what = (f"`tunelab.{n['module']}`: " + what) if n['module'] else 'nothing of its own'
         if n['shows']: what += '; shows ' + ', '.join(f'`{x}`' for x in n['shows'])
         badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB}{n['nb']})"
-        return f"| {badge} | [{n['num']} {n['title']}](nbs/{n['nb']}) | {wing} | {what} |"
+        return f"| {badge} | [{n['num']} {n['title']}]({n['nb']}) | {wing} | {what} |"   # relative to this notebook
 
     Markdown('\n'.join(['| | notebook | wing | exports |', '|---|---|---|---|'] + [_row(n) for n in NOTEBOOKS]))
     _sections.done('test_index_00_notebooks')
@@ -53,7 +53,7 @@ def test_index_00_notebooks():
 
 def test_index_01_where_things_live():
     "nbs/index.ipynb, section 'where_things_live': its testable cells, in order."
-    global Path, ast, mods, test_eq, tunelab, tunelab_imports
+    global Path, WIDGET, ast, dumps, links, local, mods, test_eq, tunelab, tunelab_imports
     _sections.before(1)
     # --- cell 1 ---
     import ast, tunelab
@@ -74,6 +74,19 @@ def test_index_01_where_things_live():
     test_eq({m: sorted(mods[m] - {'core'}) for m in COURSE_MODULES}, {'course': []})   # the course module builds on core alone
     test_eq({m: sorted(mods[m] & LESSON_MODULES) for m in TOOLKIT_MODULES if mods[m] & LESSON_MODULES}, {})   # no upward import
     test_eq([n['nb'] for n in NOTEBOOKS if n['module'] and n['module'] != n['name']], [])   # every notebook is named after its module
+    # --- cell 3 ---
+    # every link in the notebooks' text is written relative to the notebook it is in, and opens from there (Jupyter, Colab);
+    # tools/make_readme.py rewrites the index's for README.md and checks that they open from the repository's root
+    links = [(n['nb'], t) for n in NOTEBOOKS for c in json.loads(Path(n['nb']).read_text(encoding='utf-8'))['cells']
+             if c['cell_type'] == 'markdown' for t in re.findall(r'\]\(([^)\s]+)\)', ''.join(c['source']))]
+    links += [('index.ipynb', t) for n in NOTEBOOKS for t in re.findall(r'\]\(([^)\s]+)\)', _row(n))]
+    local = [(nb, t) for nb, t in links if not re.match(r'[a-z][a-z0-9+.-]*:|#', t)]
+    test_eq([(nb, t) for nb, t in local if not Path(t.split('#')[0]).exists()], [])
+    # a committed widget output (its state is not saved) shows a short note before the cell runs, not the widget's repr
+    WIDGET = 'application/vnd.jupyter.widget-view+json'
+    dumps = [(n['nb'], k) for n in NOTEBOOKS for k, c in enumerate(json.loads(Path(n['nb']).read_text(encoding='utf-8'))['cells'])
+             for o in c.get('outputs', []) if WIDGET in o.get('data', {}) and len(''.join(o['data'].get('text/plain', ''))) > 100]
+    test_eq(dumps, [])
     _sections.done('test_index_01_where_things_live')
 
 
@@ -82,7 +95,7 @@ def test_index_02_use_it_as_a_library():
     global Path, SIZE, _, cls, dls, export_learner, fresh, img, learn, lesson_size, lines, models, p, pred, predict_py
     global probs, show_source, smoke_dls, subprocess, sys, tempfile, textwrap, tune_learner
     _sections.before(2)
-    # --- cell 3 ---
+    # --- cell 4 ---
     from tunelab.course import lesson_size
     from tunelab.data import smoke_dls
     from tunelab.models import tune_learner
@@ -92,7 +105,7 @@ def test_index_02_use_it_as_a_library():
     dls = smoke_dls(n_per_class=100, size=64)         # animal silhouettes, checked, presized, seeded split
     learn = tune_learner(dls, 'efficientnet_lite0')   # ImageNet weights loaded offline, body frozen
     learn.param_groups_table()                        # one parameter group per block: what freeze_to and slice(lo, hi) act on
-    # --- cell 4 ---
+    # --- cell 5 ---
     import tempfile
     from pathlib import Path
     from tunelab.evaluate import export_learner
@@ -104,7 +117,7 @@ def test_index_02_use_it_as_a_library():
     img = dls.valid_ds.items[0]
     with learn.no_bar(): pred, _, probs = learn.predict(img)
     print(f"in this process: {pred} {probs.max():.4f}")
-    # --- cell 5 ---
+    # --- cell 6 ---
     import subprocess, sys, textwrap
     predict_py = textwrap.dedent(f"""
     from tunelab.evaluate import load_model, predict_files
@@ -114,7 +127,7 @@ def test_index_02_use_it_as_a_library():
     """)
     fresh = subprocess.run([sys.executable, '-c', predict_py], capture_output=True, text=True)
     print(fresh.stdout)
-    # --- cell 6 ---
+    # --- cell 7 ---
     assert fresh.returncode == 0, fresh.stderr
     lines = [l.split() for l in fresh.stdout.strip().splitlines()]
     assert [l[0] for l in lines] == ['silhouettes.pkl', 'silhouettes.pth'], fresh.stdout

@@ -8,20 +8,21 @@ from .core import *    # first: it quietens the import-time noise of the librari
 from .course import SIZES, LessonSize, lesson_size, lesson_out, done_with
 import argparse, json, math, sqlite3, sys, time, warnings
 from pathlib import Path
-import pandas as pd
+import numpy as np, pandas as pd
 from .models import OFFLINE_BACKBONES
 from .data import animal_silhouettes, silhouette_evaluation, full_dataset, check_image_folder, runner_split
 from .callbacks import CALLBACKS     # every callback a --recipe file can name, complete on import
 from .recipes import Recipe, standard_recipes, fastai_fine_tune, from_scratch
 from .runner import run_experiments
-from .reports import summarise, plot_results, plot_curves, baselines, best_recipe, final_results, rate_grid, pick_rates
+from .reports import (summarise, plot_results, plot_curves, baselines, best_recipe, final_results, rate_grid,
+                             pick_rates, TIE)
 from .store import check_out_folder, atomic_write
 from .evaluate import check_export_path, export_learner, export_best_run, predict_images, learner_of_run
 
 
 # %% auto #0
-__all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'finetune_command', 'compare_command', 'predict_command',
-           'info_command', 'main', 'program']
+__all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'against_baseline', 'finetune_command', 'compare_command',
+           'predict_command', 'info_command', 'main', 'program']
 
 # %% ../nbs/90_cli.ipynb #7cbc0bb3
 def _train_images(report) -> int:
@@ -190,6 +191,13 @@ def _check_args(args):
 
 
 # %% ../nbs/90_cli.ipynb #38835f3a
+def against_baseline(acc:float, base:dict) -> str:
+    "What accuracy `acc` means against `baselines`: at or below the majority class it says so (a constant does as well)"
+    b = f"majority-class baseline {base['majority']:.1%}, chance {base['chance']:.1%}"
+    if float(acc) - float(np.float32(base['majority'])) > TIE: return b
+    return (f"NOT above the {b}: always guessing {base['majority_class']!r} scores as well, "
+            "so this model has learned nothing to rank")
+
 def finetune_command(args) -> pd.DataFrame:
     "Run `tunelab finetune` with parsed `args`; print and return the results table."
     if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: give at least 1")
@@ -213,7 +221,8 @@ def finetune_command(args) -> pd.DataFrame:
     res.insert(1, 'weights', res.pop('pretrained').map({True: 'ImageNet', False: 'random'}))
     print(res.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = res.iloc[0]
-    print(f"tunelab: {args.arch} reached {best.accuracy:.1%} validation accuracy in {best.seconds:.0f} s")
+    print(f"tunelab: {args.arch} reached {best.accuracy:.1%} validation accuracy in {best.seconds:.0f} s; "
+          + against_baseline(best.accuracy, baselines(data)))
     if args.export:
         print(f"tunelab: exported the {best.weights}-initialised model to {export_learner(learners[0], args.export)}")
     return res
@@ -366,8 +375,10 @@ def main(argv:list|None=None) -> int:
     return 0
 
 def program():
-    "Console script `tunelab` (or `python -m tunelab.cli`): as the program, it alone picks the non-interactive backend."
+    "The `tunelab` script (`python -m tunelab.cli`): as the program it sets the plot backend; off a terminal, no bars."
     import matplotlib; matplotlib.use('Agg')
+    if not sys.stdout.isatty():          # a file or a CI log: no carriage-return frames, a line per epoch
+        import fastprogress.fastprogress as fp; fp.NO_BAR = True
     sys.exit(main())
 
 # run as a script, not a notebook's kernel (no __file__)

@@ -64,7 +64,7 @@ def lesson_size(verbose:bool=True) -> LessonSize:
 
 # %% ../nbs/00b_course.ipynb #00b021a8
 def scratch_dir(prefix:str='tunelab_') -> Path:
-    "A fresh temporary folder, removed when the process (the kernel) exits: after *Run All* a widget still has its files."
+    "A fresh temporary folder, removed when the process (the kernel) exits: after Run All a widget has its files."
     d = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, d, ignore_errors=True)
     return d
