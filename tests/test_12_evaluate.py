@@ -349,7 +349,8 @@ def test_12_evaluate_10_the_experiment_fine_tune_export_evaluate_experiment():
     # --- cell 51 ---
     test_eq(int(pca.images.sum()), len(learn.dls.valid_ds))
     test_close((pca.accuracy * pca.images).sum() / pca.images.sum(), float(learn.validate()[1]), eps=1e-6)
-    confused = interp.most_confused(min_val=1); confused
+    confused = [(a, b, int(n)) for a, b, n in interp.most_confused(min_val=1)]   # plain counts, not np.int64
+    confused
     # --- cell 52 ---
     interp.plot_top_losses(6, nrows=1, figsize=(12, 2.5))
     # --- cell 53 ---

@@ -390,7 +390,8 @@ def test_90_cli_07_the_main_job_and_tunelab_finetune():
     base = baselines(two)
     fake = lambda *a, **k: dict(arch='efficientnet_lite0', pretrained=True, epochs=2, images=16, size=16, accuracy=base['majority'],
                                 valid_loss=0.69, seconds=1.0, seed=42)
-    with mock.patch.dict(finetune_command.__globals__, finetune_result=fake), contextlib.redirect_stdout(io.StringIO()) as so:
+    so = io.StringIO()   # made outside: patch.dict puts the whole namespace back on exit (in a notebook, the kernel's)
+    with mock.patch.dict(finetune_command.__globals__, finetune_result=fake), contextlib.redirect_stdout(so):
         finetune_command(_parser().parse_args(['finetune', '--data', str(two), '--epochs', '1']))
     said = so.getvalue().strip().splitlines()[-1]
     assert f"reached {base['majority']:.1%} validation accuracy" in said and 'NOT above the majority-class baseline' in said, said

@@ -66,17 +66,20 @@ class CheckpointError(ValueError):
 
 CHECKPOINT_KEYS = ('epoch', 'model', 'opt', 'rng', 'row', 'smooth')
 
-def read_weights(path:Path, what:str='weights file') -> dict:
+def read_weights(path:Path,                # a file `torch.save` wrote
+                 what:str='weights file',  # what it is, to name it in an error
+                 hint:str=''               # what to do instead, added to the error for a refused file
+                ) -> dict:
     "`torch.load(path, weights_only=True)` on the CPU, or a one-line `CheckpointError` naming the file and the cause."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f"{what} {path}: no such file")
     if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"{what} {path}: unreadable: not a complete file written by torch.save (a zip archive); "
+        raise CheckpointError(f"{what} {path}: unreadable: not a PyTorch weights file (torch.save writes a zip archive); "
                               "cut short, or another format")
     try: d = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError:
         raise CheckpointError(f"{what} {path}: refused: it holds objects other than tensors and plain data, which "
-                              "weights_only loading never unpickles (nothing in it ran)") from None
+                              f"weights_only loading never unpickles (nothing in it ran){hint}") from None
     except Exception as e:                     # truncated or garbage bytes: RuntimeError, EOFError, zip errors, ...
         raise CheckpointError(f"{what} {path}: unreadable ({type(e).__name__}: {_first_line(e)}); "
                               "it is not a complete file written by torch.save") from None

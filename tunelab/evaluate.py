@@ -103,7 +103,7 @@ def _rebuild(card:dict) -> Learner:
 
 
 # %% ../nbs/12_evaluate.ipynb #1ea82f86
-from .checkpoint import _first_line   # one line of an exception, for one-line errors
+from .checkpoint import CheckpointError, read_weights, _first_line   # one-line errors for unreadable files
 
 # the largest `size`/`presize` a model card may ask for (a bigger one is a broken or hostile file)
 MAX_IMAGE_SIZE = 2048
@@ -129,16 +129,8 @@ def check_card(card:dict, path) -> dict:
 def load_weights(path) -> Learner:
     "A CPU `Learner` from an `export_learner` `.pth`, read with `torch.load(weights_only=True)`: nothing is unpickled."
     path = Path(path)
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: not a PyTorch weights file (torch.save writes a zip archive)")
-    try: d = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise ModelFileError(f"{path}: refused: it holds objects other than tensors and plain data, "
-                             f"and weights-only loading never unpickles them "
-                             f"(a fastai learner must be named .pkl, and trusted): "
-                             f"{_first_line(e)}") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        raise ModelFileError(f"{path}: not a PyTorch weights file ({type(e).__name__}: {_first_line(e)})") from None
+    try: d = read_weights(path, 'model file', hint='; a fastai learner must be named .pkl, and trusted')
+    except CheckpointError as e: raise ModelFileError(str(e)) from None
     if not isinstance(d, dict) or not {'card', 'state_dict'} <= set(d):
         raise ModelFileError(f"{path}: not a tunelab weights file "
                              "(expected 'card' and 'state_dict', as `export_learner` writes)")
