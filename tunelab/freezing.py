@@ -27,7 +27,7 @@ def _bn_behaviour(learn:Learner, bns:list) -> str:
 
 @patch
 def group_summary(self:Learner, lr=None) -> pd.DataFrame:
-    "Per parameter group: layers, parameters, trainable parameters, learning rate (from `lr` or the optimizer) and BatchNorm behaviour."
+    "Per parameter group: layers, params, trainable params, lr (from `lr` or the optimizer) and BatchNorm behaviour."
     tbl = self.param_groups_table()
     groups = self.opt.param_lists
     ids = [{id(p) for p in g} for g in groups]
@@ -48,7 +48,7 @@ def group_summary(self:Learner, lr=None) -> pd.DataFrame:
 # %% ../nbs/05_freezing.ipynb #44ba4c6b
 @patch
 def plot_groups(self:Learner, lr=None, ax=None, title:str|None=None):
-    "One bar per parameter group: the share of its parameters that train (orange), with its size, rate and BatchNorm behaviour written on it."
+    "One bar per parameter group: the share of its parameters that train (orange), labelled size, rate, BN behaviour."
     import matplotlib.pyplot as plt
     t = self.group_summary(lr)
     ax = ax or plt.subplots(figsize=(8, 0.32 * len(t) + 0.9))[1]
@@ -81,7 +81,7 @@ class _StopAfter(Callback):
 
 @patch
 def what_changed(self:Learner, n_batches:int=1, lr=1e-3) -> pd.DataFrame:
-    "Train `n_batches` steps at `lr`; one row per parameter and buffer: group, kind, trainable, changed (bit-for-bit), largest change."
+    "Train `n_batches` steps at `lr`; per parameter and buffer: group, kind, trainable, changed (bitwise), max change."
     if n_batches < 1: raise ValueError(f"n_batches={n_batches}: need at least one training step")
     if self.opt is None: self.create_opt()
     group_of = {id(p): i for i, g in enumerate(self.opt.param_lists) for p in g}
@@ -107,10 +107,10 @@ def what_changed(self:Learner, n_batches:int=1, lr=1e-3) -> pd.DataFrame:
 
 # %% ../nbs/05_freezing.ipynb #edd93d1b
 def changed_table(changes:dict) -> pd.DataFrame:
-    "Summarise several `what_changed` results (name -> DataFrame): tensors changed / total, per policy, kind and frozen-or-trainable group."
+    "Summarise `what_changed` results (name -> DataFrame): tensors changed / total, per policy, kind and requires_grad."
     res = []
     for name, df in changes.items():
         for (kind, tr), d in df.groupby(['kind', 'trainable']):
             res.append(dict(policy=name, kind=kind, requires_grad=tr, changed=f"{d.changed.sum()}/{len(d)}"))
-    return pd.DataFrame(res).pivot_table(index=['kind', 'requires_grad'], columns='policy', values='changed', aggfunc='first',
-                                         sort=False).fillna('-')
+    return pd.DataFrame(res).pivot_table(index=['kind', 'requires_grad'], columns='policy', values='changed',
+                                         aggfunc='first', sort=False).fillna('-')

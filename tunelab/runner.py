@@ -11,7 +11,8 @@ import pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
 from dataclasses import dataclass
 from fastai.vision.all import L, Learner
-from .data import image_dls, check_image_folder, image_files, FolderReport, VALID_PCT, SPLIT_SEED, content_digest, file_digest
+from .data import (image_dls, check_image_folder, image_files, FolderReport, VALID_PCT, SPLIT_SEED,
+                          content_digest, file_digest)
 from .models import tune_learner, create_backbone, backbone_model, block_splitter, _fastai_split
 from .recipes import *
 from .store import *
@@ -45,8 +46,9 @@ def run_id(recipe:Recipe,               # the strategy (architecture, stages, ra
            data_version:str|None=None,  # `data_fingerprint` of the image folder
            split_seed:int=SPLIT_SEED    # seed of the validation split
           ) -> str:
-    "A stable id for one run: the same recipe, data (name and version), seed and settings give the same id; any change, a new one."
-    rd = {k: v for k, v in recipe.to_dict().items() if v or k not in ('init', 'reinit')}    # ids from before these fields hold
+    "Stable run id: same recipe, data (name and version), seed and settings give the same id; any change, a new one."
+    # ids from before these fields hold
+    rd = {k: v for k, v in recipe.to_dict().items() if v or k not in ('init', 'reinit')}
     if recipe.init: rd['init'] = init_version(recipe)                                     # a file: by its content
     key = json.dumps(dict(recipe=rd, dataset=dataset, data=data_version, seed=seed, img_size=img_size, bs=bs,
                           split=dict(how='stratified', valid_pct=VALID_PCT, seed=split_seed)), sort_keys=True)
@@ -55,9 +57,10 @@ def run_id(recipe:Recipe,               # the strategy (architecture, stages, ra
 
 # %% ../nbs/04_runner.ipynb #92c41667
 def init_path(recipe:Recipe, ckpt_dir:Path) -> Path|None:
-    "The file `recipe.init` names: a kept run's last checkpoint ('run:RUN_ID', under `ckpt_dir`) or a weights file; None without."
+    "File `recipe.init` names: a kept run's last checkpoint ('run:RUN_ID', in `ckpt_dir`) or a weights file; else None."
     if recipe.init is None: return None
-    fn = final_checkpoint(ckpt_dir, recipe.init[4:]) if recipe.init.startswith('run:') else Path(recipe.init).expanduser()
+    fn = (final_checkpoint(ckpt_dir, recipe.init[4:]) if recipe.init.startswith('run:')
+          else Path(recipe.init).expanduser())
     if not fn.is_file():
         raise ValueError(f"recipe {recipe.name!r} starts from {recipe.init}, but {fn} does not exist"
                          + (" (run that recipe first with keep_model=True, into the same output folder)"
@@ -66,17 +69,18 @@ def init_path(recipe:Recipe, ckpt_dir:Path) -> Path|None:
 
 # %% ../nbs/04_runner.ipynb #945c6295
 def set_start(learn, recipe:Recipe, ckpt_dir:Path) -> list:
-    "Give a new run its starting weights: the body of `recipe.init` (tensors only; the head stays new), then `reinit` groups random."
+    "Start weights of a new run: `recipe.init`'s body (tensors only; the head stays new), then `reinit` groups random."
     fn = init_path(recipe, ckpt_dir)
     if fn is not None:
         try: d = read_weights(fn, f"recipe {recipe.name!r}: init")
-        except CheckpointError as e: raise ValueError(f"{e}; give a state_dict saved with torch.save, or 'run:RUN_ID'") from None
+        except CheckpointError as e:
+            raise ValueError(f"{e}; give a state_dict saved with torch.save, or 'run:RUN_ID'") from None
         load_body(learn, d.get('model') or d.get('state_dict') or d, f"recipe {recipe.name!r}, init {recipe.init}")
     return reinit_groups(learn, recipe.reinit) if recipe.reinit else []
 
 # %% ../nbs/04_runner.ipynb #05d2e617
 def resume(learn, recipe:Recipe, state:dict) -> int:
-    "Put a run's checkpoint back into `learn`: its stage set up, weights, optimizer and RNG states; the epochs it had done."
+    "Put a run's checkpoint back into `learn`: its stage set up, weights, optimizer and RNG states; epochs it had done."
     apply_stage(learn, recipe.stages[recipe.stage_of(state['epoch'])[0]])
     learn.model.load_state_dict(state['model'])
     learn.opt.load_state_dict(dict(state=state['opt']['state'], hypers=L(state['opt']['hypers'])))
@@ -85,7 +89,7 @@ def resume(learn, recipe:Recipe, state:dict) -> int:
 
 # %% ../nbs/04_runner.ipynb #9e7b898e
 def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, ctx:RunContext, blockers:list):
-    "Train the stages of `recipe` left after `done` epochs: on cached features where `blockers` allow, else the full learner."
+    "Train `recipe`'s stages left after `done` epochs: on cached features if `blockers` allow, else the full learner."
     offset, cache = 0, ctx.cache
     for i, stage in enumerate(recipe.stages):
         if offset + stage.epochs <= done: offset += stage.epochs; continue
@@ -97,13 +101,14 @@ def _fit_stages(learn, recipe:Recipe, done:int, state:dict|None, ctx:RunContext,
             fit_cached_stage(learn, stage, ctx, recipe_cbs(recipe, cached=True), offset, i)
         else:
             cb = ctx.checkpointer(offset, i, smooth=state.get('smooth') if skip and state is not None else None)
-            with ctx.quietly(learn): fit_stage(learn, stage, start_epoch=skip, cbs=L(ctx.cbs) + recipe_cbs(recipe) + [cb])
+            with ctx.quietly(learn): fit_stage(learn, stage, start_epoch=skip,
+                                               cbs=L(ctx.cbs) + recipe_cbs(recipe) + [cb])
         offset += stage.epochs
 
 # %% ../nbs/04_runner.ipynb #1a4742af
 @dataclass(frozen=True)
 class EvaluationSet:
-    "A labelled image folder each finished run is scored on once, never used for a choice: its name, path, readable files, version, content."
+    "Labelled image folder scored once per finished run, never chosen on: name, path, readable files, version, content."
     name:str; path:Path; files:tuple; classes:tuple; version:str; content:str|None=None
     @classmethod
     def of(cls, name:str, path:Path, on_bad:str='skip', report:FolderReport|None=None):
@@ -114,14 +119,14 @@ class EvaluationSet:
     def __len__(self): return len(self.files)
 
 def labelled_preds(learn, files, classes, what:str, bs:int=64) -> tuple:
-    "(logits, targets) of `learn` on labelled image `files` of `classes` (labels from the class folders), through the validation pipeline."
+    "(logits, targets) of `learn` on image `files` of `classes` (labelled by class folder) via the validation pipeline."
     unknown = set(classes) - set(map(str, learn.dls.vocab))
     if unknown: raise ValueError(f"{what}: classes {sorted(unknown)} are not among the model's {list(learn.dls.vocab)}")
     dl = learn.dls.test_dl(list(files), with_labels=True, bs=bs, num_workers=0)
     with learn.no_bar(), learn.no_logging(): return learn.get_preds(dl=dl, act=lambda x: x)
 
 def evaluation_accuracy(learn, ev:EvaluationSet, bs:int=64) -> float:
-    "Accuracy of `learn` on evaluation set `ev`, through the validation pipeline (no augmentation), labels from its class folders."
+    "Accuracy of `learn` on evaluation set `ev`: validation pipeline (no augmentation), labels from its class folders."
     logits, targets = labelled_preds(learn, ev.files, ev.classes, f"evaluation set {ev.name}", bs)
     return float((logits.argmax(1) == targets).float().mean())
 
@@ -138,24 +143,24 @@ def run_recipe(recipe:Recipe,            # the strategy
                cbs=None,                 # extra callbacks for every fit
                quiet:bool=False,         # hide fastai's per-fit progress bars and tables
                on_bad:str='skip',        # unreadable images: 'skip' or 'raise'
-               feature_cache=True,       # head-only stages on cached body features where exact (True, False or a `FeatureCache`)
+               feature_cache=True,       # head-only stages on cached body features if exact (bool or a `FeatureCache`)
                channels_last:bool|None=None, # channels-last memory order (default: `tune_learner`'s)
                data_version:str|None=None, # `data_fingerprint(data)`, when the caller has it
-               keep_model:bool=False,     # keep the last checkpoint as `final_checkpoint(ckpt_dir, run_id)` (to export the model)
-               report:FolderReport|None=None, # `check_image_folder(data)`, when the caller has it: the folder is not read again
-               evaluation:EvaluationSet|None=None # scored once when the run finishes (kept in the store); never chosen on
+               keep_model:bool=False,    # keep the last checkpoint (`final_checkpoint(ckpt_dir, run_id)`) for export
+               report:FolderReport|None=None, # the caller's `check_image_folder(data)`: the folder is not read again
+               evaluation:EvaluationSet|None=None # scored once when the run ends (kept in the store); never chosen on
               ) -> str:
     "Run (or resume, or skip) one recipe on one dataset with one seed; returns the run id."
     data_version = data_version or data_fingerprint(data, report.files if report else None)
     rid = run_id(recipe, dataset, seed, img_size, bs, data_version, split_seed)
     content, kept = content_digest(data, report.files if report else None), store.content(rid)
-    changed = kept is not None and kept != content        # the same names, sizes and times (so the same id), other bytes
+    changed = kept is not None and kept != content  # the same names, sizes and times (so the same id), other bytes
     if store.status(rid) == 'done' and not changed:
         if evaluation is not None and store.evaluation(rid, evaluation.version, evaluation.content) is None:
             score_kept_run(recipe, data, rid, store, ckpt_dir, evaluation, img_size, bs, split_seed, on_bad)
         return rid
-    if changed: print(f"run {rid} ({recipe.name}, seed {seed}): the images' contents changed since it ran (names, sizes and "
-                      "times kept): trained again from scratch, its old result replaced")
+    if changed: print(f"run {rid} ({recipe.name}, seed {seed}): the images' contents changed since it ran "
+                      "(names, sizes and times kept): trained again from scratch, its old result replaced")
     ckpt = Path(ckpt_dir)/f"{rid}.pth"
     state = None if changed else checkpoint_or_none(ckpt)   # unreadable: moved aside, the run starts again
     seed_everything(seed)
@@ -164,8 +169,8 @@ def run_recipe(recipe:Recipe,            # the strategy
     learn = recipe.learner(dls, channels_last=channels_last)
     if state is None: set_start(learn, recipe, ckpt_dir); done = 0
     else: done = resume(learn, recipe, state)
-    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version, device=str(learn.dls.device or 'cpu'),
-                content=content)
+    store.start(rid, recipe, dataset, seed, keep_epochs=done, data_version=data_version,
+                device=str(learn.dls.device or 'cpu'), content=content)
     if state is not None: store.add_epoch(state['row'])
     cache = FeatureCache(Path(ckpt_dir).parent/'features') if feature_cache is True else feature_cache or None
     ctx = RunContext(store, ckpt, dict(run_id=rid, recipe=recipe.name, dataset=dataset, arch=recipe.arch, seed=seed),
@@ -174,8 +179,8 @@ def run_recipe(recipe:Recipe,            # the strategy
     if cache: cache.say(_cache_plan(recipe, blockers))
     _fit_stages(learn, recipe, done, state, ctx, blockers)
     if evaluation is not None:
-        store.add_evaluation(rid, evaluation.name, evaluation.version, evaluation_accuracy(learn, evaluation), len(evaluation),
-                             evaluation.content)
+        store.add_evaluation(rid, evaluation.name, evaluation.version, evaluation_accuracy(learn, evaluation),
+                             len(evaluation), evaluation.content)
     store.finish(rid)
     if ckpt.exists(): os.replace(ckpt, final_checkpoint(ckpt_dir, rid)) if keep_model else ckpt.unlink()
     return rid
@@ -183,14 +188,14 @@ def run_recipe(recipe:Recipe,            # the strategy
 # %% ../nbs/04_runner.ipynb #3489e0a0
 def learner_from_checkpoint(recipe, data, state:dict, img_size:int=48, bs:int|None=None, split_seed:int=SPLIT_SEED,
                             on_bad:str='skip') -> Learner:
-    "A Learner with `recipe`'s network and `data`'s pipeline and split (as the runner built them), holding the checkpoint's weights."
+    "Learner with `recipe`'s network, `data`'s pipeline and split (as the runner built them) and checkpoint weights."
     dls = image_dls(data, size=img_size, bs=bs, seed=split_seed, on_bad=on_bad, **recipe.aug_kwargs)
     learn = recipe.learner(dls, pretrained=False)
     learn.model.load_state_dict(state['model'])
     return learn
 
 def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int|None=None) -> Learner:
-    "The trained Learner of finished run `rid`, from the last checkpoint the runner kept under `ckpt_dir` (`keep_model(s)=True`)."
+    "Trained Learner of finished run `rid` from its last checkpoint kept in `ckpt_dir` (`keep_model(s)=True`)."
     ckpt = final_checkpoint(ckpt_dir, rid)
     if not ckpt.exists():
         raise ValueError(f"run {rid} kept no model in {ckpt_dir}: it finished earlier without keep_models=True; "
@@ -199,11 +204,11 @@ def learner_of_run(recipe, data, ckpt_dir:Path, rid:str, img_size:int=48, bs:int
 
 def score_kept_run(recipe, data, rid:str, store:ResultStore, ckpt_dir:Path, ev:EvaluationSet, img_size:int=48,
                    bs:int|None=None, split_seed:int=SPLIT_SEED, on_bad:str='skip') -> float|None:
-    "Score a run that finished before on `ev` from its kept model; one line and None when it kept none (nothing to score)."
+    "Score a run finished before on `ev` from its kept model; one line and None when it kept none (nothing to score)."
     ckpt = final_checkpoint(ckpt_dir, rid)
     if not ckpt.exists():
-        print(f"run {rid} ({recipe.name}) finished before without a score on evaluation set {ev.name} and kept no model: "
-              "not scored (a new output folder trains it again)"); return None
+        print(f"run {rid} ({recipe.name}) finished before without a score on evaluation set {ev.name} "
+              "and kept no model: not scored (a new output folder trains it again)"); return None
     learn = learner_from_checkpoint(recipe, data, load_checkpoint(ckpt), img_size, bs, split_seed, on_bad)
     acc = evaluation_accuracy(learn, ev)
     store.add_evaluation(rid, ev.name, ev.version, acc, len(ev), ev.content)
@@ -213,11 +218,12 @@ def score_kept_run(recipe, data, rid:str, store:ResultStore, ckpt_dir:Path, ev:E
 def validate_experiments(recipes:list, datasets:dict, on_bad:str='skip',
                          reports:dict|None=None   # name -> `FolderReport` the caller already made (not read again)
                         ) -> dict:
-    "Fail fast, before any training: datasets readable, architectures known, recipes possible; each dataset's `FolderReport`."
+    "Fail fast, before training: datasets readable, archs known, recipes possible; each dataset's `FolderReport`."
     if not recipes: raise ValueError("no recipes to run")
     names = [r.name for r in recipes]
     if len(set(names)) != len(names): raise ValueError(f"recipe names must be unique: {names}")
-    reports = {name: (reports or {}).get(name) or check_image_folder(path, on_bad=on_bad) for name, path in datasets.items()}
+    reports = {name: (reports or {}).get(name) or check_image_folder(path, on_bad=on_bad)
+               for name, path in datasets.items()}
     for arch in dict.fromkeys(r.arch for r in recipes):
         bb = create_backbone(arch, pretrained=False)
         model = backbone_model(bb, 2)
@@ -249,7 +255,8 @@ def evaluation_sets(evaluation:dict|None, datasets:dict, reports:dict, on_bad:st
     "Check and read each dataset's evaluation folder: known dataset, the same classes, no image shared with training."
     evs = {}
     for name, path in (evaluation or {}).items():
-        if name not in datasets: raise ValueError(f"evaluation set for {name!r}, which is not a dataset here: {list(datasets)}")
+        if name not in datasets:
+            raise ValueError(f"evaluation set for {name!r}, which is not a dataset here: {list(datasets)}")
         ev = EvaluationSet.of(name, path, on_bad)
         if set(ev.classes) != set(reports[name].counts):
             raise ValueError(f"evaluation set {path} has classes {sorted(ev.classes)}; dataset {name!r} has "
@@ -257,15 +264,15 @@ def evaluation_sets(evaluation:dict|None, datasets:dict, reports:dict, on_bad:st
         shared = _same_bytes(ev.files, reports[name].good)
         if shared: raise ValueError(f"evaluation set {path} shares {len(shared)} image(s) with dataset {name!r} (e.g. "
                                     f"{shared[0]}): an evaluation set holds other images")
-        few = (f"; only {len(ev):,} images: one accuracy on them moves by up to ±{100 / len(ev) ** 0.5:.0f} points from "
-               "sampling alone (1,000 or more for a claim)") if len(ev) < 1000 else ''
+        few = (f"; only {len(ev):,} images: one accuracy on them moves by up to ±{100 / len(ev) ** 0.5:.0f} points "
+               "from sampling alone (1,000 or more for a claim)") if len(ev) < 1000 else ''
         print(f"evaluation set for {name}: {len(ev):,} images in {len(ev.classes)} classes, data version {ev.version} "
               f"(scored once per run, never chosen on){few}")
         evs[name] = ev
     return evs
 
 def _with_scores(store:ResultStore, ids:list, evs:dict) -> pd.DataFrame:
-    "The rows of runs `ids`, with column `evaluation` (each run's score on its dataset's evaluation set) when there are sets."
+    "Rows of runs `ids`, with column `evaluation` (each run's score on its dataset's evaluation set) if there are sets."
     res = store.results(ids)
     if not evs: return res
     sc = store.evaluations(ids)
@@ -274,13 +281,13 @@ def _with_scores(store:ResultStore, ids:list, evs:dict) -> pd.DataFrame:
 
 # %% ../nbs/04_runner.ipynb #3a2084c7
 def _needs_work(store:ResultStore, rid:str, ev:EvaluationSet|None, content:str|None=None) -> bool:
-    "Whether run `rid` has anything left to do: training (never finished, or on other bytes than `content`), or its score on `ev`."
+    "Whether run `rid` has work left: training (unfinished, or on other bytes than `content`) or its score on `ev`."
     kept = store.content(rid)
     return (store.status(rid) != 'done' or (content is not None and kept is not None and kept != content)
             or (ev is not None and store.evaluation(rid, ev.version, ev.content) is None))
 
 def _worker_init(threads:int, modules:list):
-    "Set up a worker process: its torch threads, and the tunelab modules the parent had imported (their callbacks register)."
+    "Set up a worker process: its torch threads and the tunelab modules the parent imported (their callbacks register)."
     import importlib
     torch.set_num_threads(threads)
     for m in modules: importlib.import_module(m)
@@ -291,22 +298,24 @@ def _worker_run(job:dict, out:str, feature_cache:bool) -> str:
     cache = FeatureCache(out/'features') if feature_cache else False
     return run_recipe(**job, store=ResultStore(out/'results.sqlite'), ckpt_dir=out/'checkpoints', feature_cache=cache)
 
-def run_workers(jobs:list,              # keyword arguments of `run_recipe`, one dict per run (no store, folder or cache)
+def run_workers(jobs:list,              # `run_recipe`'s keyword arguments, one dict per run (no store, folder or cache)
                 out:Path,               # the output folder (its store, checkpoints and features are shared)
                 workers:int=2,          # worker processes
                 feature_cache:bool=True,# each worker's head-only stages on cached features (shared on disk in `out`)
                 done=None,              # called as `done(k, job)` in this process as the k-th job finishes
-                threads:int|None=None   # torch threads per worker (default: this process's threads / `workers`, at least 1)
+                threads:int|None=None   # torch threads per worker (default: this process's threads / `workers`, min 1)
                ):
-    "Run independent runs in `workers` local processes, one run at a time each: the store in `out` takes every run's rows."
-    # processes are spawned (a fresh interpreter each, safe with CUDA and threads): a script that calls this needs the usual
-    # `if __name__ == '__main__':` guard; notebooks need nothing
+    "Run independent runs in `workers` local processes, one at a time each: the store in `out` takes every run's rows."
+    # processes are spawned (a fresh interpreter each, safe with CUDA and threads): a script that calls this
+    # needs the usual `if __name__ == '__main__':` guard; notebooks need nothing
     import multiprocessing, pickle, sys
-    from tunelab.runner import _worker_init, _worker_run, EvaluationSet as _Ev   # the package's: a fresh process imports them
+    # the package's: a fresh process imports them
+    from tunelab.runner import _worker_init, _worker_run, EvaluationSet as _Ev
     jobs = [{**j, 'evaluation': _Ev(*(getattr(ev, k) for k in ('name', 'path', 'files', 'classes', 'version')))}
             if (ev := j.get('evaluation')) is not None and type(ev) is not _Ev else j for j in jobs]
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    local = sorted({type(c).__name__ for j in jobs for c in L(j.get('cbs')) if type(c).__module__ in ('__main__', '__mp_main__')})
+    local = sorted({type(c).__name__ for j in jobs for c in L(j.get('cbs'))
+                    if type(c).__module__ in ('__main__', '__mp_main__')})
     try:
         if local: raise TypeError(f"callback {', '.join(local)} is defined in this notebook or script, not in a module")
         pickle.dumps(jobs)
@@ -333,21 +342,21 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
                     seeds=(0,),            # one run per seed
                     out:Path='tunelab_out',# output folder: results.sqlite, results.csv, checkpoints/, features/
                     img_size:int=48, bs:int|None=None, cbs=None, quiet:bool=False, on_bad:str='skip',
-                    feature_cache:bool=True,         # head-only stages on cached body features (features/ in `out`) where exact
-                    channels_last:bool|None=None,     # channels-last memory order (default: `tune_learner`'s)
-                    keep_models:bool=False,          # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
-                    reports:dict|None=None,          # name -> `check_image_folder` report the caller already made
-                    evaluation:dict|None=None,       # dataset name -> evaluation folder (its classes, other images): scored once per run
-                    workers:int=1                    # local worker processes, each training one run at a time (`run_workers`)
+                    feature_cache:bool=True,      # head-only stages on cached features (features/ in `out`) where exact
+                    channels_last:bool|None=None, # channels-last memory order (default: `tune_learner`'s)
+                    keep_models:bool=False,       # keep each run's last checkpoint (checkpoints/RUN_ID.final.pth)
+                    reports:dict|None=None,       # name -> `check_image_folder` report the caller already made
+                    evaluation:dict|None=None,    # name -> folder (its classes, other images) scoring each run once
+                    workers:int=1                 # local worker processes, one run at a time each (`run_workers`)
                    ) -> pd.DataFrame:
-    "Run every recipe × dataset × seed (skipping finished runs, resuming interrupted ones); one row per run and epoch of this comparison."
+    "Run recipes × datasets × seeds (skip finished, resume interrupted); one row per run and epoch of this comparison."
     out = Path(out)
     reports = validate_experiments(recipes, datasets, on_bad, reports)              # each folder read once, here
     versions = {name: data_fingerprint(path, reports[name].files) for name, path in datasets.items()}
     for name, rep in reports.items(): print(describe_data(name, rep, versions[name]))
     evs = evaluation_sets(evaluation, datasets, reports, on_bad)
     check_out_folder(out, [*datasets.values(), *(e.path for e in evs.values())])
-    for r in recipes: init_path(r, out/'checkpoints')                   # a start from a run that kept no model fails here
+    for r in recipes: init_path(r, out/'checkpoints')  # a start from a run that kept no model fails here
     with out_lock(out):
         store = ResultStore(out/'results.sqlite')
         grid = [(r, name, path, s) for name, path in datasets.items() for r in recipes for s in seeds]
@@ -355,20 +364,22 @@ def run_experiments(recipes:list,          # `Recipe`s to compare
         comparison = hashlib.sha1(json.dumps(sorted(ids)).encode()).hexdigest()[:12]
         store.add_comparison(comparison, dict(datasets={n: dict(path=str(p), data_version=versions[n])
                                                         for n, p in datasets.items()},
-                                              recipes=[r.name for r in recipes], seeds=[int(s) for s in seeds], img_size=img_size,
-                                              bs=bs, **({'evaluation': {n: dict(path=str(e.path), data_version=e.version)
-                                                                        for n, e in evs.items()}} if evs else {})), ids)
-        cache = FeatureCache(out/'features') if feature_cache else False      # one cache: recipes and seeds share features
-        jobs = [dict(recipe=r, data=path, dataset=name, seed=s, img_size=img_size, bs=bs, cbs=cbs, quiet=quiet, on_bad=on_bad,
-                     channels_last=channels_last, keep_model=keep_models, data_version=versions[name], report=reports[name],
-                     evaluation=evs.get(name)) for r, name, path, s in grid]
+                                              recipes=[r.name for r in recipes], seeds=[int(s) for s in seeds],
+                                              img_size=img_size, bs=bs,
+                                              **({'evaluation': {n: dict(path=str(e.path), data_version=e.version)
+                                                                 for n, e in evs.items()}} if evs else {})), ids)
+        cache = FeatureCache(out/'features') if feature_cache else False  # one cache: recipes and seeds share features
+        jobs = [dict(recipe=r, data=path, dataset=name, seed=s, img_size=img_size, bs=bs, cbs=cbs, quiet=quiet,
+                     on_bad=on_bad, channels_last=channels_last, keep_model=keep_models, data_version=versions[name],
+                     report=reports[name], evaluation=evs.get(name)) for r, name, path, s in grid]
         contents = {name: content_digest(path, reports[name].files) for name, path in datasets.items()}   # read once
         todo = [j for j, rid in zip(jobs, ids) if _needs_work(store, rid, j['evaluation'], contents[j['dataset']])]
         pb = progress_bar(range(len(todo))) if todo else None
         if pb: pb.update(0)
         def done(k, job):
             pb.comment = f"{job['recipe'].name} on {job['dataset']}, seed {job['seed']}"; pb.update(k + 1)
-            atomic_write(out/'results.csv', _with_scores(store, ids, evs).to_csv(index=False).encode())   # this comparison's runs only
+            # this comparison's runs only
+            atomic_write(out/'results.csv', _with_scores(store, ids, evs).to_csv(index=False).encode())
         if workers > 1 and len(todo) > 1: run_workers(todo, out, workers, feature_cache, done)
         else:
             for k, job in enumerate(todo):
