@@ -89,12 +89,12 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     (rdir/'num.json').write_text('[3]')
     test_fail(lambda: _read_recipes([rdir/'num.json']), contains='3 is not a recipe')
     shutil.rmtree(rdir)
-    # --- cell 19 ---
+    # --- cell 20 ---
     compare = lambda *argv: compare_command(_parser().parse_args(['compare', *argv]))
     test_fail(lambda: compare('--epochs', '1'), contains='the standard recipes need at least 2')
     test_fail(lambda: compare('--only-recipes', '--arch', 'resnet18'), contains='--arch applies to the standard recipes')
     test_fail(lambda: compare('--only-recipes', '--epochs', '3'), contains='--epochs 3 applies to the standard recipes')
-    # --- cell 20 ---
+    # --- cell 21 ---
     g = compare_command.__globals__; real_run = g['run_experiments']
     class Captured(Exception): pass
     def capture(*a, **kw): raise Captured(kw)
@@ -107,7 +107,7 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
             got = kw['evaluation'] and len(get_image_files(kw['evaluation']['silhouettes']))
             test_eq(got, want)
     finally: g['run_experiments'] = real_run
-    # --- cell 22 ---
+    # --- cell 23 ---
     g = predict_command.__globals__; real_predict = g['predict_images']
     g['predict_images'] = lambda *a, **kw: (a, kw)                                   # what it would be called with
     try: called = predict_command(_parser().parse_args(['predict', 'm.pkl', 'img', '--top-k', '5']))
@@ -115,7 +115,7 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     test_eq(called, ((Path('m.pkl'), Path('img')), dict(top_k=5, csv=None, tta=False, trust_pickle=False)))
     with contextlib.redirect_stdout(io.StringIO()) as o: env = info_command(None)
     test_eq(set(env), set(environment())); assert f"  device: {env['device']}" in o.getvalue(), o.getvalue()
-    # --- cell 24 ---
+    # --- cell 25 ---
     with contextlib.redirect_stdout(io.StringIO()) as o: test_eq(main([]), 0)
     assert o.getvalue().startswith('usage: tunelab'), o.getvalue()[:80]
     _sections.done('test_90_cli_01_one_fine_tune_through_the_runner')
@@ -125,7 +125,7 @@ def test_90_cli_02_bad_input():
     "nbs/90_cli.ipynb, section 'bad_input': its testable cells, in order."
     global Image, Stage, animal_silhouettes, bad, code, compare, d, err, good, k, out, run, tmp
     _sections.before(2)
-    # --- cell 25 ---
+    # --- cell 26 ---
     def run(*argv):
         err = io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): code = main(list(argv))
@@ -143,7 +143,7 @@ def test_90_cli_02_bad_input():
     del os.environ['TUNELAB_OFFLINE']
     test_eq(code, 2); assert 'needs a download' in err, err
     test_eq(run('finetune', '--epochs', '0')[0], 2)
-    # --- cell 26 ---
+    # --- cell 27 ---
     from PIL import Image
     from tunelab.data import animal_silhouettes
     from tunelab.recipes import Stage
@@ -172,7 +172,7 @@ def test_90_cli_02_bad_input():
     bad['image size 100000'] = compare('--data', str(good), '--img-size', '100000')
     bad['--arch with --only-recipes'] = compare('--data', str(good), '--only-recipes', '--recipe', str(tmp/'deep.json'), '--arch', 'efficientnet_lite1')
     pd.DataFrame([(k, code, err.strip()) for k, (code, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 27 ---
+    # --- cell 28 ---
     for k, (code, err) in bad.items(): test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
     assert 'is not a folder' in bad['not a folder'][1]
     assert 'a classifier needs at least 2' in bad['one class'][1]
@@ -190,14 +190,14 @@ def test_90_cli_03_a_comparison_with_a_recipe_of_your_own():
     "nbs/90_cli.ipynb, section 'a_comparison_with_a_recipe_of_your_own': its testable cells, in order."
     global again, args, db, df, held, n_runs, rargs, rdf, rj, so, sqlite3, t
     _sections.before(3)
-    # --- cell 28 ---
+    # --- cell 29 ---
     (tmp/'mine.json').write_text(json.dumps({'name': 'head_then_flat_cos', 'cbs': [{'name': 'MixUp', 'alpha': 0.4}], 'stages': [
         {'epochs': 1, 'train': 1, 'lr': 2e-3}, {'epochs': 1, 'train': 'all', 'lr': 1e-3, 'spread': 'geometric', 'lr_min': 1e-5, 'schedule': 'flat_cos'}]}))
     held = silhouette_evaluation(30, train_per_class=10, dest=tmp)             # 300 other silhouettes of the same classes
     args = ['compare', '--data', str(good), '--evaluation', str(held), '--epochs', '2', '--img-size', '32', '--recipe', str(tmp/'mine.json'),
             '--out', str(tmp/'cmp')]
     df = compare_command(_parser().parse_args(args))
-    # --- cell 29 ---
+    # --- cell 30 ---
     test_eq(sorted(df.recipe.unique()), ['fine_tune', 'full_fine_tune', 'gradual_unfreezing', 'head_then_flat_cos', 'linear_probe'])
     test_eq(len(df), 5 * 2)
     test_eq(df.evaluation.notna().all(), True)                      # every run scored on the evaluation set
@@ -227,7 +227,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     global full, holder, k, kernel_backend, matplotlib, msg, name, old, out, quick, run_all, runs, snapshot, t
     global tiny_folder, tmp, waited
     _sections.before(4)
-    # --- cell 30 ---
+    # --- cell 31 ---
     from PIL import Image
     from tunelab.store import ResultStore
     tmp = Path(tempfile.mkdtemp())
@@ -252,7 +252,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     test_eq(matplotlib.get_backend(), 'svg'); matplotlib.use(kernel_backend)   # called from a kernel, it left the backend alone
     assert code == 0, err
     print('\n'.join(l for l in first.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
-    # --- cell 31 ---
+    # --- cell 32 ---
     def snapshot(folder=out) -> dict:
         "Every file under `folder` (but the lock) with its bytes."
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file() and p.name != '.lock'}
@@ -287,7 +287,7 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
                     'finetune --n-per-class 5000': ['--n-per-class', 5000], 'finetune --n-per-class with --data': ['--n-per-class', 5, '--data', data]
                    }.items(): bad[k] = run_all('finetune', *argv)
     pd.DataFrame([(k, code, err.strip()) for k, (code, _, err) in bad.items()], columns=['input', 'exit code', 'message'])
-    # --- cell 32 ---
+    # --- cell 33 ---
     for k, (code, _, err) in bad.items():
         test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
         test_eq(snapshot(), before); test_eq(snapshot(data), data_before)           # the store byte for byte, no .tmp, the data untouched
@@ -301,13 +301,13 @@ def test_90_cli_04_the_output_folder_the_lock_and_arguments():
     assert 'applies to the offline silhouettes' in msg['--n-per-class with --data'] and 'give 1 to 1000' in msg['--n-per-class 0']
     assert 'above 0' in msg['finetune --lr nan'] and '--seed -1' in msg['finetune --seed -1']
     test_eq((tmp/'a_file').read_text(), 'not a folder'); assert not (data/'red'/'out').exists()
-    # --- cell 33 ---
+    # --- cell 34 ---
     old = ResultStore(out/'results.sqlite').results()
     with failing_writes(errno.ENOSPC, only='.pth.tmp'): code, _, err = run_all('compare', '--out', out, *quick, '--seeds', 2)
     full = [l for l in err.splitlines() if l.startswith('tunelab: error:')]
     runs = ResultStore(out/'results.sqlite').runs()
     code, full, runs[['seed', 'status']].values.tolist()
-    # --- cell 34 ---
+    # --- cell 35 ---
     test_eq(code, 2); test_eq(len(full), 1); assert 'No space left on device' in full[0] and '.pth' in full[0], full
     test_eq(list(out.rglob('*.tmp')), [])                                             # nothing half-written left behind
     test_eq(sorted(runs[['seed', 'status']].values.tolist()), [[0, 'done'], [1, 'running']])
@@ -321,7 +321,7 @@ def test_90_cli_05_changed_data_new_runs():
     "nbs/90_cli.ipynb, section 'changed_data_new_runs': its testable cells, in order."
     global _, changed, code, csv, labels, re, same, version
     _sections.before(5)
-    # --- cell 35 ---
+    # --- cell 36 ---
     import re
     version = lambda text: re.search(r'data version (\w+)', text).group(1)
     code, same, _ = run_all('compare', '--out', out, *quick)                           # unchanged: nothing trains
@@ -332,7 +332,7 @@ def test_90_cli_05_changed_data_new_runs():
     labels = [json.loads(l)['datasets']['data']['data_version'] for l in ResultStore(out/'results.sqlite').comparisons().label]
     print('\n'.join(l for l in changed.splitlines() if l.startswith(('data ', 'tunelab: comparison'))))
     dict(first=version(first), unchanged=version(same), changed=version(changed), csv=csv.data_version.unique().tolist(), labels=labels)
-    # --- cell 36 ---
+    # --- cell 37 ---
     test_eq(code, 0)
     test_eq(version(same), version(first)); test_ne(version(changed), version(first))
     test_eq(csv.data_version.unique().tolist(), [version(changed)])                    # results.csv: the new run only ...
@@ -348,7 +348,7 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     "nbs/90_cli.ipynb, section 'the_data_as_tunelab_reads_it': its testable cells, in order."
     global _, args, bad, before, code, err, flat, k, line, looped, nested, said, tmp2
     _sections.before(6)
-    # --- cell 37 ---
+    # --- cell 38 ---
     tmp2 = Path(tempfile.mkdtemp())
     looped = tiny_folder(tmp2/'looped')
     (looped/'red'/'loop').symlink_to(looped, target_is_directory=True)
@@ -364,7 +364,7 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     flat = tmp2/'flat'; shutil.copytree(nested/'red', flat)
     bad = {'nested': run_all('compare', '--out', tmp2/'out', '--data', nested, *args), 'flat': run_all('compare', '--out', tmp2/'out', '--data', flat, *args)}
     {k: err.strip() for k, (_, _, err) in bad.items()}
-    # --- cell 38 ---
+    # --- cell 39 ---
     test_eq(code, 0)
     assert '20 images in 2 classes (blue 10, red 10)' in line and 'crimson' not in line.split(';')[0], line   # no loop, no doubles
     assert 'read once' in line and 'counted once' in line, line
@@ -377,13 +377,50 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
     _sections.done('test_90_cli_06_the_data_as_tunelab_reads_it')
 
 
-def test_90_cli_07_the_main_job_and_tunelab_finetune():
+def test_90_cli_07_a_sweep():
+    "nbs/90_cli.ipynb, section 'a_sweep': its testable cells, in order."
+    global _, best, code, err, k, sw_again, sw_argv, sw_first, sw_out, sweep_bad, want
+    _sections.before(7)
+    # --- cell 41 ---
+    sweep_bad = {k: run('sweep', *argv) for k, argv in {
+        'unknown field': ['--space', 'wd=0:0.1'], 'empty range': ['--space', 'lr=1e-2:1e-3'], 'negative rate': ['--space', 'lr=-1:1'],
+        'no trials': ['--trials', '0'], 'bad spec': ['--space', 'lr'], 'epochs and recipe': ['--epochs', '3', '--recipe', 'x.json'],
+        'bad storage': ['--storage', 'sweep.db', '--size', 'smoke', '--out', str(tmp/'sw_bad')], 'bad bs': ['--space', 'bs=0,16']}.items()}
+    for k, (code, err) in sweep_bad.items():
+        test_eq(code, 2); assert err.startswith('tunelab: error:') and len(err.strip().splitlines()) == 1, (k, err)
+    for k, want in {'unknown field': 'weight decay is not a Recipe field', 'empty range': 'empty range', 'negative rate': 'above 0',
+                    'no trials': '--trials 0', 'bad spec': 'FIELD=LOW:HIGH', 'bad storage': 'database URL', 'bad bs': 'bs=0'}.items():
+        assert want in sweep_bad[k][1], (k, sweep_bad[k][1])
+    # --- cell 42 ---
+    sw_out = tmp/'sweep_out'
+    sw_argv = ['sweep', '--size', 'smoke', '--trials', '3', '--space', 'lr=1e-3:3e-2', '--space', 'aug=default,none', '--out', str(sw_out)]
+    code, sw_first, err = run_all(*sw_argv)
+    test_eq(code, 0)
+    print(sw_first[-1500:])
+    # --- cell 43 ---
+    test_eq(sorted(p.name for p in sw_out.iterdir() if p.is_file() and p.name != '.lock'),
+            ['best_recipe.json', 'results.csv', 'results.sqlite', 'sweep.csv', 'sweep.png', 'sweep.sqlite', 'sweep_comparison.csv'])
+    best = Recipe.from_json((sw_out/'best_recipe.json').read_text())
+    assert 'best of 3 trials' in sw_first and f"{best.name} - fine_tune" in sw_first, sw_first[-800:]
+    test_eq(pd.read_csv(sw_out/'sweep.csv').trial.tolist(), [0, 1, 2])
+    test_eq(set(pd.read_csv(sw_out/'sweep_comparison.csv').recipe), {best.name, 'linear_probe', 'fine_tune', 'full_fine_tune', 'gradual_unfreezing'})
+    test_eq(pd.read_csv(sw_out/'sweep_comparison.csv').evaluation.notna().all(), True)   # every run judged on the evaluation set
+    assert 'on the evaluation set' in sw_first, sw_first[-800:]
+    code, sw_again, _ = run_all(*sw_argv)                                  # resumed: every trial and run is done
+    test_eq(code, 0); assert '3 finished earlier' in sw_again, sw_again[:600]
+    test_eq(pd.read_csv(sw_out/'sweep.csv').trial.tolist(), [0, 1, 2])
+    code, _, _ = run_all('compare', '--size', 'smoke', '--only-recipes', '--recipe', sw_out/'best_recipe.json', '--out', sw_out)
+    test_eq(code, 0)                                                       # the file is a recipe compare accepts
+    _sections.done('test_90_cli_07_a_sweep')
+
+
+def test_90_cli_08_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global base, cmd, fake, piped, re, res, said, so, tmp_b, two
-    _sections.before(7)
-    # --- cell 39 ---
+    _sections.before(8)
+    # --- cell 44 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
-    # --- cell 40 ---
+    # --- cell 45 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res
     tmp_b = Path(tempfile.mkdtemp()); two = tiny_folder(tmp_b/'two')
@@ -405,10 +442,10 @@ def test_90_cli_07_the_main_job_and_tunelab_finetune():
     test_eq(piped.returncode, 0)
     assert not re.search(r'\|[█-]{10,}\|', piped.stdout), piped.stdout[:500]          # no bar frames ...
     assert piped.stdout.count('train_loss') == 2, piped.stdout                           # ... but both fits' epoch tables
-    _sections.done('test_90_cli_07_the_main_job_and_tunelab_finetune')
+    _sections.done('test_90_cli_08_the_main_job_and_tunelab_finetune')
 
 
 _sections.tests = [test_90_cli_00_setup, test_90_cli_01_one_fine_tune_through_the_runner, test_90_cli_02_bad_input,
     test_90_cli_03_a_comparison_with_a_recipe_of_your_own, test_90_cli_04_the_output_folder_the_lock_and_arguments,
-    test_90_cli_05_changed_data_new_runs, test_90_cli_06_the_data_as_tunelab_reads_it,
-    test_90_cli_07_the_main_job_and_tunelab_finetune]
+    test_90_cli_05_changed_data_new_runs, test_90_cli_06_the_data_as_tunelab_reads_it, test_90_cli_07_a_sweep,
+    test_90_cli_08_the_main_job_and_tunelab_finetune]

@@ -16,7 +16,7 @@ def test_index_00_notebooks():
     from pathlib import Path
     from IPython.display import Markdown
     TOOLKIT_MODULES = {'core', 'data', 'models', 'callbacks', 'recipes', 'store', 'checkpoint', 'features', 'runner', 'reports',
-                       'evaluate', 'cli'}
+                       'sweep', 'evaluate', 'cli'}
     COURSE_MODULES = {'course'}      # the course's machinery: lesson sizes, the rehearsal, the lessons' shared store, show_source
     COLAB = 'https://colab.research.google.com/github/tunelab/tunelab/blob/main/nbs/'
 

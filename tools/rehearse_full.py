@@ -15,8 +15,8 @@ temporary copies (the committed notebooks and their outputs are never touched), 
 
 By default each notebook runs its full-size cells with what they need: the cells that read `SIZE` (full-size code has
 one mark, `if SIZE == 'full':`), every later cell that uses what they made, the cells those read from (by name), and every
-export/import cell. The other cells do the same at both sizes and run in the README's test command. `--all-cells`
-runs every cell instead (slower). Nothing here is shipped in the package; the user's ~/.fastai, ~/.cache and
+export/import cell. The other cells do the same at both sizes and run in the README's test command. A notebook with no
+full-size cell is listed and skipped (nothing in it differs at the full size). `--all-cells` runs every cell instead (slower). Nothing here is shipped in the package; the user's ~/.fastai, ~/.cache and
 ~/.cache/tunelab are not read or written.
 
 The cells run in this process with execnb where it can be imported (the dev stack). A Python without execnb (the wheel
@@ -204,6 +204,11 @@ def _error(e) -> str: return f"{type(e).__name__}: {str(e).splitlines()[0][:300]
 def run_notebook(path:Path, dest:Path, env:dict, all_cells:bool=False) -> dict:
     "Execute the notebook at `path` (its full-size cells, or `all_cells`) as a copy in `dest`; a row of the table."
     run_cells = _run_execnb if _has_execnb() else _run_nbclient
+    sources = [''.join(c['source']) for c in json.loads(path.read_text(encoding='utf-8'))['cells']
+               if c['cell_type'] == 'code' and 'nbdev_export(' not in ''.join(c['source'])]
+    if not all_cells and not full_size_cells(sources)[1]:   # nothing differs at the full size: the test command ran it all
+        return dict(notebook=path.name, cells=f"0/{len(sources)}", full_cells=0, seconds=0., cpu=0., status='ok',
+                    error='', note='no full-size cells (its cells ran in the test command)')
     os.environ.clear(); os.environ.update(env)          # a notebook's cells may change the environment: not for the next one
     t, cpu = time.perf_counter(), time.process_time()
     n, n_code, n_full, kernel_cpu, err = run_cells(path, dest, all_cells)
@@ -341,13 +346,13 @@ def main():
             rows.append(job())
             r = rows[-1]
             print(f"{r['notebook']:<32} {r['status']:<6} {r['seconds']:6.0f} s ({r['cpu']:.0f} CPU-s)  cells {r['cells']:>7}, full-size {r['full_cells']:>2}"
-                  f"{'  ' + r['error'] if r['error'] else ''}", flush=True)
+                  f"{'  ' + r['error'] if r['error'] else ''}{'  ' + r['note'] if r.get('note') else ''}", flush=True)
     finally:
         if args.keep: print(f"kept {tmp}")
         else: shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - t0
     print(f"\n| notebook | cells run | full-size cells | seconds | CPU-seconds | status |\n|---|---|---|---|---|---|")
-    for r in rows: print(f"| {r['notebook']} | {r['cells']} | {r['full_cells']} | {r['seconds']:.0f} | {r['cpu']:.0f} | {r['status']}{' ' + r['error'] if r['error'] else ''} |")
+    for r in rows: print(f"| {r['notebook']} | {r['cells']} | {r['full_cells']} | {r['seconds']:.0f} | {r['cpu']:.0f} | {r['status']}{' ' + r['error'] if r['error'] else ''}{' (' + r['note'] + ')' if r.get('note') else ''} |")
     bad = [r['notebook'] for r in rows if r['status'] != 'ok']
     print(f"\nfull-size rehearsal: {len(rows) - len(bad)} of {len(rows)} notebooks ok in {total:.0f} s" + (f"; failed: {', '.join(bad)}" if bad else ''))
     sys.exit(1 if bad else 0)

@@ -22,7 +22,7 @@ from .evaluate import check_export_path, export_learner, export_best_run, predic
 
 # %% auto #0
 __all__ = ['IMG_SIZES', 'finetune_result', 'smoke_finetune', 'against_baseline', 'finetune_command', 'compare_command',
-           'predict_command', 'info_command', 'main', 'program']
+           'predict_command', 'info_command', 'main', 'program', 'sweep_command']
 
 # %% ../nbs/90_cli.ipynb #7cbc0bb3
 def _train_images(report) -> int:
@@ -140,12 +140,45 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--workers', type=int, default=1,
                    help='train the runs in this many local processes at once, one run each (default %(default)s; on a '
                         'CPU, 2 per 2 cores is faster: each gets its share of the threads)')
+    c.add_argument('--bs', type=int, help="batch size (default: fastai's 64, lowered for a small folder)")
     c.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
     c.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
     c.add_argument('--export', type=Path, nargs='?', const=True, metavar='PATH',
                    help='save the model of the best run (restored from its checkpoint): PATH.pkl, a fastai learner '
                         '(a pickle: load only files you trust), or PATH.pth, weights only; '
                         'no PATH: OUT/best_model.pth (weights only)')
+    w = sub.add_parser('sweep', help="search a recipe's hyperparameters with Optuna and write the best recipe",
+                       description="Search a recipe's learning rate, epochs, batch size, freeze point, discriminative "
+                                   "ratio or augmentation with Optuna (TPE sampling, median pruning), each trial a run "
+                                   "on the validation split; write OUT/best_recipe.json (for tunelab compare --recipe), "
+                                   "sweep.csv and sweep.png, then run the best recipe against the standard recipes on "
+                                   "--seeds. The study is kept in OUT/sweep.sqlite: the same command resumes it.")
+    w.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes)')
+    w.add_argument('--evaluation', type=Path, metavar='FOLDER',
+                   help='other images of the same classes: the final comparison is judged there, never chosen on '
+                        '(default: other silhouettes without --data)')
+    w.add_argument('--recipe', type=Path, help='a JSON file with the recipe to search around (default: full_fine_tune)')
+    w.add_argument('--arch', help='backbone of the default recipe (default efficientnet_lite0)')
+    w.add_argument('--epochs', type=int, help="the default recipe's epochs (default 2 smoke, 4 evidence and full)")
+    w.add_argument('--space', action='append', metavar='FIELD=SPEC', default=[],
+                   help="a field to search, repeatable: LOW:HIGH (a range; add :log or :linear) or A,B,C (values); "
+                        "fields: lr, epochs, bs, train, lr_factor, pct_start, aug (default: lr=1e-4:3e-2)")
+    w.add_argument('--trials', type=int, default=20, help='trials with a verdict in the study (default %(default)s)')
+    w.add_argument('--seed', type=int, default=0, help="every trial's seed (default %(default)s)")
+    w.add_argument('--metric', choices=('accuracy', 'valid_loss'), default='accuracy',
+                   help='what a trial is scored on, on the validation split (default %(default)s)')
+    w.add_argument('--no-prune', action='store_true', help='run every trial to its end (no median pruning)')
+    w.add_argument('--storage', metavar='URL',
+                   help='a database URL several workers share (postgresql://..., sqlite:///PATH); default OUT/sweep.sqlite')
+    w.add_argument('--study-name', help='the study (default: named by the search, so the same command resumes it)')
+    w.add_argument('--seeds', default='1', help='seeds of the final comparison: a count or a list (default %(default)s)')
+    w.add_argument('--no-compare', action='store_true', help='stop after the search (no final comparison)')
+    w.add_argument('--size', choices=SIZES, help='lesson size (default: full with a GPU and the network, else evidence)')
+    w.add_argument('--img-size', type=int, help='training image size (default 32 smoke, 48 evidence, 160 full)')
+    w.add_argument('--n-per-class', type=int, help='silhouettes per class without --data (default 20 smoke, 200 evidence)')
+    w.add_argument('--workers', type=int, default=1, help='local processes for the final comparison (default %(default)s)')
+    w.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
+    w.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
     r = sub.add_parser('predict', help='predict the classes of images with an exported model',
                        description='Top classes and probabilities for an image or every image in a folder, on the CPU. '
                                    'MODEL is a .pkl (a fastai learner: a pickle, which can run code when loaded: '
@@ -185,6 +218,8 @@ def _check_args(args):
     lr = getattr(args, 'lr', None)
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"--lr {lr}: give a learning rate above 0")
+    bs = getattr(args, 'bs', None)
+    if bs is not None and not 1 <= bs <= 4096: raise ValueError(f"--bs {bs}: give a batch size from 1 to 4096")
     seed = getattr(args, 'seed', None)
     if seed is not None and not 0 <= seed < 2**32:
         raise ValueError(f"--seed {seed}: give a whole number from 0 to {2**32 - 1}")
@@ -265,6 +300,27 @@ def _read_recipes(paths) -> list:
     return res
 
 
+# %% ../nbs/90_cli.ipynb #b0186fdc
+def _size_and_data(args) -> tuple:
+    "(lesson size, data folder, its name, evaluation folder or None) for `compare` and `sweep`; `--out` checked."
+    size = LessonSize(args.size, f"--size {args.size}") if args.size else lesson_size(verbose=False)
+    if args.n_per_class is not None and size == 'full':
+        raise ValueError(f"--n-per-class {args.n_per_class} applies to the offline silhouettes, "
+                         "not to the full size's Imagenette")
+    print(f"tunelab: {size} size ({size.reason})")
+    ev = args.evaluation
+    if args.data: data, name = Path(args.data), Path(args.data).name
+    elif size == 'full': data, name = full_dataset('imagenette'), 'imagenette'
+    else:
+        n = args.n_per_class or size.pick(smoke=20, evidence=200, full=None)
+        data, name = animal_silhouettes(n), 'silhouettes'
+        n_ev = min(size.pick(smoke=30, evidence=150, full=None), 1000 - n)      # other silhouettes of the same classes
+        if ev is None and n_ev > 0: ev = silhouette_evaluation(n_ev, train_per_class=n)
+    # a file, or inside the data: before anything is read
+    check_out_folder(args.out, [data] + ([ev] if ev else []), create=False)
+    return size, data, name, ev
+
+
 # %% ../nbs/90_cli.ipynb #ce3b359e
 def compare_command(args) -> pd.DataFrame:
     "Run `tunelab compare` with parsed `args`; print the comparison and return the per-epoch results."
@@ -283,21 +339,7 @@ def compare_command(args) -> pd.DataFrame:
     seeds = _seeds(args.seeds)
     if args.workers < 1: raise ValueError(f"--workers {args.workers}: give a whole number of processes, 1 or more")
     factors = _factors(args.rates) if args.rates else None
-    size = LessonSize(args.size, f"--size {args.size}") if args.size else lesson_size(verbose=False)
-    if args.n_per_class is not None and size == 'full':
-        raise ValueError(f"--n-per-class {args.n_per_class} applies to the offline silhouettes, "
-                         "not to the full size's Imagenette")
-    print(f"tunelab: {size} size ({size.reason})")
-    ev = args.evaluation
-    if args.data: data, name = Path(args.data), Path(args.data).name
-    elif size == 'full': data, name = full_dataset('imagenette'), 'imagenette'
-    else:
-        n = args.n_per_class or size.pick(smoke=20, evidence=200, full=None)
-        data, name = animal_silhouettes(n), 'silhouettes'
-        n_ev = min(size.pick(smoke=30, evidence=150, full=None), 1000 - n)      # other silhouettes of the same classes
-        if ev is None and n_ev > 0: ev = silhouette_evaluation(n_ev, train_per_class=n)
-    # a file, or inside the data: before anything is read
-    check_out_folder(args.out, [data] + ([ev] if ev else []), create=False)
+    size, data, name, ev = _size_and_data(args)
     img_size = args.img_size or size.pick(smoke=32, evidence=48, full=160)
     extra = _read_recipes(args.recipe)
     if args.only_recipes and not extra: raise ValueError("--only-recipes needs at least one --recipe file")
@@ -307,7 +349,7 @@ def compare_command(args) -> pd.DataFrame:
           f"results in {args.out}/")
     # the folder read once: runs and baselines
     report = check_image_folder(data, on_bad='skip' if args.skip_bad else 'raise')
-    run = lambda rs, ss: run_experiments(rs, {name: data}, seeds=ss, out=args.out, img_size=img_size,
+    run = lambda rs, ss: run_experiments(rs, {name: data}, seeds=ss, out=args.out, img_size=img_size, bs=args.bs,
                                          on_bad='skip' if args.skip_bad else 'raise',
                                          feature_cache=not args.no_feature_cache,
                                          channels_last=False if args.no_channels_last else None,
@@ -362,6 +404,7 @@ def main(argv:list|None=None) -> int:
     try:
         if args.command == 'finetune': finetune_command(args)
         elif args.command == 'compare': compare_command(args)
+        elif args.command == 'sweep': sweep_command(args)
         elif args.command == 'predict': predict_command(args)
         elif args.command == 'info': info_command(args)
     except (DataError, OfflineError, ValueError, ModuleNotFoundError, OSError, sqlite3.Error) as e:
@@ -383,3 +426,46 @@ def program():
 
 # run as a script, not a notebook's kernel (no __file__)
 if __name__ == '__main__' and '__file__' in globals(): program()
+
+# %% ../nbs/90_cli.ipynb #a2244594
+def sweep_command(args):
+    "Run `tunelab sweep` with parsed `args`: the search, its best recipe, then that recipe against the standard recipes."
+    from tunelab.sweep import run_sweep, parse_space, sweep_vs_standard   # Optuna is imported for this command only
+    from tunelab.recipes import full_fine_tune
+    from tunelab.reports import paired_verdict
+    _check_args(args)
+    if args.trials < 1: raise ValueError(f"--trials {args.trials}: give a number of trials, 1 or more")
+    if args.epochs is not None and args.recipe: raise ValueError("--epochs applies to the default recipe, not to --recipe")
+    if args.arch and args.recipe: raise ValueError("--arch applies to the default recipe; set \"arch\" in the recipe file")
+    if args.workers < 1: raise ValueError(f"--workers {args.workers}: give a whole number of processes, 1 or more")
+    space, seeds = parse_space(args.space or None), _seeds(args.seeds)
+    if args.recipe:
+        base = _read_recipes([args.recipe])
+        if len(base) != 1: raise ValueError(f"--recipe {args.recipe}: give one recipe to search around, not {len(base)}")
+        base = base[0]
+    size, data, name, ev = _size_and_data(args)
+    if not args.recipe: base = full_fine_tune(args.epochs or size.pick(smoke=2, evidence=4, full=4),
+                                              arch=args.arch or 'efficientnet_lite0')
+    img_size, on_bad = args.img_size or size.pick(smoke=32, evidence=48, full=160), 'skip' if args.skip_bad else 'raise'
+    report = check_image_folder(data, on_bad=on_bad)
+    res = run_sweep(data, space, base, trials=args.trials, out=args.out, dataset=name, seed=args.seed, img_size=img_size,
+                    metric=args.metric, prune=not args.no_prune, storage=args.storage, study_name=args.study_name,
+                    on_bad=on_bad, report=report)
+    print(f"tunelab: {res.line}")
+    if res.recipe is None: return res
+    print(f"tunelab: wrote {args.out/'best_recipe.json'} (tunelab compare --recipe reads it"
+          + (f"; give --bs {res.bs} too" if res.bs else '') + f"), {args.out/'sweep.csv'} and {args.out/'sweep.png'}")
+    if args.no_compare: return res
+    df = sweep_vs_standard(res, data, seeds=seeds, dataset=name, evaluation=ev, out=args.out, img_size=img_size,
+                           reports={name: report}, on_bad=on_bad, workers=args.workers)
+    atomic_write(args.out/'sweep_comparison.csv', df.to_csv(index=False).encode())
+    summary = summarise(df).reset_index()
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    base_acc = baselines(data, report=report)
+    for r in summary.recipe:
+        if r != res.recipe.name: print(f"tunelab: {paired_verdict(df, res.recipe.name, r)['line']}")
+    _, line = best_recipe(summary, base_acc['majority'], df)
+    print(f"tunelab: {line}; the standard recipes ran at their default rates, the swept one at the rate it chose"
+          + ('' if ev else "; judged on the validation split the sweep chose on (give --evaluation FOLDER)"))
+    return res
+
