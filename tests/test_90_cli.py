@@ -379,7 +379,8 @@ def test_90_cli_06_the_data_as_tunelab_reads_it():
 
 def test_90_cli_07_a_sweep():
     "nbs/90_cli.ipynb, section 'a_sweep': its testable cells, in order."
-    global _, best, code, err, k, sw_again, sw_argv, sw_first, sw_out, sweep_bad, want
+    global _, _sq, after, before, best, code, db, epochs_of_running, err, k, k_again, k_argv, k_data, k_out, kt, proc
+    global signal, sw_again, sw_argv, sw_first, sw_out, sweep_bad, t0, want
     _sections.before(7)
     # --- cell 41 ---
     sweep_bad = {k: run('sweep', *argv) for k, argv in {
@@ -411,6 +412,36 @@ def test_90_cli_07_a_sweep():
     test_eq(pd.read_csv(sw_out/'sweep.csv').trial.tolist(), [0, 1, 2])
     code, _, _ = run_all('compare', '--size', 'smoke', '--only-recipes', '--recipe', sw_out/'best_recipe.json', '--out', sw_out)
     test_eq(code, 0)                                                       # the file is a recipe compare accepts
+    # --- cell 44 ---
+    import signal, sqlite3 as _sq
+    k_data, k_out = tiny_folder(tmp/'kill_data', 12), tmp/'sweep_kill'
+    k_argv = ['sweep', '--data', k_data, '--img-size', 16, '--trials', 2, '--epochs', 4, '--no-compare', '--no-prune',
+              '--space', 'lr=1e-3:3e-2', '--out', k_out]
+    proc = subprocess.Popen([sys.executable, '-m', 'tunelab.cli', *map(str, k_argv)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, 'TUNELAB_CHECKPOINT_EVERY': '0'})
+    def epochs_of_running() -> list:
+        "Epoch rows of the run in progress, once an earlier trial's run is done (else [])."
+        try:
+            with _sq.connect(k_out/'results.sqlite', timeout=5) as db:
+                done = db.execute("SELECT COUNT(*) FROM runs WHERE status='done'").fetchone()[0]
+                rows = db.execute("SELECT e.run_id, e.epoch, e.seconds FROM epochs e JOIN runs r USING (run_id) "
+                                  "WHERE r.status='running' ORDER BY e.epoch").fetchall()
+            return rows if done else []
+        except _sq.Error: return []
+    t0 = time.time()
+    while len(epochs_of_running()) < 2 and proc.poll() is None and time.time() - t0 < 300: time.sleep(0.2)
+    before = epochs_of_running()
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    test_eq(len(before) >= 2, True)                                       # killed inside trial 1, two epochs in
+    code, k_again, _ = run_all(*k_argv)
+    test_eq(code, 0); assert 'retrying interrupted trial(s) [1]' in k_again, k_again[:800]
+    kt = pd.read_csv(k_out/'sweep.csv').set_index('trial')
+    test_eq(kt.outcome[1], 'interrupted'); test_eq(kt.retry_of[2], 1)
+    test_eq(set(kt.outcome[[0, 2]]) <= {'complete', 'rejected'}, True)   # on 24 tiny images a trial may learn nothing: rejected
+    test_eq((kt.lr[2], kt.run_id[2]), (kt.lr[1], before[0][0]))                # the same values, so the same run
+    with _sq.connect(k_out/'results.sqlite') as db:
+        after = db.execute("SELECT run_id, epoch, seconds FROM epochs WHERE run_id=? ORDER BY epoch", (before[0][0],)).fetchall()
+    test_eq(after[:len(before)], before); test_eq(len(after), 4)             # its first epochs kept as they were: resumed
     _sections.done('test_90_cli_07_a_sweep')
 
 
@@ -418,9 +449,9 @@ def test_90_cli_08_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
     global base, cmd, fake, piped, re, res, said, so, tmp_b, two
     _sections.before(8)
-    # --- cell 44 ---
-    res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
     # --- cell 45 ---
+    res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
+    # --- cell 46 ---
     test_eq(list(res.columns[:2]), ['arch', 'weights'])
     assert res.accuracy.iloc[0] > 0.3, res
     tmp_b = Path(tempfile.mkdtemp()); two = tiny_folder(tmp_b/'two')

@@ -424,9 +424,6 @@ def program():
         import fastprogress.fastprogress as fp; fp.NO_BAR = True
     sys.exit(main())
 
-# run as a script, not a notebook's kernel (no __file__)
-if __name__ == '__main__' and '__file__' in globals(): program()
-
 # %% ../nbs/90_cli.ipynb #a2244594
 def sweep_command(args):
     "Run `tunelab sweep` with parsed `args`: the search, its best recipe, then that recipe against the standard recipes."
@@ -469,3 +466,7 @@ def sweep_command(args):
           + ('' if ev else "; judged on the validation split the sweep chose on (give --evaluation FOLDER)"))
     return res
 
+
+# %% ../nbs/90_cli.ipynb #7195f978
+# `python -m tunelab.cli`: run as a script (not a notebook's kernel, which has no __file__), once every command is defined
+if __name__ == '__main__' and '__file__' in globals(): program()
