@@ -106,7 +106,7 @@ def test_04b_sweep_04_a_study_that_survives_interruption():
 
 def test_04b_sweep_05_the_sweep():
     "nbs/04b_sweep.ipynb, section 'the_sweep': its testable cells, in order."
-    global ResultStore, bad, best, data, k, kept, name, out, pr, res, res5, res6, runs, space, st, t
+    global ResultStore, axs, bad, best, data, fig, k, kept, name, out, plt, pr, res, res5, res6, runs, space, st, t
     _sections.before(5)
     # --- cell 22 ---
     data, out = animal_silhouettes(20), Path(tempfile.mkdtemp())/'out'
@@ -154,7 +154,9 @@ def test_04b_sweep_05_the_sweep():
     test_eq([runs.status[r] for r in pr.table.run_id], ['pruned', 'pruned'])
     test_eq([(out/'checkpoints'/f'{r}.pth').exists() for r in pr.table.run_id], [False, False])
     # --- cell 28 ---
-    plot_sweep(res6)
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(11, 3.4))
+    plot_sweep(res6, axs=axs);
     _sections.done('test_04b_sweep_05_the_sweep')
 
 

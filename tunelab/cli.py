@@ -148,12 +148,14 @@ def _parser() -> argparse.ArgumentParser:
                         '(a pickle: load only files you trust), or PATH.pth, weights only; '
                         'no PATH: OUT/best_model.pth (weights only)')
     w = sub.add_parser('sweep', help="search a recipe's hyperparameters with Optuna and write the best recipe",
-                       description="Search a recipe's learning rate, epochs, batch size, freeze point, discriminative "
-                                   "ratio or augmentation with Optuna (TPE sampling, median pruning), each trial a run "
-                                   "on the validation split; write OUT/best_recipe.json (for tunelab compare --recipe), "
-                                   "sweep.csv and sweep.png, then run the best recipe against the standard recipes on "
-                                   "--seeds. The study is kept in OUT/sweep.sqlite: the same command resumes it.")
-    w.add_argument('--data', type=Path, help='an image folder, one sub-folder per class (default: the offline silhouettes)')
+                       description="Search a recipe's learning rate, epochs, batch size, freeze point, "
+                                   "discriminative ratio or augmentation with Optuna (TPE sampling, median pruning), "
+                                   "each trial a run on the validation split; write OUT/best_recipe.json (for "
+                                   "tunelab compare --recipe), sweep.csv and sweep.png, then run the best recipe "
+                                   "against the standard recipes on --seeds. The study is kept in OUT/sweep.sqlite: "
+                                   "the same command resumes it.")
+    w.add_argument('--data', type=Path,
+                   help='an image folder, one sub-folder per class (default: the offline silhouettes)')
     w.add_argument('--evaluation', type=Path, metavar='FOLDER',
                    help='other images of the same classes: the final comparison is judged there, never chosen on '
                         '(default: other silhouettes without --data)')
@@ -169,14 +171,19 @@ def _parser() -> argparse.ArgumentParser:
                    help='what a trial is scored on, on the validation split (default %(default)s)')
     w.add_argument('--no-prune', action='store_true', help='run every trial to its end (no median pruning)')
     w.add_argument('--storage', metavar='URL',
-                   help='a database URL several workers share (postgresql://..., sqlite:///PATH); default OUT/sweep.sqlite')
+                   help='a database URL several workers share (postgresql://..., sqlite:///PATH); '
+                        'default OUT/sweep.sqlite')
     w.add_argument('--study-name', help='the study (default: named by the search, so the same command resumes it)')
-    w.add_argument('--seeds', default='1', help='seeds of the final comparison: a count or a list (default %(default)s)')
+    w.add_argument('--seeds', default='1',
+                   help='seeds of the final comparison: a count or a list (default %(default)s)')
     w.add_argument('--no-compare', action='store_true', help='stop after the search (no final comparison)')
-    w.add_argument('--size', choices=SIZES, help='lesson size (default: full with a GPU and the network, else evidence)')
+    w.add_argument('--size', choices=SIZES,
+                   help='lesson size (default: full with a GPU and the network, else evidence)')
     w.add_argument('--img-size', type=int, help='training image size (default 32 smoke, 48 evidence, 160 full)')
-    w.add_argument('--n-per-class', type=int, help='silhouettes per class without --data (default 20 smoke, 200 evidence)')
-    w.add_argument('--workers', type=int, default=1, help='local processes for the final comparison (default %(default)s)')
+    w.add_argument('--n-per-class', type=int,
+                   help='silhouettes per class without --data (default 20 smoke, 200 evidence)')
+    w.add_argument('--workers', type=int, default=1,
+                   help='local processes for the final comparison (default %(default)s)')
     w.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning instead of stopping')
     w.add_argument('--out', type=Path, default=Path('tunelab_out'), help='output folder (default %(default)s)')
     r = sub.add_parser('predict', help='predict the classes of images with an exported model',
@@ -426,28 +433,31 @@ def program():
 
 # %% ../nbs/90_cli.ipynb #a2244594
 def sweep_command(args):
-    "Run `tunelab sweep` with parsed `args`: the search, its best recipe, then that recipe against the standard recipes."
+    "Run `tunelab sweep` with parsed `args`: the search, its best recipe, then it against the standard recipes."
     from tunelab.sweep import run_sweep, parse_space, sweep_vs_standard   # Optuna is imported for this command only
     from tunelab.recipes import full_fine_tune
     from tunelab.reports import paired_verdict
     _check_args(args)
     if args.trials < 1: raise ValueError(f"--trials {args.trials}: give a number of trials, 1 or more")
-    if args.epochs is not None and args.recipe: raise ValueError("--epochs applies to the default recipe, not to --recipe")
-    if args.arch and args.recipe: raise ValueError("--arch applies to the default recipe; set \"arch\" in the recipe file")
+    if args.epochs is not None and args.recipe:
+        raise ValueError("--epochs applies to the default recipe, not to --recipe")
+    if args.arch and args.recipe:
+        raise ValueError("--arch applies to the default recipe; set \"arch\" in the recipe file")
     if args.workers < 1: raise ValueError(f"--workers {args.workers}: give a whole number of processes, 1 or more")
     space, seeds = parse_space(args.space or None), _seeds(args.seeds)
     if args.recipe:
         base = _read_recipes([args.recipe])
-        if len(base) != 1: raise ValueError(f"--recipe {args.recipe}: give one recipe to search around, not {len(base)}")
+        if len(base) != 1:
+            raise ValueError(f"--recipe {args.recipe}: give one recipe to search around, not {len(base)}")
         base = base[0]
     size, data, name, ev = _size_and_data(args)
     if not args.recipe: base = full_fine_tune(args.epochs or size.pick(smoke=2, evidence=4, full=4),
                                               arch=args.arch or 'efficientnet_lite0')
     img_size, on_bad = args.img_size or size.pick(smoke=32, evidence=48, full=160), 'skip' if args.skip_bad else 'raise'
     report = check_image_folder(data, on_bad=on_bad)
-    res = run_sweep(data, space, base, trials=args.trials, out=args.out, dataset=name, seed=args.seed, img_size=img_size,
-                    metric=args.metric, prune=not args.no_prune, storage=args.storage, study_name=args.study_name,
-                    on_bad=on_bad, report=report)
+    res = run_sweep(data, space, base, trials=args.trials, out=args.out, dataset=name, seed=args.seed,
+                    img_size=img_size, metric=args.metric, prune=not args.no_prune, storage=args.storage,
+                    study_name=args.study_name, on_bad=on_bad, report=report)
     print(f"tunelab: {res.line}")
     if res.recipe is None: return res
     print(f"tunelab: wrote {args.out/'best_recipe.json'} (tunelab compare --recipe reads it"
@@ -468,5 +478,5 @@ def sweep_command(args):
 
 
 # %% ../nbs/90_cli.ipynb #7195f978
-# `python -m tunelab.cli`: run as a script (not a notebook's kernel, which has no __file__), once every command is defined
+# `python -m tunelab.cli`: run as a script (a notebook's kernel has no __file__), once every command is defined
 if __name__ == '__main__' and '__file__' in globals(): program()
