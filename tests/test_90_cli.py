@@ -58,12 +58,13 @@ def test_90_cli_01_one_fine_tune_through_the_runner():
     test_eq([n for n in CALLBACKS if n not in compare_help], [])          # every registered callback is offered
     # --- cell 13 ---
     ns = lambda **kw: argparse.Namespace(**{'img_size': None, 'n_per_class': None, 'data': None, **kw})
-    _check_args(ns(img_size=48, n_per_class=10, lr=1e-3, seed=0))                    # all in range: no error
+    _check_args(ns(img_size=48, n_per_class=10, lr=1e-3, seed=0, bs=32))                  # all in range: no error
     test_fail(lambda: _check_args(ns(img_size=8)), contains=f'--img-size 8: give a size from {IMG_SIZES[0]} to {IMG_SIZES[1]}')
     test_fail(lambda: _check_args(ns(n_per_class=0)), contains='give 1 to 1000')
     test_fail(lambda: _check_args(ns(n_per_class=5, data=Path('d'))), contains='applies to the offline silhouettes')
     test_fail(lambda: _check_args(ns(lr=float('nan'))), contains='above 0')
     test_fail(lambda: _check_args(ns(seed=-1)), contains='--seed -1')
+    test_fail(lambda: _check_args(ns(bs=0)), contains='--bs 0: give a batch size from 1 to 4096')
     # --- cell 15 ---
     test_fail(lambda: finetune_command(_parser().parse_args(['finetune', '--epochs', '0'])), contains='--epochs 0: give at least 1')
     test_fail(lambda: finetune_command(_parser().parse_args(['finetune', '--lr', '0'])), contains='give a learning rate above 0')
@@ -447,7 +448,7 @@ def test_90_cli_07_a_sweep():
 
 def test_90_cli_08_the_main_job_and_tunelab_finetune():
     "nbs/90_cli.ipynb, section 'the_main_job_and_tunelab_finetune': its testable cells, in order."
-    global base, cmd, fake, piped, re, res, said, so, tmp_b, two
+    global base, cmd, counted, fake, piped, re, reads, real_check, res, said, so, tmp_b, two
     _sections.before(8)
     # --- cell 45 ---
     res = finetune_command(_parser().parse_args(['finetune', '--n-per-class', '100', '--epochs', '1']))
@@ -458,9 +459,13 @@ def test_90_cli_08_the_main_job_and_tunelab_finetune():
     base = baselines(two)
     fake = lambda *a, **k: dict(arch='efficientnet_lite0', pretrained=True, epochs=2, images=16, size=16, accuracy=base['majority'],
                                 valid_loss=0.69, seconds=1.0, seed=42)
-    so = io.StringIO()   # made outside: patch.dict puts the whole namespace back on exit (in a notebook, the kernel's)
-    with mock.patch.dict(finetune_command.__globals__, finetune_result=fake), contextlib.redirect_stdout(so):
-        finetune_command(_parser().parse_args(['finetune', '--data', str(two), '--epochs', '1']))
+    so, reads = io.StringIO(), []   # made outside: patch.dict puts the whole namespace back on exit (in a notebook, the kernel's)
+    real_check = finetune_command.__globals__['check_image_folder']
+    counted = lambda *a, **k: reads.append(a[0]) or real_check(*a, **k)
+    with mock.patch.dict(finetune_command.__globals__, finetune_result=fake, check_image_folder=counted), \
+         mock.patch.dict(baselines.__globals__, check_image_folder=counted), contextlib.redirect_stdout(so):
+        finetune_command(_parser().parse_args(['finetune', '--data', str(two), '--epochs', '1', '--compare-random']))
+    test_eq(len(reads), 1)                                   # the folder read once, for both runs and the baseline
     said = so.getvalue().strip().splitlines()[-1]
     assert f"reached {base['majority']:.1%} validation accuracy" in said and 'NOT above the majority-class baseline' in said, said
     assert 'NOT' not in against_baseline(base['majority'] + 0.01, base), against_baseline(base['majority'] + 0.01, base)

@@ -41,13 +41,14 @@ def finetune_result(data:Path,                     # an image folder, one sub-fo
                     out:Path|None=None,            # results store (resumable); default: `lesson_out`'s
                     quiet:bool=False,              # hide fastai's progress bars and table
                     learners:list|None=None,       # if given, the trained `Learner` is appended to it (to export it)
-                    evaluation:Path|None=None      # a held-out folder of the same classes: also scored there, once
+                    evaluation:Path|None=None,     # a held-out folder of the same classes: also scored there, once
+                    report=None                    # `check_image_folder(data)`, when the caller has it
                    ) -> dict:
     "Fine-tune `arch` on `data` via the runner; a row: accuracy (and `evaluation`'s if given), valid_loss, seconds."
     recipe = (fastai_fine_tune if pretrained else from_scratch)(epochs + 1, base_lr, arch=arch)
     store = Path(out) if out is not None else lesson_out('finetune')
     try:
-        report = check_image_folder(data)                             # the folder read once, for the run and the count
+        report = report or check_image_folder(data)                   # the folder read once, for the run and the count
         df = run_experiments([recipe], {Path(data).name: data}, seeds=[seed], out=store, img_size=img_size, quiet=quiet,
                              keep_models=learners is not None, reports={Path(data).name: report},
                              evaluation=None if evaluation is None else {Path(data).name: evaluation})
@@ -256,15 +257,16 @@ def finetune_command(args) -> pd.DataFrame:
     rows, learners = [], []
     data = args.data or animal_silhouettes(n_per_class)
     if args.out: check_out_folder(args.out, [data], create=False)
+    report = check_image_folder(data)              # read once: every run and the baseline use it
     for pre in runs:
         rows.append(finetune_result(data, args.arch, pre, args.epochs, args.lr, args.img_size, args.seed, args.out,
-                                    learners=learners if pre else None))
+                                    learners=learners if pre else None, report=report))
     res = pd.DataFrame(rows)
     res.insert(1, 'weights', res.pop('pretrained').map({True: 'ImageNet', False: 'random'}))
     print(res.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = res.iloc[0]
     print(f"tunelab: {args.arch} reached {best.accuracy:.1%} validation accuracy in {best.seconds:.0f} s; "
-          + against_baseline(best.accuracy, baselines(data)))
+          + against_baseline(best.accuracy, baselines(data, report=report)))
     if args.export:
         print(f"tunelab: exported the {best.weights}-initialised model to {export_learner(learners[0], args.export)}")
     return res
