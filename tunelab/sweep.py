@@ -19,7 +19,7 @@ from .models import create_backbone, backbone_model, block_splitter, _fastai_spl
 from .features import FeatureCache
 from .checkpoint import final_checkpoint
 from .runner import run_recipe, run_id, data_fingerprint, describe_data, run_experiments
-from .reports import baselines, diverged_runs, TIE, summarise, best_recipe, paired_verdict
+from .reports import baselines, diverged_runs, TIE
 
 # %% auto #0
 __all__ = ['FIELDS', 'KINDS', 'BOUNDS', 'DEFAULT_SPACE', 'METRICS', 'Param', 'parse_param', 'parse_space_arg', 'parse_space',
